@@ -1,0 +1,393 @@
+//! The executor: a pool of either backend, and transactions bound to one
+//! tenant.
+
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgConnection, PgPool};
+use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqlitePool};
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::{Error, TenantId, TenantScope};
+
+/// Which database a [`TenantDb`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite, through `sqlx::SqlitePool`.
+    Sqlite,
+    /// PostgreSQL, through `sqlx::PgPool`.
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The database that the builders run on: a sqlx pool of either backend.
+///
+/// Cloning is cheap (the pool is shared).
+///
+/// ```
+/// # async fn demo() -> Result<(), tenant_core::Error> {
+/// use tenant_core::TenantDb;
+///
+/// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.map_err(tenant_core::Error::from)?;
+/// let db = TenantDb::sqlite(pool);
+/// assert_eq!(db.backend(), tenant_core::Backend::Sqlite);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TenantDb {
+    pool: Pool,
+}
+
+impl TenantDb {
+    /// Runs statements on a SQLite pool.
+    pub fn sqlite(pool: SqlitePool) -> Self {
+        TenantDb {
+            pool: Pool::Sqlite(pool),
+        }
+    }
+
+    /// Runs statements on a PostgreSQL pool.
+    pub fn postgres(pool: PgPool) -> Self {
+        TenantDb {
+            pool: Pool::Postgres(pool),
+        }
+    }
+
+    /// Connects to `url`: `sqlite:...` or `postgres://...` (`postgresql://`).
+    /// A SQLite file is created if it does not exist.
+    pub async fn connect(url: &str) -> Result<Self, Error> {
+        if url.starts_with("sqlite:") {
+            let options: sqlx::sqlite::SqliteConnectOptions = url
+                .parse::<sqlx::sqlite::SqliteConnectOptions>()?
+                .create_if_missing(true)
+                .foreign_keys(true);
+            Ok(Self::sqlite(SqlitePool::connect_with(options).await?))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::postgres(PgPool::connect(url).await?))
+        } else {
+            Err(Error::InvalidInput(format!(
+                "unsupported database URL {:?}: expected sqlite:... or postgres://...",
+                redact_url(url)
+            )))
+        }
+    }
+
+    /// The backend behind this handle.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The SQLite pool, for migrations and other unscoped administration.
+    /// Statements run through it directly are not tenant-checked.
+    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Some(pool),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for migrations and other unscoped administration.
+    /// Statements run through it directly are not tenant-checked.
+    pub fn as_postgres(&self) -> Option<&PgPool> {
+        match &self.pool {
+            Pool::Postgres(pool) => Some(pool),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// Opens a transaction for one tenant. Statements run on it must be
+    /// scoped to the same tenant (or be on global models); any other is
+    /// refused with [`Error::ScopeMismatch`] before reaching the database.
+    /// Dropping the transaction without [`commit`](TenantTransaction::commit)
+    /// rolls it back.
+    pub async fn begin(&self, scope: &TenantScope) -> Result<TenantTransaction, Error> {
+        let tx = match &self.pool {
+            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        };
+        Ok(TenantTransaction {
+            scope: scope.clone(),
+            tx,
+        })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Strips a password from a URL before it appears in an error.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug)]
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A database transaction that belongs to one tenant, from
+/// [`TenantDb::begin`].
+///
+/// Pass `&mut tx` wherever a builder's terminal takes an executor.
+#[derive(Debug)]
+pub struct TenantTransaction {
+    scope: TenantScope,
+    tx: Tx,
+}
+
+impl TenantTransaction {
+    /// The scope this transaction was opened for.
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), Error> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), Error> {
+        match self.tx {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for &crate::TenantDb {}
+    impl Sealed for &mut crate::TenantTransaction {}
+}
+
+/// Where a statement runs: `&TenantDb` or `&mut TenantTransaction`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot run tenant-scoped statements",
+    label = "expected `&TenantDb` or `&mut TenantTransaction`",
+    note = "wrap the pool once with `TenantDb::sqlite(pool)` / `TenantDb::postgres(pool)`, or open a transaction with `db.begin(&scope)` and pass `&mut tx`"
+)]
+pub trait Executor<'c>: Send + sealed::Sealed {
+    #[doc(hidden)]
+    fn into_target(self) -> Target<'c>;
+}
+
+impl<'c> Executor<'c> for &'c TenantDb {
+    fn into_target(self) -> Target<'c> {
+        match &self.pool {
+            Pool::Sqlite(pool) => Target::SqlitePool(pool),
+            Pool::Postgres(pool) => Target::PgPool(pool),
+        }
+    }
+}
+
+impl<'c> Executor<'c> for &'c mut TenantTransaction {
+    fn into_target(self) -> Target<'c> {
+        let TenantTransaction { scope, tx } = self;
+        match tx {
+            Tx::Sqlite(tx) => Target::SqliteTx(&mut **tx, scope.tenant_id()),
+            Tx::Postgres(tx) => Target::PgTx(&mut **tx, scope.tenant_id()),
+        }
+    }
+}
+
+/// A resolved executor.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Target<'c> {
+    SqlitePool(&'c SqlitePool),
+    PgPool(&'c PgPool),
+    SqliteTx(&'c mut SqliteConnection, &'c TenantId),
+    PgTx(&'c mut PgConnection, &'c TenantId),
+}
+
+impl Target<'_> {
+    /// Refuses a statement for another tenant on a tenant's transaction.
+    fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
+        let transaction = match self {
+            Target::SqliteTx(_, t) | Target::PgTx(_, t) => *t,
+            Target::SqlitePool(_) | Target::PgPool(_) => return Ok(()),
+        };
+        match statement {
+            Some(statement) if statement != transaction => Err(Error::ScopeMismatch {
+                transaction: *transaction,
+                statement: *statement,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// SQL text: built at compile time, or rendered for a dynamic shape.
+#[derive(Debug)]
+pub(crate) enum Sql {
+    Static(&'static str),
+    Owned(String),
+}
+
+impl Sql {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Sql::Static(s) => s,
+            Sql::Owned(s) => s,
+        }
+    }
+}
+
+impl SqlSafeStr for Sql {
+    fn into_sql_str(self) -> SqlStr {
+        match self {
+            Sql::Static(s) => SqlStr::from_static(s),
+            // Rendered only from identifiers validated by the derive and
+            // `$n` placeholders; every value is a bound parameter.
+            Sql::Owned(s) => AssertSqlSafe(s).into_sql_str(),
+        }
+    }
+}
+
+/// The bound parameters of one statement, in placeholder order.
+pub(crate) trait Params: Send {
+    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError>;
+    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError>;
+}
+
+/// A statement ready to run.
+pub(crate) struct Statement<P> {
+    pub(crate) sql: Sql,
+    /// The tenant the statement is scoped to; `None` for global models.
+    pub(crate) tenant: Option<TenantId>,
+    pub(crate) params: P,
+}
+
+fn sqlite_args<P: Params>(params: P) -> Result<SqliteArguments, Error> {
+    let mut args = SqliteArguments::default();
+    params.bind_sqlite(&mut args).map_err(sqlx::Error::Encode)?;
+    Ok(args)
+}
+
+fn postgres_args<P: Params>(params: P) -> Result<PgArguments, Error> {
+    let mut args = PgArguments::default();
+    params.bind_postgres(&mut args).map_err(sqlx::Error::Encode)?;
+    Ok(args)
+}
+
+/// Decodes a model from a row of one backend.
+pub(crate) trait RowDecoder: sqlx::Database {
+    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error>;
+}
+
+impl RowDecoder for sqlx::Sqlite {
+    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
+        M::decode_sqlite(&row)
+    }
+}
+
+impl RowDecoder for sqlx::Postgres {
+    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
+        M::decode_postgres(&row)
+    }
+}
+
+/// Runs `$body` once per kind of target, with `$exec` the sqlx executor,
+/// `$args` the bound arguments and `$db` the sqlx database type.
+macro_rules! on_target {
+    ($target:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident, $db:ident| $body:expr) => {{
+        let stmt = $stmt;
+        let target = $target;
+        target.check_scope(stmt.tenant.as_ref())?;
+        let $sql = stmt.sql;
+        match target {
+            Target::SqlitePool($exec) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                let $args = sqlite_args(stmt.params)?;
+                $body
+            }
+            Target::SqliteTx($exec, _) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Sqlite;
+                let $exec = &mut *$exec;
+                let $args = sqlite_args(stmt.params)?;
+                $body
+            }
+            Target::PgPool($exec) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                let $args = postgres_args(stmt.params)?;
+                $body
+            }
+            Target::PgTx($exec, _) => {
+                #[allow(dead_code)]
+                type $db = sqlx::Postgres;
+                let $exec = &mut *$exec;
+                let $args = postgres_args(stmt.params)?;
+                $body
+            }
+        }
+    }};
+}
+
+pub(crate) async fn fetch_all<M: crate::Model, P: Params>(
+    target: Target<'_>,
+    stmt: Statement<P>,
+) -> Result<Vec<M>, Error> {
+    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
+        sqlx::query_with(sql, args)
+            .try_map(<Db as RowDecoder>::decode::<M>)
+            .fetch_all(exec)
+            .await?
+    }))
+}
+
+pub(crate) async fn fetch_optional<M: crate::Model, P: Params>(
+    target: Target<'_>,
+    stmt: Statement<P>,
+) -> Result<Option<M>, Error> {
+    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
+        sqlx::query_with(sql, args)
+            .try_map(<Db as RowDecoder>::decode::<M>)
+            .fetch_optional(exec)
+            .await?
+    }))
+}
+
+pub(crate) async fn fetch_scalar<P: Params>(
+    target: Target<'_>,
+    stmt: Statement<P>,
+) -> Result<i64, Error> {
+    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
+        sqlx::query_scalar_with::<Db, i64, _>(sql, args)
+            .fetch_one(exec)
+            .await?
+    }))
+}
+
+pub(crate) async fn execute<P: Params>(target: Target<'_>, stmt: Statement<P>) -> Result<u64, Error> {
+    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
+        sqlx::query_with::<Db, _>(sql, args)
+            .execute(exec)
+            .await?
+            .rows_affected()
+    }))
+}

@@ -1,0 +1,78 @@
+//! The error type of every fallible operation.
+
+use crate::TenantId;
+use crate::tenant::InvalidTenantId;
+
+/// Everything that can go wrong running a tenant-scoped statement.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `fetch_one` found no row (for this tenant).
+    #[error("no matching row")]
+    NotFound,
+    /// A tenant id failed validation.
+    #[error(transparent)]
+    InvalidTenantId(#[from] InvalidTenantId),
+    /// Input was refused before reaching the database.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// A statement scoped to one tenant was run on a transaction opened for
+    /// another. Nothing was sent to the database.
+    #[error(
+        "scope mismatch: the transaction belongs to tenant `{transaction}` but the statement is scoped to tenant `{statement}`"
+    )]
+    ScopeMismatch {
+        /// Tenant of the transaction.
+        transaction: TenantId,
+        /// Tenant of the statement that was refused.
+        statement: TenantId,
+    },
+    /// The database, the connection or the driver failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+impl Error {
+    /// `true` for [`Error::NotFound`].
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound)
+    }
+
+    /// `true` when the database could not be reached or the pool gave no
+    /// connection in time; retrying later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Error::Database(
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
+
+    /// The database's constraint name, when a constraint (unique, foreign
+    /// key, check) rejected the statement.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Error::Database(sqlx::Error::Database(db)) => db.constraint(),
+            _ => None,
+        }
+    }
+
+    /// `true` when a unique constraint rejected the statement.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            other => Error::Database(other),
+        }
+    }
+}

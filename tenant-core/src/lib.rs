@@ -1,0 +1,179 @@
+//! Tenant-scoped query builders for [sqlx]: a query that forgets its tenant
+//! does not compile.
+//!
+//! `#[derive(TenantModel)]` on a struct generates query builders for its
+//! table. For a tenant-owned model every builder takes a [`TenantScope`], and
+//! every statement it produces carries the tenant predicate, so there is no
+//! code path that reads or writes tenant rows without a tenant filter.
+//!
+//! ```
+//! use tenant_core::prelude::*;
+//!
+//! #[derive(Debug, Clone, TenantModel)]
+//! #[tenant(table = "invoices")]
+//! pub struct Invoice {
+//!     #[tenant(primary_key)]
+//!     pub id: i64,
+//!     #[tenant(tenant_id)]
+//!     pub tenant_id: TenantId,
+//!     pub amount_cents: i64,
+//!     pub customer_email: String,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), tenant_core::Error> {
+//! let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+//! sqlx::query(
+//!     "CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
+//!      amount_cents INTEGER NOT NULL, customer_email TEXT NOT NULL)",
+//! )
+//! .execute(&pool)
+//! .await?;
+//! let db = TenantDb::sqlite(pool);
+//!
+//! let acme = TenantScope::new(TenantId::parse("acme")?);
+//! let globex = TenantScope::new(TenantId::parse("globex")?);
+//!
+//! let created = Invoice::insert(&acme, NewInvoice {
+//!     amount_cents: 12_000,
+//!     customer_email: "a@example.com".into(),
+//! })
+//! .fetch_one(&db)
+//! .await?;
+//! assert_eq!(created.tenant_id.as_str(), "acme");
+//!
+//! let big = Invoice::query(&acme)
+//!     .filter(Invoice::AMOUNT_CENTS.gt(10_000))
+//!     .order_by(Invoice::ID.desc())
+//!     .limit(50)
+//!     .fetch_all(&db)
+//!     .await?;
+//! assert_eq!(big.len(), 1);
+//!
+//! // Another tenant holding the same id sees nothing.
+//! assert!(Invoice::find(&globex, created.id).fetch_optional(&db).await?.is_none());
+//! assert_eq!(Invoice::query(&globex).count(&db).await?, 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Attributes
+//!
+//! On the struct:
+//! - `#[tenant(table = "name")]` (required): the table.
+//! - `#[tenant(global)]`: a table shared by all tenants, with no tenant
+//!   column; its builders take no scope (`Plan::query()`).
+//!
+//! On fields:
+//! - `#[tenant(tenant_id)]`: the tenant column, of type [`TenantId`]. It is
+//!   never in `New<Model>`, never settable in an update, and always bound from
+//!   the scope.
+//! - `#[tenant(primary_key)]`: the key used by `find`. It is filled by the
+//!   database (left out of `New<Model>`) unless also `client_generated`.
+//! - `#[tenant(primary_key, client_generated)]`: a key the caller supplies,
+//!   such as a UUID; it is a field of `New<Model>`.
+//! - `#[tenant(generated)]`: a column the database fills on insert
+//!   (`created_at DEFAULT CURRENT_TIMESTAMP`), left out of `New<Model>`.
+//! - `#[tenant(rename = "column")]`: the SQL column name, when it differs from
+//!   the field name.
+//!
+//! Table and column names must be safe SQL identifiers
+//! (`[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes); this is checked at compile
+//! time, and the generated SQL quotes them as well.
+//!
+//! # Generated items
+//!
+//! For `Invoice` above: the struct `NewInvoice`; the constants
+//! `Invoice::ID`, `Invoice::AMOUNT_CENTS` ... ([`Column`]) and
+//! `Invoice::TENANT_ID` ([`TenantColumn`]); and the constructors
+//! `Invoice::query(&scope)` ([`Select`]), `Invoice::find(&scope, id)`
+//! ([`Find`]), `Invoice::insert(&scope, new)` ([`Insert`]),
+//! `Invoice::update(&scope)` ([`Update`]) and `Invoice::delete(&scope)`
+//! ([`Delete`]).
+//!
+//! # Transactions
+//!
+//! [`TenantDb::begin`] opens a transaction for one scope. Statements for that
+//! tenant (and for global models) run on it with `&mut tx`; a statement scoped
+//! to another tenant is refused with [`Error::ScopeMismatch`].
+//!
+//! [sqlx]: https://docs.rs/sqlx
+
+mod condition;
+mod db;
+mod error;
+mod model;
+mod query;
+mod tenant;
+mod value;
+
+pub use condition::{Assignable, Column, Condition, ConditionOn, Order, OrderOn, TenantColumn};
+pub use db::{Backend, Executor, TenantDb, TenantTransaction};
+pub use error::Error;
+pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
+pub use query::{Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Select, Update};
+pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantScope};
+pub use value::{IntoValue, SqlType, TenantKey};
+
+/// Derives query builders for a model. See the [crate documentation](crate).
+pub use tenant_macros::TenantModel;
+
+#[doc(hidden)]
+pub use model::ModelSql;
+
+extern crate self as tenant_core;
+
+/// Everything a model file and a handler need: `use tenant_core::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Column, Condition, Error, Executor, TenantDb, TenantId, TenantModel, TenantScope,
+        TenantTransaction,
+    };
+}
+
+/// Support for the code `#[derive(TenantModel)]` generates. Not a public API:
+/// it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use sqlx;
+    pub use sqlx::error::BoxDynError;
+    pub use sqlx::postgres::{PgArguments, PgRow};
+    pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
+
+    pub use crate::condition::{Column, TenantColumn};
+    pub use crate::model::{GlobalModel, HasPrimaryKey, Model, ModelSql, NewRow, TenantOwned};
+    pub use crate::query::{Delete, Find, Insert, NoAssignments, Select, Update};
+    use crate::value::{SqlType, TenantKey};
+
+    /// Fails to compile, with a message naming the fix, unless `T` can be a
+    /// tenant column.
+    pub const fn assert_tenant_key<T: TenantKey>() {}
+
+    /// Fails to compile, with a message naming the fix, unless `T` can be a
+    /// column.
+    pub const fn assert_sql_type<T: SqlType>() {}
+
+    /// Reads column `index` of a SQLite row.
+    #[inline]
+    pub fn decode_sqlite<T: SqlType>(row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(row, index)
+    }
+
+    /// Reads column `index` of a PostgreSQL row.
+    #[inline]
+    pub fn decode_postgres<T: SqlType>(row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
+        sqlx::Row::try_get(row, index)
+    }
+
+    /// Binds one value for SQLite.
+    #[inline]
+    pub fn bind_sqlite<T: SqlType>(args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, value)
+    }
+
+    /// Binds one value for PostgreSQL.
+    #[inline]
+    pub fn bind_postgres<T: SqlType>(args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, value)
+    }
+}

@@ -1,0 +1,97 @@
+//! The traits `#[derive(TenantModel)]` implements. Users never implement them
+//! by hand; they appear in bounds and error messages.
+
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
+
+use crate::value::SqlType;
+
+/// Statements of one model, rendered by the derive at compile time.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSql {
+    /// `SELECT <columns> FROM <table>` plus ` WHERE <tenant> = $1` when scoped.
+    pub select: &'static str,
+    /// `SELECT COUNT(*) FROM <table>` plus the scope predicate.
+    pub count: &'static str,
+    /// ` WHERE <tenant> = $1`, or empty for a global model.
+    pub scope_where: &'static str,
+    /// `UPDATE <table> SET `.
+    pub update: &'static str,
+    /// `DELETE FROM <table>` plus the scope predicate.
+    pub delete: &'static str,
+    /// `INSERT INTO <table> (...) VALUES (...)`.
+    pub insert: &'static str,
+    /// The insert followed by `RETURNING <columns>`.
+    pub insert_returning: &'static str,
+    /// Number of the first free placeholder: 2 when `$1` is the tenant.
+    pub first_param: usize,
+}
+
+/// A struct that `#[derive(TenantModel)]` maps to a table.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenant model",
+    label = "add #[derive(TenantModel)] to this type",
+    note = "models are declared with `#[derive(TenantModel)]` and `#[tenant(table = \"...\")]`"
+)]
+pub trait Model: Sized + Send + Unpin + 'static {
+    /// The table name.
+    const TABLE: &'static str;
+    /// Every column, in field order.
+    const COLUMNS: &'static [&'static str];
+    /// The tenant column; `None` for a `#[tenant(global)]` model.
+    const TENANT_COLUMN: Option<&'static str>;
+    /// The primary key column, if one is marked.
+    const PRIMARY_KEY: Option<&'static str>;
+    /// The generated `New<Model>` insert struct.
+    type New: NewRow;
+    #[doc(hidden)]
+    const SQL: ModelSql;
+
+    #[doc(hidden)]
+    fn decode_sqlite(row: &SqliteRow) -> Result<Self, sqlx::Error>;
+    #[doc(hidden)]
+    fn decode_postgres(row: &PgRow) -> Result<Self, sqlx::Error>;
+}
+
+/// A model whose rows belong to tenants: every builder needs a
+/// [`TenantScope`](crate::TenantScope).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is a global model: it has no tenant column to scope",
+    label = "global model",
+    note = "a #[tenant(global)] model is queried without a scope: `{Self}::query()`"
+)]
+pub trait TenantOwned: Model {}
+
+/// A model marked `#[tenant(global)]`: a table shared by all tenants, queried
+/// without a scope.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is owned by tenants: it cannot be queried without a `TenantScope`",
+    label = "tenant-owned model",
+    note = "pass the request's scope: `{Self}::query(&scope)`, `{Self}::find(&scope, id)`, `{Self}::delete(&scope)` ..."
+)]
+pub trait GlobalModel: Model {}
+
+/// A model with a `#[tenant(primary_key)]` field.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no primary key",
+    label = "`find` needs a primary key",
+    note = "mark the key field with #[tenant(primary_key)]"
+)]
+pub trait HasPrimaryKey: Model {
+    /// The primary key's Rust type.
+    type PrimaryKey: SqlType;
+    #[doc(hidden)]
+    const FIND_SQL: &'static str;
+}
+
+/// The generated `New<Model>` struct: the columns an insert supplies.
+pub trait NewRow: Send + 'static {
+    /// Number of values bound.
+    const LEN: usize;
+    #[doc(hidden)]
+    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError>;
+    #[doc(hidden)]
+    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError>;
+}

@@ -1,0 +1,632 @@
+//! The statement builders. Each is made by a generated constructor
+//! (`Invoice::query(&scope)` ...) and run by a terminal that takes an
+//! [`Executor`].
+
+use std::marker::PhantomData;
+
+use sqlx::error::BoxDynError;
+use sqlx::postgres::PgArguments;
+use sqlx::sqlite::SqliteArguments;
+use sqlx::Arguments;
+
+use crate::condition::{push_placeholder, push_quoted, Assignable, ConditionOn, Node, OrderOn};
+use crate::db::{self, Params, Sql, Statement};
+use crate::model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
+use crate::value::{IntoValue, Value};
+use crate::{Error, Executor, TenantId, TenantScope};
+
+/// Tenant (if any), then values in placeholder order, then LIMIT and OFFSET.
+struct DynParams {
+    tenant: Option<TenantId>,
+    values: Vec<Value>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl Params for DynParams {
+    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError> {
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        for value in self.values {
+            value.bind_sqlite(args)?;
+        }
+        if let Some(limit) = self.limit {
+            args.add(limit)?;
+        }
+        if let Some(offset) = self.offset {
+            args.add(offset)?;
+        }
+        Ok(())
+    }
+
+    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
+        args.reserve(self.values.len() + 3, 0);
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        for value in self.values {
+            value.bind_postgres(args)?;
+        }
+        if let Some(limit) = self.limit {
+            args.add(limit)?;
+        }
+        if let Some(offset) = self.offset {
+            args.add(offset)?;
+        }
+        Ok(())
+    }
+}
+
+/// Tenant (if any) then one key.
+struct KeyParams<K> {
+    tenant: Option<TenantId>,
+    key: K,
+}
+
+impl<K: crate::SqlType> Params for KeyParams<K> {
+    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError> {
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        args.add(self.key)
+    }
+
+    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        args.add(self.key)
+    }
+}
+
+/// Tenant (if any) then the columns of a `New<Model>`.
+struct RowParams<N> {
+    tenant: Option<TenantId>,
+    row: N,
+}
+
+impl<N: NewRow> Params for RowParams<N> {
+    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError> {
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        self.row.bind_sqlite(args)
+    }
+
+    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
+        args.reserve(N::LEN + 1, 0);
+        if let Some(tenant) = self.tenant {
+            args.add(tenant)?;
+        }
+        self.row.bind_postgres(args)
+    }
+}
+
+/// Appends ` WHERE`/` AND` and each filter, numbering placeholders.
+fn write_filters<M: Model>(sql: &mut String, filters: &[Node], next: &mut usize) {
+    let mut has_where = !M::SQL.scope_where.is_empty();
+    for node in filters {
+        sql.push_str(if has_where { " AND " } else { " WHERE " });
+        has_where = true;
+        node.write_sql(sql, next);
+    }
+}
+
+fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
+    for node in filters {
+        node.collect_values(out);
+    }
+}
+
+fn scoped_tenant<M: TenantOwned>(scope: &TenantScope) -> Option<TenantId> {
+    Some(*scope.tenant_id())
+}
+
+/// `SELECT` of model `M`, from `M::query(&scope)`.
+///
+/// Filters combine with `AND`; [`order_by`](Select::order_by) may be called
+/// several times, each adding a key.
+#[must_use = "a query does nothing until a terminal such as `fetch_all` runs it"]
+pub struct Select<M> {
+    tenant: Option<TenantId>,
+    filters: Vec<Node>,
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Select<M> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Select {
+            tenant,
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            _model: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Self::with_tenant(scoped_tenant::<M>(scope))
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Self::with_tenant(None)
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`).
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    /// Adds an ordering key: `.order_by(Invoice::ID.desc())`.
+    pub fn order_by(mut self, order: impl OrderOn<M>) -> Self {
+        self.order.push(order.into_key());
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u32) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    fn value_count(&self) -> usize {
+        self.filters.iter().map(Node::value_count).sum()
+    }
+
+    /// Writes filters, ordering and paging after `prefix`.
+    fn write_tail(&self, sql: &mut String, with_order: bool) {
+        let mut next = M::SQL.first_param;
+        write_filters::<M>(sql, &self.filters, &mut next);
+        if with_order && !self.order.is_empty() {
+            sql.push_str(" ORDER BY ");
+            for (i, (column, desc)) in self.order.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                push_quoted(sql, column);
+                sql.push_str(if *desc { " DESC" } else { " ASC" });
+            }
+        }
+        if self.limit.is_some() || self.offset.is_some() {
+            sql.push_str(" LIMIT ");
+            push_placeholder(sql, &mut next);
+        }
+        if self.offset.is_some() {
+            sql.push_str(" OFFSET ");
+            push_placeholder(sql, &mut next);
+        }
+    }
+
+    fn is_plain(&self) -> bool {
+        self.filters.is_empty()
+            && self.order.is_empty()
+            && self.limit.is_none()
+            && self.offset.is_none()
+    }
+
+    fn select_sql(&self) -> Sql {
+        if self.is_plain() {
+            return Sql::Static(M::SQL.select);
+        }
+        let mut sql = String::with_capacity(M::SQL.select.len() + 48 * (self.filters.len() + 1));
+        sql.push_str(M::SQL.select);
+        self.write_tail(&mut sql, true);
+        Sql::Owned(sql)
+    }
+
+    fn count_sql(&self) -> Sql {
+        if self.filters.is_empty() && self.limit.is_none() && self.offset.is_none() {
+            return Sql::Static(M::SQL.count);
+        }
+        let mut sql = String::with_capacity(M::SQL.select.len() + 48 * (self.filters.len() + 2));
+        if self.limit.is_none() && self.offset.is_none() {
+            sql.push_str(M::SQL.count);
+            self.write_tail(&mut sql, false);
+        } else {
+            // COUNT over a page: count the rows the page would return.
+            sql.push_str("SELECT COUNT(*) FROM (");
+            sql.push_str(M::SQL.select);
+            self.write_tail(&mut sql, true);
+            sql.push_str(") AS counted");
+        }
+        Sql::Owned(sql)
+    }
+
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs. Values appear as
+    /// `$n` placeholders.
+    pub fn to_sql(&self) -> String {
+        self.select_sql().as_str().to_owned()
+    }
+
+    /// The SQL that [`count`](Select::count) runs.
+    pub fn to_count_sql(&self) -> String {
+        self.count_sql().as_str().to_owned()
+    }
+
+    fn into_statement(self, sql: Sql) -> Statement<DynParams> {
+        let mut values = Vec::with_capacity(self.value_count());
+        filter_values(self.filters, &mut values);
+        // No LIMIT with an OFFSET means every remaining row; both backends
+        // accept a maximal LIMIT for that.
+        let limit = match (self.limit, self.offset) {
+            (Some(n), _) => Some(i64::from(n)),
+            (None, Some(_)) => Some(i64::MAX),
+            (None, None) => None,
+        };
+        Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                values,
+                limit,
+                offset: self.offset.map(i64::from),
+            },
+        }
+    }
+
+    /// Every matching row.
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
+        let sql = self.select_sql();
+        db::fetch_all(executor.into_target(), self.into_statement(sql)).await
+    }
+
+    /// The first matching row, or `None`.
+    pub async fn fetch_optional<'c>(
+        self,
+        executor: impl Executor<'c>,
+    ) -> Result<Option<M>, Error> {
+        let sql = self.select_sql();
+        db::fetch_optional(executor.into_target(), self.into_statement(sql)).await
+    }
+
+    /// The first matching row, or [`Error::NotFound`].
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        self.fetch_optional(executor).await?.ok_or(Error::NotFound)
+    }
+
+    /// The number of matching rows (within `limit`/`offset` when set).
+    pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
+        let sql = self.count_sql();
+        db::fetch_scalar(executor.into_target(), self.into_statement(sql)).await
+    }
+}
+
+/// Lookup by primary key, from `M::find(&scope, id)`. Its SQL is a
+/// compile-time constant.
+#[must_use = "a query does nothing until a terminal such as `fetch_optional` runs it"]
+pub struct Find<M: HasPrimaryKey> {
+    tenant: Option<TenantId>,
+    key: M::PrimaryKey,
+}
+
+impl<M: HasPrimaryKey> Find<M> {
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope, key: M::PrimaryKey) -> Self
+    where
+        M: TenantOwned,
+    {
+        Find {
+            tenant: scoped_tenant::<M>(scope),
+            key,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn global(key: M::PrimaryKey) -> Self
+    where
+        M: GlobalModel,
+    {
+        Find { tenant: None, key }
+    }
+
+    /// The SQL that runs: `$1` is the tenant, `$2` the key (just `$1`, the
+    /// key, for a global model).
+    pub fn to_sql(&self) -> &'static str {
+        M::FIND_SQL
+    }
+
+    fn into_statement(self) -> Statement<KeyParams<M::PrimaryKey>> {
+        Statement {
+            sql: Sql::Static(M::FIND_SQL),
+            tenant: self.tenant,
+            params: KeyParams {
+                tenant: self.tenant,
+                key: self.key,
+            },
+        }
+    }
+
+    /// The row, or `None` when it does not exist for this tenant.
+    pub async fn fetch_optional<'c>(
+        self,
+        executor: impl Executor<'c>,
+    ) -> Result<Option<M>, Error> {
+        db::fetch_optional(executor.into_target(), self.into_statement()).await
+    }
+
+    /// The row, or [`Error::NotFound`] when it does not exist for this tenant.
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        self.fetch_optional(executor).await?.ok_or(Error::NotFound)
+    }
+}
+
+/// `INSERT` of one row, from `M::insert(&scope, New<M> { .. })`. The tenant
+/// column is bound from the scope. Its SQL is a compile-time constant.
+#[must_use = "an insert does nothing until `fetch_one` or `execute` runs it"]
+pub struct Insert<M: Model> {
+    tenant: Option<TenantId>,
+    row: M::New,
+}
+
+impl<M: Model> Insert<M> {
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope, row: M::New) -> Self
+    where
+        M: TenantOwned,
+    {
+        Insert {
+            tenant: scoped_tenant::<M>(scope),
+            row,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn global(row: M::New) -> Self
+    where
+        M: GlobalModel,
+    {
+        Insert { tenant: None, row }
+    }
+
+    /// The SQL that [`fetch_one`](Insert::fetch_one) runs.
+    pub fn to_sql(&self) -> &'static str {
+        M::SQL.insert_returning
+    }
+
+    fn into_statement(self, sql: &'static str) -> Statement<RowParams<M::New>> {
+        Statement {
+            sql: Sql::Static(sql),
+            tenant: self.tenant,
+            params: RowParams {
+                tenant: self.tenant,
+                row: self.row,
+            },
+        }
+    }
+
+    /// Inserts and returns the stored row (`RETURNING`), with the values the
+    /// database filled in.
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        let stmt = self.into_statement(M::SQL.insert_returning);
+        db::fetch_optional(executor.into_target(), stmt)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// Inserts and returns the number of rows inserted.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        let stmt = self.into_statement(M::SQL.insert);
+        db::execute(executor.into_target(), stmt).await
+    }
+}
+
+/// Type state of an [`Update`] before any `set`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoAssignments;
+
+/// Type state of an [`Update`] with at least one `set`.
+#[derive(Debug, Clone, Copy)]
+pub struct Assigned;
+
+/// Implemented by the type state of an update that sets something.
+#[diagnostic::on_unimplemented(
+    message = "this update sets no column",
+    label = "call `.set(Model::COLUMN, value)` before running the update",
+    note = "an UPDATE needs at least one `.set(column, value)`"
+)]
+pub trait HasAssignments {}
+
+impl HasAssignments for Assigned {}
+
+/// `UPDATE` of model `M`, from `M::update(&scope)`. The tenant column cannot
+/// be set, and only rows of the scope's tenant are touched.
+#[must_use = "an update does nothing until `execute` runs it"]
+pub struct Update<M, S = NoAssignments> {
+    tenant: Option<TenantId>,
+    sets: Vec<(&'static str, Value)>,
+    filters: Vec<Node>,
+    _state: PhantomData<fn() -> (M, S)>,
+}
+
+impl<M: Model> Update<M, NoAssignments> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Update {
+            tenant,
+            sets: Vec::new(),
+            filters: Vec::new(),
+            _state: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Self::with_tenant(scoped_tenant::<M>(scope))
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Self::with_tenant(None)
+    }
+}
+
+impl<M: Model, S> Update<M, S> {
+    /// Sets `column` to `value`.
+    pub fn set<C, V>(self, column: C, value: V) -> Update<M, Assigned>
+    where
+        C: Assignable<M>,
+        V: IntoValue<C::Value>,
+    {
+        let mut sets = self.sets;
+        sets.push((column.column_name(), value.into_value()));
+        Update {
+            tenant: self.tenant,
+            sets,
+            filters: self.filters,
+            _state: PhantomData,
+        }
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`). Without a
+    /// filter every row of the tenant is updated.
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    fn render(&self) -> String {
+        let mut sql = String::with_capacity(M::SQL.update.len() + 40 * (self.sets.len() + self.filters.len() + 1));
+        sql.push_str(M::SQL.update);
+        let mut next = M::SQL.first_param;
+        for (i, (column, _)) in self.sets.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            push_quoted(&mut sql, column);
+            sql.push_str(" = ");
+            push_placeholder(&mut sql, &mut next);
+        }
+        sql.push_str(M::SQL.scope_where);
+        write_filters::<M>(&mut sql, &self.filters, &mut next);
+        sql
+    }
+
+    /// The SQL that [`execute`](Update::execute) runs.
+    pub fn to_sql(&self) -> String {
+        self.render()
+    }
+
+    /// Runs the update; returns the number of rows changed.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
+    where
+        S: HasAssignments,
+    {
+        let sql = Sql::Owned(self.render());
+        let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
+        let mut values = Vec::with_capacity(count);
+        values.extend(self.sets.into_iter().map(|(_, v)| v));
+        filter_values(self.filters, &mut values);
+        let stmt = Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                values,
+                limit: None,
+                offset: None,
+            },
+        };
+        db::execute(executor.into_target(), stmt).await
+    }
+}
+
+/// `DELETE` of model `M`, from `M::delete(&scope)`. Only rows of the scope's
+/// tenant are touched.
+#[must_use = "a delete does nothing until `execute` runs it"]
+pub struct Delete<M> {
+    tenant: Option<TenantId>,
+    filters: Vec<Node>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Delete<M> {
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Delete {
+            tenant: scoped_tenant::<M>(scope),
+            filters: Vec::new(),
+            _model: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Delete {
+            tenant: None,
+            filters: Vec::new(),
+            _model: PhantomData,
+        }
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`). Without a
+    /// filter every row of the tenant is deleted.
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    fn sql(&self) -> Sql {
+        if self.filters.is_empty() {
+            return Sql::Static(M::SQL.delete);
+        }
+        let mut sql = String::with_capacity(M::SQL.delete.len() + 48 * self.filters.len());
+        sql.push_str(M::SQL.delete);
+        write_filters::<M>(&mut sql, &self.filters, &mut M::SQL.first_param.clone());
+        Sql::Owned(sql)
+    }
+
+    /// The SQL that [`execute`](Delete::execute) runs.
+    pub fn to_sql(&self) -> String {
+        self.sql().as_str().to_owned()
+    }
+
+    /// Runs the delete; returns the number of rows removed.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        let sql = self.sql();
+        let mut values = Vec::with_capacity(self.filters.iter().map(Node::value_count).sum());
+        filter_values(self.filters, &mut values);
+        let stmt = Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                values,
+                limit: None,
+                offset: None,
+            },
+        };
+        db::execute(executor.into_target(), stmt).await
+    }
+}

@@ -1,0 +1,271 @@
+//! The tenant key and the scope token.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Longest tenant id, in bytes. Matches PostgreSQL's identifier limit so an id
+/// can also name a schema or a database.
+pub const MAX_TENANT_ID_LEN: usize = 63;
+
+/// A validated tenant key.
+///
+/// 1 to 63 bytes of `[a-z0-9_-]`, starting with a letter or a digit. UUIDs in
+/// lower-case text form are valid ids. The value is stored inline, so cloning
+/// a `TenantId` never allocates.
+///
+/// ```
+/// use tenant_core::TenantId;
+///
+/// let id = TenantId::parse("acme")?;
+/// assert_eq!(id.to_string(), "acme");
+/// assert!(TenantId::parse("Acme").is_err());
+/// assert!(TenantId::parse("").is_err());
+/// assert!(TenantId::parse("-acme").is_err());
+/// assert!(TenantId::parse("67e55044-10b1-426f-9247-bb680e5fe0c8").is_ok());
+/// # Ok::<(), tenant_core::InvalidTenantId>(())
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId {
+    len: u8,
+    bytes: [u8; MAX_TENANT_ID_LEN],
+}
+
+/// Why a string is not a [`TenantId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidTenantId {
+    /// The string is empty.
+    #[error("tenant id is empty")]
+    Empty,
+    /// The string is longer than [`MAX_TENANT_ID_LEN`] bytes.
+    #[error("tenant id is {len} bytes long; the limit is {MAX_TENANT_ID_LEN}")]
+    TooLong {
+        /// Length of the rejected input, in bytes.
+        len: usize,
+    },
+    /// The string holds a character outside `[a-z0-9_-]`.
+    #[error(
+        "tenant id contains {found:?} at byte {index}; only lower-case letters, digits, `_` and `-` are allowed"
+    )]
+    InvalidChar {
+        /// The offending character.
+        found: char,
+        /// Its byte offset.
+        index: usize,
+    },
+    /// The string starts with `_` or `-`.
+    #[error("tenant id must start with a letter or a digit, not {found:?}")]
+    InvalidStart {
+        /// The offending first character.
+        found: char,
+    },
+}
+
+impl TenantId {
+    /// Validates `s` as a tenant id.
+    pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
+        let len = s.len();
+        if len == 0 {
+            return Err(InvalidTenantId::Empty);
+        }
+        if len > MAX_TENANT_ID_LEN {
+            return Err(InvalidTenantId::TooLong { len });
+        }
+        for (index, found) in s.char_indices() {
+            if !(found.is_ascii_lowercase() || found.is_ascii_digit() || found == '_' || found == '-')
+            {
+                return Err(InvalidTenantId::InvalidChar { found, index });
+            }
+        }
+        let first = s.as_bytes()[0];
+        if first == b'_' || first == b'-' {
+            return Err(InvalidTenantId::InvalidStart {
+                found: char::from(first),
+            });
+        }
+        let mut bytes = [0; MAX_TENANT_ID_LEN];
+        bytes[..len].copy_from_slice(s.as_bytes());
+        Ok(TenantId {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII bytes are ever stored (checked in `parse`).
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+
+    /// The tenant id of a UUID, in its lower-case hyphenated form.
+    #[cfg(feature = "uuid")]
+    pub fn from_uuid(id: uuid::Uuid) -> Self {
+        let mut buf = uuid::Uuid::encode_buffer();
+        let text = id.hyphenated().encode_lower(&mut buf);
+        // A hyphenated lower-case UUID is always a valid id.
+        Self::parse(text).unwrap_or_else(|_| unreachable!("lower-case UUID text is a valid tenant id"))
+    }
+}
+
+impl PartialOrd for TenantId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TenantId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TenantId").field(&self.as_str()).finish()
+    }
+}
+
+impl AsRef<str> for TenantId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl FromStr for TenantId {
+    type Err = InvalidTenantId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for TenantId {
+    type Error = InvalidTenantId;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = InvalidTenantId;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl serde::Serialize for TenantId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TenantId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        TenantId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The proof that code is acting for one tenant.
+///
+/// Every builder of a tenant-owned model takes a `&TenantScope`, so a query
+/// without a tenant cannot be written. A scope is made only by
+/// [`TenantScope::new`], typically in the code that authenticated the request;
+/// it has no public fields, no `Default` and no `Deserialize`.
+///
+/// ```
+/// use tenant_core::{TenantId, TenantScope};
+///
+/// let scope = TenantScope::new(TenantId::parse("acme")?);
+/// assert_eq!(scope.tenant_id().as_str(), "acme");
+/// # Ok::<(), tenant_core::InvalidTenantId>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct TenantScope {
+    tenant_id: TenantId,
+}
+
+impl TenantScope {
+    /// Makes the scope of one tenant. Call it where the tenant is known for
+    /// certain: after the credential has been verified.
+    pub fn new(tenant_id: TenantId) -> Self {
+        TenantScope { tenant_id }
+    }
+
+    /// The tenant this scope is for.
+    pub fn tenant_id(&self) -> &TenantId {
+        &self.tenant_id
+    }
+}
+
+impl fmt::Debug for TenantScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TenantScope").field(&self.tenant_id.as_str()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_valid_ids() {
+        for ok in ["a", "acme", "0day", "acme-corp_2", &"x".repeat(63)] {
+            let id = TenantId::parse(ok).expect(ok);
+            assert_eq!(id.as_str(), ok);
+            assert_eq!(id.to_string(), ok);
+        }
+    }
+
+    #[test]
+    fn rejects_invalid_ids() {
+        assert_eq!(TenantId::parse(""), Err(InvalidTenantId::Empty));
+        assert_eq!(
+            TenantId::parse(&"x".repeat(64)),
+            Err(InvalidTenantId::TooLong { len: 64 })
+        );
+        assert!(matches!(
+            TenantId::parse("Acme"),
+            Err(InvalidTenantId::InvalidChar { found: 'A', index: 0 })
+        ));
+        for bad in [
+            "acme corp", "acme;drop", "acme'", "acme\"", "é", "acme\0", "a.b", "a/b", "*", "%",
+        ] {
+            assert!(TenantId::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(matches!(
+            TenantId::parse("_x"),
+            Err(InvalidTenantId::InvalidStart { found: '_' })
+        ));
+        assert!(matches!(
+            TenantId::parse("-x"),
+            Err(InvalidTenantId::InvalidStart { found: '-' })
+        ));
+    }
+
+    #[test]
+    fn serde_validates() {
+        let id: TenantId = serde_json::from_str("\"acme\"").expect("valid");
+        assert_eq!(id.as_str(), "acme");
+        assert!(serde_json::from_str::<TenantId>("\"ACME\"").is_err());
+        assert_eq!(serde_json::to_string(&id).expect("serialize"), "\"acme\"");
+    }
+
+    #[cfg(feature = "uuid")]
+    #[test]
+    fn uuid_ids() {
+        let u = uuid::Uuid::parse_str("67E55044-10B1-426F-9247-BB680E5FE0C8").expect("uuid");
+        assert_eq!(
+            TenantId::from_uuid(u).as_str(),
+            "67e55044-10b1-426f-9247-bb680e5fe0c8"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Parsing of `#[tenant(...)]` attributes, on the struct and on its fields.
+
+use proc_macro2::Span;
+use syn::LitStr;
+use syn::meta::ParseNestedMeta;
+
+use crate::ctxt::Ctxt;
+
+/// Keys accepted in the struct's `#[tenant(...)]`.
+const CONTAINER_KEYS: &[&str] = &["table", "global"];
+/// Keys accepted in a field's `#[tenant(...)]`.
+const FIELD_KEYS: &[&str] = &[
+    "tenant_id",
+    "primary_key",
+    "client_generated",
+    "generated",
+    "rename",
+];
+
+/// A value read from an attribute, with the tokens to blame for it.
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
+}
+
+/// `#[tenant(table = "...", global)]` on the struct.
+#[derive(Default)]
+pub(crate) struct Container {
+    pub(crate) table: Option<Spanned<String>>,
+    pub(crate) global: Option<Span>,
+}
+
+/// `#[tenant(tenant_id | primary_key | client_generated | generated | rename = "...")]`
+/// on a field.
+#[derive(Default)]
+pub(crate) struct Field {
+    pub(crate) tenant_id: Option<Span>,
+    pub(crate) primary_key: Option<Span>,
+    pub(crate) client_generated: Option<Span>,
+    pub(crate) generated: Option<Span>,
+    pub(crate) rename: Option<Spanned<String>>,
+}
+
+impl Container {
+    pub(crate) fn from_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut out = Container::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident("tenant")) {
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("table") {
+                    let lit = string_value(&meta)?;
+                    set_once(cx, &meta, &mut out.table, Spanned {
+                        value: lit.value(),
+                        span: lit.span(),
+                    });
+                } else if meta.path.is_ident("global") {
+                    let span = flag(&meta)?;
+                    set_once(cx, &meta, &mut out.global, span);
+                } else {
+                    unknown_key(cx, &meta, CONTAINER_KEYS, FIELD_KEYS, "struct");
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+        out
+    }
+}
+
+impl Field {
+    pub(crate) fn from_attrs(cx: &Ctxt, attrs: &[syn::Attribute]) -> Self {
+        let mut out = Field::default();
+        for attr in attrs.iter().filter(|a| a.path().is_ident("tenant")) {
+            let result = attr.parse_nested_meta(|meta| {
+                let slot = if meta.path.is_ident("tenant_id") {
+                    &mut out.tenant_id
+                } else if meta.path.is_ident("primary_key") {
+                    &mut out.primary_key
+                } else if meta.path.is_ident("client_generated") {
+                    &mut out.client_generated
+                } else if meta.path.is_ident("generated") {
+                    &mut out.generated
+                } else if meta.path.is_ident("rename") {
+                    let lit = string_value(&meta)?;
+                    set_once(cx, &meta, &mut out.rename, Spanned {
+                        value: lit.value(),
+                        span: lit.span(),
+                    });
+                    return Ok(());
+                } else {
+                    unknown_key(cx, &meta, FIELD_KEYS, CONTAINER_KEYS, "field");
+                    return Ok(());
+                };
+                let span = flag(&meta)?;
+                set_once(cx, &meta, slot, span);
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+        out
+    }
+}
+
+/// Reads `key = "string"`.
+fn string_value(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
+    let key = path_name(&meta.path);
+    let value = meta.value().map_err(|_| {
+        meta.error(format!("`{key}` takes a string: `{key} = \"...\"`"))
+    })?;
+    value.parse::<LitStr>().map_err(|err| {
+        syn::Error::new(err.span(), format!("`{key}` takes a string: `{key} = \"...\"`"))
+    })
+}
+
+/// Reads a bare flag such as `global`, refusing `global = ...`.
+fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Span> {
+    let key = path_name(&meta.path);
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{key}` takes no value: write `{key}` alone")));
+    }
+    Ok(syn::spanned::Spanned::span(&meta.path))
+}
+
+fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) {
+    if slot.is_some() {
+        cx.error_spanned_by(
+            &meta.path,
+            format!("duplicate `{}` attribute", path_name(&meta.path)),
+        );
+    } else {
+        *slot = Some(value);
+    }
+}
+
+/// Reports an unknown key, suggesting the nearest known one, and skips its
+/// value so parsing can go on to the next key.
+fn unknown_key(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta<'_>,
+    known: &[&str],
+    other_place: &[&str],
+    place: &str,
+) {
+    let name = path_name(&meta.path);
+    let mut message = format!("unknown #[tenant] {place} attribute `{name}`");
+    if other_place.contains(&name.as_str()) {
+        let there = if place == "struct" { "a field" } else { "the struct" };
+        message.push_str(&format!("; `{name}` belongs on {there}"));
+    } else if let Some(best) = closest(&name, known) {
+        message.push_str(&format!("; did you mean `{best}`?"));
+    } else {
+        message.push_str(&format!("; expected one of: {}", known.join(", ")));
+    }
+    cx.error_spanned_by(&meta.path, message);
+    // Skip `= value` or `(...)` so the remaining keys are still checked.
+    if meta.input.peek(syn::Token![=]) {
+        let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+    } else if meta.input.peek(syn::token::Paren) {
+        let _ = meta.parse_nested_meta(|inner| {
+            let _ = inner.value().and_then(|v| v.parse::<syn::Expr>());
+            Ok(())
+        });
+    }
+}
+
+fn path_name(path: &syn::Path) -> String {
+    path.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
+}
+
+/// The known key closest to `name` by edit distance, if it is close enough to
+/// be a typo.
+fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(name, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_typo_fixes() {
+        assert_eq!(closest("primay_key", FIELD_KEYS), Some("primary_key"));
+        assert_eq!(closest("tenantid", FIELD_KEYS), Some("tenant_id"));
+        assert_eq!(closest("tabel", CONTAINER_KEYS), Some("table"));
+        assert_eq!(closest("banana", FIELD_KEYS), None);
+    }
+}

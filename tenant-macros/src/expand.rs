@@ -1,0 +1,460 @@
+//! Code generation. Everything generated names `::tenant_core::__private`,
+//! never a user import, and every SQL string is built here, once, at compile
+//! time.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::ast::{Field, Model};
+use crate::ctxt::Ctxt;
+use crate::valid;
+
+/// Entry point on `proc_macro2` tokens, so the expansion can be unit-tested.
+pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let model = Model::from_ast(&cx, input);
+    if let Some(model) = &model {
+        valid::check(&cx, model);
+    }
+    match cx.check() {
+        Ok(()) => match model {
+            Some(model) => expand(&model),
+            None => TokenStream::new(),
+        },
+        Err(err) => err.to_compile_error(),
+    }
+}
+
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// All statements of one model, rendered at compile time.
+struct Sql {
+    select: String,
+    count: String,
+    scope_where: String,
+    update: String,
+    delete: String,
+    insert: String,
+    insert_returning: String,
+    find: Option<String>,
+}
+
+fn render_sql(model: &Model<'_>) -> Sql {
+    let table = quoted(model.table().unwrap_or_default());
+    let columns: Vec<String> = model.fields.iter().map(|f| quoted(&f.column())).collect();
+    let column_list = columns.join(", ");
+    let tenant = model.tenant_field().map(|f| quoted(&f.column()));
+    let scope_where = tenant
+        .as_ref()
+        .map(|t| format!(" WHERE {t} = $1"))
+        .unwrap_or_default();
+    let mut insert_columns = Vec::new();
+    if let Some(t) = &tenant {
+        insert_columns.push(t.clone());
+    }
+    insert_columns.extend(
+        model
+            .fields
+            .iter()
+            .filter(|f| !f.is_tenant() && !f.is_database_filled())
+            .map(|f| quoted(&f.column())),
+    );
+    let placeholders: Vec<String> = (1..=insert_columns.len()).map(|i| format!("${i}")).collect();
+    let insert = if insert_columns.is_empty() {
+        format!("INSERT INTO {table} DEFAULT VALUES")
+    } else {
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({})",
+            insert_columns.join(", "),
+            placeholders.join(", ")
+        )
+    };
+    let select = format!("SELECT {column_list} FROM {table}{scope_where}");
+    let find = model.primary_key().map(|pk| {
+        let pk = quoted(&pk.column());
+        match &tenant {
+            Some(_) => format!("{select} AND {pk} = $2"),
+            None => format!("{select} WHERE {pk} = $1"),
+        }
+    });
+    Sql {
+        count: format!("SELECT COUNT(*) FROM {table}{scope_where}"),
+        update: format!("UPDATE {table} SET "),
+        delete: format!("DELETE FROM {table}{scope_where}"),
+        insert_returning: format!("{insert} RETURNING {column_list}"),
+        insert,
+        find,
+        select,
+        scope_where,
+    }
+}
+
+fn expand(model: &Model<'_>) -> TokenStream {
+    let ident = &model.input.ident;
+    let vis = &model.input.vis;
+    let new_ident = format_ident!("New{}", ident);
+    let table = model.table().unwrap_or_default();
+    let sql = render_sql(model);
+    let global = model.is_global();
+
+    let columns: Vec<String> = model.fields.iter().map(Field::column).collect();
+    let tenant_column = match model.tenant_field() {
+        Some(f) => {
+            let c = f.column();
+            quote!(::core::option::Option::Some(#c))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let primary_key_column = match model.primary_key() {
+        Some(f) => {
+            let c = f.column();
+            quote!(::core::option::Option::Some(#c))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    // Type checks, each spanned on the user's field type.
+    let type_checks = model.fields.iter().map(|f| {
+        let ty = f.ty;
+        if f.is_tenant() {
+            quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
+        } else {
+            quote_spanned!(ty.span()=> __tc::assert_sql_type::<#ty>();)
+        }
+    });
+
+    // Row decoding by position: the SELECTs above list the fields in order.
+    let decode = |backend: &syn::Ident| {
+        let fields = model.fields.iter().enumerate().map(|(i, f)| {
+            let name = f.ident;
+            quote!(#name: __tc::#backend(row, #i)?)
+        });
+        quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
+    };
+    let decode_sqlite = decode(&format_ident!("decode_sqlite"));
+    let decode_postgres = decode(&format_ident!("decode_postgres"));
+
+    // New<Model>.
+    let insert_fields: Vec<&Field<'_>> = model
+        .fields
+        .iter()
+        .filter(|f| !f.is_tenant() && !f.is_database_filled())
+        .collect();
+    let new_field_defs = insert_fields.iter().map(|f| {
+        let (fvis, name, ty) = (&f.original.vis, f.ident, f.ty);
+        let doc = format!("Value of column `{}`.", f.column());
+        quote!(#[doc = #doc] #fvis #name: #ty)
+    });
+    let new_binds = |backend: &syn::Ident| {
+        let binds = insert_fields.iter().map(|f| {
+            let name = f.ident;
+            quote!(__tc::#backend(args, self.#name)?;)
+        });
+        quote!(#(#binds)* ::core::result::Result::Ok(()))
+    };
+    let bind_new_sqlite = new_binds(&format_ident!("bind_sqlite"));
+    let bind_new_postgres = new_binds(&format_ident!("bind_postgres"));
+    let insert_count = insert_fields.len();
+    let tenant_note = if global {
+        String::new()
+    } else {
+        " The tenant column is not here: it always comes from the `TenantScope`.".to_string()
+    };
+    let new_doc = format!(
+        "A row to insert into `{table}` with [`{ident}::insert`].{tenant_note} \
+         Columns the database fills are left out too."
+    );
+
+    // Column constants.
+    let column_consts = model.fields.iter().map(|f| {
+        let const_name = f.const_name();
+        let column = f.column();
+        let ty = f.ty;
+        if f.is_tenant() {
+            let doc = format!(
+                "The tenant column `{column}`. It can be read but never set or filtered on: \
+                 the scope supplies it."
+            );
+            quote_spanned!(f.ident.span()=>
+                #[doc = #doc]
+                pub const #const_name: __tc::TenantColumn<#ident> = __tc::TenantColumn::new(#column);
+            )
+        } else {
+            let doc = format!("Column `{column}` of `{table}`.");
+            quote_spanned!(f.ident.span()=>
+                #[doc = #doc]
+                pub const #const_name: __tc::Column<#ident, #ty> = __tc::Column::new(#column);
+            )
+        }
+    });
+
+    let builders = builders(model, &new_ident);
+
+    let Sql {
+        select,
+        count,
+        scope_where,
+        update,
+        delete,
+        insert,
+        insert_returning,
+        find,
+    } = sql;
+
+    let scope_marker = if global {
+        quote!(
+            #[automatically_derived]
+            impl __tc::GlobalModel for #ident {}
+        )
+    } else {
+        quote!(
+            #[automatically_derived]
+            impl __tc::TenantOwned for #ident {}
+        )
+    };
+    let primary_key_impl = model.primary_key().map(|pk| {
+        let ty = pk.ty;
+        let find = find.unwrap_or_default();
+        quote!(
+            #[automatically_derived]
+            impl __tc::HasPrimaryKey for #ident {
+                type PrimaryKey = #ty;
+                const FIND_SQL: &'static str = #find;
+            }
+        )
+    });
+    let first_param: usize = if global { 1 } else { 2 };
+
+    quote! {
+        #[doc = #new_doc]
+        #vis struct #new_ident {
+            #(#new_field_defs,)*
+        }
+
+        const _: () = {
+            use ::tenant_core::__private as __tc;
+
+            #[allow(dead_code)]
+            fn __tenant_model_type_checks() {
+                #(#type_checks)*
+            }
+
+            #[automatically_derived]
+            impl __tc::Model for #ident {
+                const TABLE: &'static str = #table;
+                const COLUMNS: &'static [&'static str] = &[#(#columns),*];
+                const TENANT_COLUMN: ::core::option::Option<&'static str> = #tenant_column;
+                const PRIMARY_KEY: ::core::option::Option<&'static str> = #primary_key_column;
+                type New = #new_ident;
+                const SQL: __tc::ModelSql = __tc::ModelSql {
+                    select: #select,
+                    count: #count,
+                    scope_where: #scope_where,
+                    update: #update,
+                    delete: #delete,
+                    insert: #insert,
+                    insert_returning: #insert_returning,
+                    first_param: #first_param,
+                };
+
+                fn decode_sqlite(row: &__tc::SqliteRow) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                    #decode_sqlite
+                }
+
+                fn decode_postgres(row: &__tc::PgRow) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                    #decode_postgres
+                }
+            }
+
+            #scope_marker
+            #primary_key_impl
+
+            #[automatically_derived]
+            impl __tc::NewRow for #new_ident {
+                const LEN: usize = #insert_count;
+
+                fn bind_sqlite(self, args: &mut __tc::SqliteArguments) -> ::core::result::Result<(), __tc::BoxDynError> {
+                    #bind_new_sqlite
+                }
+
+                fn bind_postgres(self, args: &mut __tc::PgArguments) -> ::core::result::Result<(), __tc::BoxDynError> {
+                    #bind_new_postgres
+                }
+            }
+
+            #[automatically_derived]
+            impl #ident {
+                #(#column_consts)*
+                #builders
+            }
+        };
+    }
+}
+
+/// The inherent constructors: scoped for tenant-owned models, unscoped for
+/// global ones.
+fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
+    let ident = &model.input.ident;
+    let table = model.table().unwrap_or_default();
+    let span = Span::call_site();
+    let find = model.primary_key().map(|pk| {
+        let ty = pk.ty;
+        if model.is_global() {
+            let doc = format!("Finds the row of `{table}` whose primary key is `id`.");
+            quote_spanned!(span=>
+                #[doc = #doc]
+                pub fn find(id: #ty) -> __tc::Find<#ident> {
+                    __tc::Find::global(id)
+                }
+            )
+        } else {
+            let doc = format!(
+                "Finds the row of `{table}` with primary key `id` that belongs to the scope's tenant."
+            );
+            quote_spanned!(span=>
+                #[doc = #doc]
+                pub fn find(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Find<#ident> {
+                    __tc::Find::scoped(scope, id)
+                }
+            )
+        }
+    });
+    if model.is_global() {
+        let doc_query = format!("Selects rows of the global table `{table}`.");
+        let doc_insert = format!("Inserts a row into the global table `{table}`.");
+        let doc_update = format!("Updates rows of the global table `{table}`.");
+        let doc_delete = format!("Deletes rows of the global table `{table}`.");
+        quote! {
+            #[doc = #doc_query]
+            pub fn query() -> __tc::Select<#ident> {
+                __tc::Select::global()
+            }
+            #find
+            #[doc = #doc_insert]
+            pub fn insert(row: #new_ident) -> __tc::Insert<#ident> {
+                __tc::Insert::global(row)
+            }
+            #[doc = #doc_update]
+            pub fn update() -> __tc::Update<#ident, __tc::NoAssignments> {
+                __tc::Update::global()
+            }
+            #[doc = #doc_delete]
+            pub fn delete() -> __tc::Delete<#ident> {
+                __tc::Delete::global()
+            }
+        }
+    } else {
+        let doc_query = format!("Selects rows of `{table}` that belong to the scope's tenant.");
+        let doc_insert = format!(
+            "Inserts a row into `{table}` for the scope's tenant; the tenant column is set from the scope."
+        );
+        let doc_update = format!(
+            "Updates rows of `{table}` that belong to the scope's tenant. The tenant column cannot be set."
+        );
+        let doc_delete = format!("Deletes rows of `{table}` that belong to the scope's tenant.");
+        quote! {
+            #[doc = #doc_query]
+            pub fn query(scope: &::tenant_core::TenantScope) -> __tc::Select<#ident> {
+                __tc::Select::scoped(scope)
+            }
+            #find
+            #[doc = #doc_insert]
+            pub fn insert(scope: &::tenant_core::TenantScope, row: #new_ident) -> __tc::Insert<#ident> {
+                __tc::Insert::scoped(scope, row)
+            }
+            #[doc = #doc_update]
+            pub fn update(scope: &::tenant_core::TenantScope) -> __tc::Update<#ident, __tc::NoAssignments> {
+                __tc::Update::scoped(scope)
+            }
+            #[doc = #doc_delete]
+            pub fn delete(scope: &::tenant_core::TenantScope) -> __tc::Delete<#ident> {
+                __tc::Delete::scoped(scope)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sql_of(src: &str) -> Sql {
+        let input: syn::DeriveInput = syn::parse_str(src).expect("valid struct");
+        let cx = Ctxt::new();
+        let model = Model::from_ast(&cx, &input).expect("a struct");
+        valid::check(&cx, &model);
+        cx.check().expect("no errors");
+        render_sql(&model)
+    }
+
+    #[test]
+    fn tenant_model_sql() {
+        let sql = sql_of(
+            r#"#[tenant(table = "invoices")]
+            struct Invoice {
+                #[tenant(primary_key)] id: i64,
+                #[tenant(tenant_id)] tenant_id: TenantId,
+                amount_cents: i64,
+                #[tenant(rename = "email")] customer_email: String,
+                #[tenant(generated)] created_at: String,
+            }"#,
+        );
+        assert_eq!(
+            sql.select,
+            r#"SELECT "id", "tenant_id", "amount_cents", "email", "created_at" FROM "invoices" WHERE "tenant_id" = $1"#
+        );
+        assert_eq!(
+            sql.find.as_deref(),
+            Some(
+                r#"SELECT "id", "tenant_id", "amount_cents", "email", "created_at" FROM "invoices" WHERE "tenant_id" = $1 AND "id" = $2"#
+            )
+        );
+        assert_eq!(
+            sql.insert,
+            r#"INSERT INTO "invoices" ("tenant_id", "amount_cents", "email") VALUES ($1, $2, $3)"#
+        );
+        assert_eq!(
+            sql.count,
+            r#"SELECT COUNT(*) FROM "invoices" WHERE "tenant_id" = $1"#
+        );
+        assert_eq!(
+            sql.delete,
+            r#"DELETE FROM "invoices" WHERE "tenant_id" = $1"#
+        );
+    }
+
+    #[test]
+    fn global_model_sql_has_no_tenant_predicate() {
+        let sql = sql_of(
+            r#"#[tenant(table = "plans", global)]
+            struct Plan { #[tenant(primary_key, client_generated)] id: String, name: String }"#,
+        );
+        assert_eq!(sql.select, r#"SELECT "id", "name" FROM "plans""#);
+        assert_eq!(
+            sql.find.as_deref(),
+            Some(r#"SELECT "id", "name" FROM "plans" WHERE "id" = $1"#)
+        );
+        assert_eq!(
+            sql.insert,
+            r#"INSERT INTO "plans" ("id", "name") VALUES ($1, $2)"#
+        );
+    }
+
+    #[test]
+    fn all_errors_are_reported_together() {
+        let input: syn::DeriveInput = syn::parse_str(
+            r#"#[tenant(tabel = "x")]
+            struct Bad { #[tenant(primay_key)] id: i64, #[tenant(rename = "a b")] name: String }"#,
+        )
+        .expect("valid struct");
+        let out = derive(&input).to_string();
+        assert!(out.contains("did you mean `table`"), "{out}");
+        assert!(out.contains("did you mean `primary_key`"), "{out}");
+        assert!(out.contains("not a safe SQL identifier"), "{out}");
+        assert!(out.contains("has no tenant column"), "{out}");
+        assert!(out.contains("needs a table name"), "{out}");
+    }
+}

@@ -1,0 +1,28 @@
+//! The derive behind [`tenant_core`](https://docs.rs/tenant-core): `#[derive(TenantModel)]`.
+//!
+//! Depend on `tenant-core`, which re-exports this derive; this crate's output
+//! only names items under `::tenant_core::__private`.
+//!
+//! The derive is a fixed pipeline: [`ast`] reads the struct and its
+//! attributes, [`valid`] checks the rules that span several fields, and
+//! [`expand`] writes the code. Every error found is reported at once, each on
+//! the user's tokens.
+
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+mod valid;
+
+use proc_macro::TokenStream;
+
+/// Derives query builders for a table whose rows belong to a tenant (or, with
+/// `#[tenant(global)]`, to nobody).
+///
+/// See the `tenant_core` crate documentation for the attributes and the
+/// generated items.
+#[proc_macro_derive(TenantModel, attributes(tenant))]
+pub fn derive_tenant_model(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::derive(&input).into()
+}

@@ -1,0 +1,176 @@
+//! Rules that involve several attributes or fields.
+
+use crate::ast::Model;
+use crate::ctxt::Ctxt;
+
+/// Longest identifier PostgreSQL keeps without truncating it.
+const MAX_IDENTIFIER_BYTES: usize = 63;
+
+pub(crate) fn check(cx: &Ctxt, model: &Model<'_>) {
+    check_container(cx, model);
+    check_tenant_column(cx, model);
+    check_fields(cx, model);
+}
+
+fn check_container(cx: &Ctxt, model: &Model<'_>) {
+    let input = model.input;
+    if !input.generics.params.is_empty() {
+        cx.error_spanned_by(
+            &input.generics,
+            "TenantModel does not support generic structs: a model maps to one table with fixed column types",
+        );
+    }
+    match &model.attrs.table {
+        None => cx.error_spanned_by(
+            &input.ident,
+            format!(
+                "`{}` needs a table name: add #[tenant(table = \"...\")] to the struct",
+                input.ident
+            ),
+        ),
+        Some(table) => {
+            if let Err(why) = check_identifier(&table.value) {
+                cx.syn_error(syn::Error::new(
+                    table.span,
+                    format!("table name {:?} is not a safe SQL identifier: {why}", table.value),
+                ));
+            }
+        }
+    }
+}
+
+fn check_tenant_column(cx: &Ctxt, model: &Model<'_>) {
+    let tenant_fields: Vec<_> = model.fields.iter().filter(|f| f.is_tenant()).collect();
+    match (model.attrs.global, tenant_fields.as_slice()) {
+        (None, []) => cx.error_spanned_by(
+            &model.input.ident,
+            format!(
+                "`{}` has no tenant column: mark the column that holds the tenant with \
+                 #[tenant(tenant_id)], or, if the table really is shared by all tenants, \
+                 declare it with #[tenant(table = \"...\", global)]",
+                model.input.ident
+            ),
+        ),
+        (None, [_]) => {}
+        (None, [_, extra @ ..]) => {
+            for field in extra {
+                cx.error_spanned_by(
+                    field.original,
+                    "a model has exactly one tenant column; remove #[tenant(tenant_id)] from all but one field",
+                );
+            }
+        }
+        (Some(_), fields) => {
+            for field in fields {
+                cx.error_spanned_by(
+                    field.original,
+                    "a #[tenant(global)] model has no tenant column: remove `global` or remove #[tenant(tenant_id)]",
+                );
+            }
+        }
+    }
+}
+
+fn check_fields(cx: &Ctxt, model: &Model<'_>) {
+    let mut seen: Vec<(String, &syn::Ident)> = Vec::new();
+    let mut primary_keys = 0;
+    for field in &model.fields {
+        let attrs = &field.attrs;
+        let column = field.column();
+        if let Err(why) = check_identifier(&column) {
+            let message = format!("column name {column:?} is not a safe SQL identifier: {why}");
+            match &attrs.rename {
+                Some(rename) => cx.syn_error(syn::Error::new(rename.span, message)),
+                None => cx.error_spanned_by(field.ident, message),
+            }
+        }
+        if let Some((_, first)) = seen.iter().find(|(c, _)| *c == column) {
+            cx.error_spanned_by(
+                field.original,
+                format!("column {column:?} is already mapped by field `{first}`"),
+            );
+        } else {
+            seen.push((column, field.ident));
+        }
+        if attrs.primary_key.is_some() {
+            primary_keys += 1;
+            if primary_keys > 1 {
+                cx.error_spanned_by(
+                    field.original,
+                    "only one field can be #[tenant(primary_key)]; composite keys are not supported",
+                );
+            }
+        }
+        if let Some(span) = attrs.client_generated
+            && attrs.primary_key.is_none()
+        {
+            cx.syn_error(syn::Error::new(
+                span,
+                "`client_generated` only applies to the primary key: write #[tenant(primary_key, client_generated)]",
+            ));
+        }
+        if let (Some(span), Some(_)) = (attrs.generated, attrs.primary_key) {
+            cx.syn_error(syn::Error::new(
+                span,
+                "a primary key is database-generated already; remove `generated` \
+                 (or use `client_generated` if the caller supplies it)",
+            ));
+        }
+        if let Some(span) = attrs.tenant_id {
+            let clash = [
+                (attrs.primary_key.is_some(), "primary_key"),
+                (attrs.generated.is_some(), "generated"),
+            ];
+            for (_, name) in clash.iter().filter(|(set, _)| *set) {
+                cx.syn_error(syn::Error::new(
+                    span,
+                    format!(
+                        "the tenant column cannot also be `{name}`: its value always comes from the TenantScope"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// A safe identifier: ASCII letters, digits and `_`, not starting with a
+/// digit, 1 to 63 bytes. The generated SQL quotes it as well.
+pub(crate) fn check_identifier(name: &str) -> Result<(), String> {
+    let first = name.chars().next().ok_or("it is empty")?;
+    if name.len() > MAX_IDENTIFIER_BYTES {
+        return Err(format!(
+            "it is {} bytes long; the limit is {MAX_IDENTIFIER_BYTES}",
+            name.len()
+        ));
+    }
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Err("it must start with an ASCII letter or `_`".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
+    {
+        return Err(format!(
+            "it contains {bad:?}; only ASCII letters, digits and `_` are allowed"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_identifier;
+
+    #[test]
+    fn identifiers() {
+        assert!(check_identifier("invoices").is_ok());
+        assert!(check_identifier("_x1").is_ok());
+        assert!(check_identifier("").is_err());
+        assert!(check_identifier("1abc").is_err());
+        assert!(check_identifier("inv\"; drop table x; --").is_err());
+        assert!(check_identifier("a b").is_err());
+        assert!(check_identifier("é").is_err());
+        assert!(check_identifier(&"a".repeat(63)).is_ok());
+        assert!(check_identifier(&"a".repeat(64)).is_err());
+    }
+}
