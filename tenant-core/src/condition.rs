@@ -251,7 +251,11 @@ impl Node {
                 sql.push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Node::And(a, b) | Node::Or(a, b) => {
-                let joiner = if matches!(self, Node::And(..)) { " AND " } else { " OR " };
+                let joiner = if matches!(self, Node::And(..)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
                 sql.push('(');
                 a.write_sql(sql, next);
                 sql.push_str(joiner);

@@ -130,7 +130,9 @@ impl TenantDb {
 /// Strips a password from a URL before it appears in an error.
 fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => format!("{}://***{}", &url[..scheme], &url[at..]),
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***{}", &url[..scheme], &url[at..])
+        }
         _ => url.to_owned(),
     }
 }
@@ -288,7 +290,9 @@ fn sqlite_args<P: Params>(params: P) -> Result<SqliteArguments, Error> {
 
 fn postgres_args<P: Params>(params: P) -> Result<PgArguments, Error> {
     let mut args = PgArguments::default();
-    params.bind_postgres(&mut args).map_err(sqlx::Error::Encode)?;
+    params
+        .bind_postgres(&mut args)
+        .map_err(sqlx::Error::Encode)?;
     Ok(args)
 }
 
@@ -383,7 +387,10 @@ pub(crate) async fn fetch_scalar<P: Params>(
     }))
 }
 
-pub(crate) async fn execute<P: Params>(target: Target<'_>, stmt: Statement<P>) -> Result<u64, Error> {
+pub(crate) async fn execute<P: Params>(
+    target: Target<'_>,
+    stmt: Statement<P>,
+) -> Result<u64, Error> {
     Ok(on_target!(target, stmt, |sql, exec, args, Db| {
         sqlx::query_with::<Db, _>(sql, args)
             .execute(exec)

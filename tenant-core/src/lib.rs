@@ -111,7 +111,9 @@ pub use condition::{Assignable, Column, Condition, ConditionOn, Order, OrderOn, 
 pub use db::{Backend, Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
-pub use query::{Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Select, Update};
+pub use query::{
+    Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Numeric, Select, Update,
+};
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantScope};
 pub use value::{IntoValue, SqlType, TenantKey};
 
@@ -167,7 +169,10 @@ pub mod __private {
 
     /// Binds one value for SQLite.
     #[inline]
-    pub fn bind_sqlite<T: SqlType>(args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
+    pub fn bind_sqlite<T: SqlType>(
+        args: &mut SqliteArguments,
+        value: T,
+    ) -> Result<(), BoxDynError> {
         sqlx::Arguments::add(args, value)
     }
 

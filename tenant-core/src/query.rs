@@ -4,12 +4,12 @@
 
 use std::marker::PhantomData;
 
+use sqlx::Arguments;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::Arguments;
 
-use crate::condition::{push_placeholder, push_quoted, Assignable, ConditionOn, Node, OrderOn};
+use crate::condition::{Assignable, ConditionOn, Node, OrderOn, push_placeholder, push_quoted};
 use crate::db::{self, Params, Sql, Statement};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 use crate::value::{IntoValue, Value};
@@ -292,10 +292,7 @@ impl<M: Model> Select<M> {
     }
 
     /// The first matching row, or `None`.
-    pub async fn fetch_optional<'c>(
-        self,
-        executor: impl Executor<'c>,
-    ) -> Result<Option<M>, Error> {
+    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let sql = self.select_sql();
         db::fetch_optional(executor.into_target(), self.into_statement(sql)).await
     }
@@ -358,10 +355,7 @@ impl<M: HasPrimaryKey> Find<M> {
     }
 
     /// The row, or `None` when it does not exist for this tenant.
-    pub async fn fetch_optional<'c>(
-        self,
-        executor: impl Executor<'c>,
-    ) -> Result<Option<M>, Error> {
+    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         db::fetch_optional(executor.into_target(), self.into_statement()).await
     }
 
@@ -449,12 +443,33 @@ pub trait HasAssignments {}
 
 impl HasAssignments for Assigned {}
 
+/// One `SET` item: `column = $n`, or `column = column + $n`.
+struct Assignment {
+    column: &'static str,
+    value: Value,
+    increment: bool,
+}
+
+/// Numeric column types that [`Update::increment`] accepts.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a numeric column type",
+    label = "`increment` needs an integer or floating-point column",
+    note = "use `.set(column, value)` for other types"
+)]
+pub trait Numeric {}
+
+impl Numeric for i16 {}
+impl Numeric for i32 {}
+impl Numeric for i64 {}
+impl Numeric for f32 {}
+impl Numeric for f64 {}
+
 /// `UPDATE` of model `M`, from `M::update(&scope)`. The tenant column cannot
 /// be set, and only rows of the scope's tenant are touched.
 #[must_use = "an update does nothing until `execute` runs it"]
 pub struct Update<M, S = NoAssignments> {
     tenant: Option<TenantId>,
-    sets: Vec<(&'static str, Value)>,
+    sets: Vec<Assignment>,
     filters: Vec<Node>,
     _state: PhantomData<fn() -> (M, S)>,
 }
@@ -493,8 +508,27 @@ impl<M: Model, S> Update<M, S> {
         C: Assignable<M>,
         V: IntoValue<C::Value>,
     {
+        self.push(column.column_name(), value.into_value(), false)
+    }
+
+    /// Adds `delta` to a numeric column in the database
+    /// (`column = column + delta`), without reading it first: concurrent
+    /// increments never lose an update. Combine with a filter on the same
+    /// column for an atomic bounded counter.
+    pub fn increment<T>(self, column: crate::Column<M, T>, delta: T) -> Update<M, Assigned>
+    where
+        T: Numeric + crate::SqlType,
+    {
+        self.push(column.name(), Value::new(delta), true)
+    }
+
+    fn push(self, column: &'static str, value: Value, increment: bool) -> Update<M, Assigned> {
         let mut sets = self.sets;
-        sets.push((column.column_name(), value.into_value()));
+        sets.push(Assignment {
+            column,
+            value,
+            increment,
+        });
         Update {
             tenant: self.tenant,
             sets,
@@ -511,15 +545,21 @@ impl<M: Model, S> Update<M, S> {
     }
 
     fn render(&self) -> String {
-        let mut sql = String::with_capacity(M::SQL.update.len() + 40 * (self.sets.len() + self.filters.len() + 1));
+        let mut sql = String::with_capacity(
+            M::SQL.update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
+        );
         sql.push_str(M::SQL.update);
         let mut next = M::SQL.first_param;
-        for (i, (column, _)) in self.sets.iter().enumerate() {
+        for (i, set) in self.sets.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            push_quoted(&mut sql, column);
+            push_quoted(&mut sql, set.column);
             sql.push_str(" = ");
+            if set.increment {
+                push_quoted(&mut sql, set.column);
+                sql.push_str(" + ");
+            }
             push_placeholder(&mut sql, &mut next);
         }
         sql.push_str(M::SQL.scope_where);
@@ -540,7 +580,7 @@ impl<M: Model, S> Update<M, S> {
         let sql = Sql::Owned(self.render());
         let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
         let mut values = Vec::with_capacity(count);
-        values.extend(self.sets.into_iter().map(|(_, v)| v));
+        values.extend(self.sets.into_iter().map(|set| set.value));
         filter_values(self.filters, &mut values);
         let stmt = Statement {
             sql,

@@ -72,7 +72,10 @@ impl TenantId {
             return Err(InvalidTenantId::TooLong { len });
         }
         for (index, found) in s.char_indices() {
-            if !(found.is_ascii_lowercase() || found.is_ascii_digit() || found == '_' || found == '-')
+            if !(found.is_ascii_lowercase()
+                || found.is_ascii_digit()
+                || found == '_'
+                || found == '-')
             {
                 return Err(InvalidTenantId::InvalidChar { found, index });
             }
@@ -103,7 +106,8 @@ impl TenantId {
         let mut buf = uuid::Uuid::encode_buffer();
         let text = id.hyphenated().encode_lower(&mut buf);
         // A hyphenated lower-case UUID is always a valid id.
-        Self::parse(text).unwrap_or_else(|_| unreachable!("lower-case UUID text is a valid tenant id"))
+        Self::parse(text)
+            .unwrap_or_else(|_| unreachable!("lower-case UUID text is a valid tenant id"))
     }
 }
 
@@ -208,7 +212,9 @@ impl TenantScope {
 
 impl fmt::Debug for TenantScope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("TenantScope").field(&self.tenant_id.as_str()).finish()
+        f.debug_tuple("TenantScope")
+            .field(&self.tenant_id.as_str())
+            .finish()
     }
 }
 
@@ -234,10 +240,22 @@ mod tests {
         );
         assert!(matches!(
             TenantId::parse("Acme"),
-            Err(InvalidTenantId::InvalidChar { found: 'A', index: 0 })
+            Err(InvalidTenantId::InvalidChar {
+                found: 'A',
+                index: 0
+            })
         ));
         for bad in [
-            "acme corp", "acme;drop", "acme'", "acme\"", "é", "acme\0", "a.b", "a/b", "*", "%",
+            "acme corp",
+            "acme;drop",
+            "acme'",
+            "acme\"",
+            "é",
+            "acme\0",
+            "a.b",
+            "a/b",
+            "*",
+            "%",
         ] {
             assert!(TenantId::parse(bad).is_err(), "{bad:?} was accepted");
         }

@@ -48,10 +48,15 @@ impl Container {
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("table") {
                     let lit = string_value(&meta)?;
-                    set_once(cx, &meta, &mut out.table, Spanned {
-                        value: lit.value(),
-                        span: lit.span(),
-                    });
+                    set_once(
+                        cx,
+                        &meta,
+                        &mut out.table,
+                        Spanned {
+                            value: lit.value(),
+                            span: lit.span(),
+                        },
+                    );
                 } else if meta.path.is_ident("global") {
                     let span = flag(&meta)?;
                     set_once(cx, &meta, &mut out.global, span);
@@ -83,10 +88,15 @@ impl Field {
                     &mut out.generated
                 } else if meta.path.is_ident("rename") {
                     let lit = string_value(&meta)?;
-                    set_once(cx, &meta, &mut out.rename, Spanned {
-                        value: lit.value(),
-                        span: lit.span(),
-                    });
+                    set_once(
+                        cx,
+                        &meta,
+                        &mut out.rename,
+                        Spanned {
+                            value: lit.value(),
+                            span: lit.span(),
+                        },
+                    );
                     return Ok(());
                 } else {
                     unknown_key(cx, &meta, FIELD_KEYS, CONTAINER_KEYS, "field");
@@ -107,11 +117,14 @@ impl Field {
 /// Reads `key = "string"`.
 fn string_value(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
     let key = path_name(&meta.path);
-    let value = meta.value().map_err(|_| {
-        meta.error(format!("`{key}` takes a string: `{key} = \"...\"`"))
-    })?;
+    let value = meta
+        .value()
+        .map_err(|_| meta.error(format!("`{key}` takes a string: `{key} = \"...\"`")))?;
     value.parse::<LitStr>().map_err(|err| {
-        syn::Error::new(err.span(), format!("`{key}` takes a string: `{key} = \"...\"`"))
+        syn::Error::new(
+            err.span(),
+            format!("`{key}` takes a string: `{key} = \"...\"`"),
+        )
     })
 }
 
@@ -147,7 +160,11 @@ fn unknown_key(
     let name = path_name(&meta.path);
     let mut message = format!("unknown #[tenant] {place} attribute `{name}`");
     if other_place.contains(&name.as_str()) {
-        let there = if place == "struct" { "a field" } else { "the struct" };
+        let there = if place == "struct" {
+            "a field"
+        } else {
+            "the struct"
+        };
         message.push_str(&format!("; `{name}` belongs on {there}"));
     } else if let Some(best) = closest(&name, known) {
         message.push_str(&format!("; did you mean `{best}`?"));

@@ -62,7 +62,9 @@ fn render_sql(model: &Model<'_>) -> Sql {
             .filter(|f| !f.is_tenant() && !f.is_database_filled())
             .map(|f| quoted(&f.column())),
     );
-    let placeholders: Vec<String> = (1..=insert_columns.len()).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (1..=insert_columns.len())
+        .map(|i| format!("${i}"))
+        .collect();
     let insert = if insert_columns.is_empty() {
         format!("INSERT INTO {table} DEFAULT VALUES")
     } else {

@@ -32,7 +32,10 @@ fn check_container(cx: &Ctxt, model: &Model<'_>) {
             if let Err(why) = check_identifier(&table.value) {
                 cx.syn_error(syn::Error::new(
                     table.span,
-                    format!("table name {:?} is not a safe SQL identifier: {why}", table.value),
+                    format!(
+                        "table name {:?} is not a safe SQL identifier: {why}",
+                        table.value
+                    ),
                 ));
             }
         }
