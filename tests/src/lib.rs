@@ -5,6 +5,8 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the
 //! helpers panic with a message saying how to start it: a test never skips.
 
+pub mod models;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -1,0 +1,128 @@
+//! The SQL each builder produces: the tenant predicate is always there,
+//! values are always `$n` placeholders, identifiers always quoted.
+
+use tenant_core::prelude::*;
+use tenant_tests::models::{Customer, Invoice, NewInvoice, Plan};
+
+fn acme() -> TenantScope {
+    TenantScope::new(TenantId::parse("acme").expect("id"))
+}
+
+const COLS: &str = r#""id", "tenant_id", "amount_cents", "customer_email""#;
+
+#[test]
+fn select_find_count() {
+    let s = acme();
+    assert_eq!(
+        Invoice::query(&s).to_sql(),
+        format!(r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1"#)
+    );
+    assert_eq!(
+        Invoice::find(&s, 1).to_sql(),
+        format!(r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1 AND "id" = $2"#)
+    );
+    assert_eq!(
+        Invoice::query(&s)
+            .filter(
+                Invoice::AMOUNT_CENTS
+                    .gt(10)
+                    .and(Invoice::CUSTOMER_EMAIL.like("%@x"))
+            )
+            .filter(!Invoice::ID.is_in([1, 2, 3]))
+            .order_by(Invoice::AMOUNT_CENTS.desc())
+            .order_by(Invoice::ID.asc())
+            .limit(50)
+            .offset(10)
+            .to_sql(),
+        format!(
+            r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1 AND ("amount_cents" > $2 AND "customer_email" LIKE $3) AND NOT ("id" IN ($4, $5, $6)) ORDER BY "amount_cents" DESC, "id" ASC LIMIT $7 OFFSET $8"#
+        )
+    );
+    assert_eq!(
+        Invoice::query(&s).filter(Invoice::ID.ne(3)).to_count_sql(),
+        r#"SELECT COUNT(*) FROM "invoices" WHERE "tenant_id" = $1 AND "id" <> $2"#
+    );
+}
+
+#[test]
+fn writes() {
+    let s = acme();
+    assert_eq!(
+        Invoice::insert(
+            &s,
+            NewInvoice {
+                amount_cents: 1,
+                customer_email: "a".into()
+            }
+        )
+        .to_sql(),
+        format!(
+            r#"INSERT INTO "invoices" ("tenant_id", "amount_cents", "customer_email") VALUES ($1, $2, $3) RETURNING {COLS}"#
+        )
+    );
+    assert_eq!(
+        Invoice::update(&s)
+            .set(Invoice::CUSTOMER_EMAIL, "b")
+            .increment(Invoice::AMOUNT_CENTS, 5)
+            .filter(Invoice::ID.eq(7))
+            .to_sql(),
+        r#"UPDATE "invoices" SET "customer_email" = $2, "amount_cents" = "amount_cents" + $3 WHERE "tenant_id" = $1 AND "id" = $4"#
+    );
+    assert_eq!(
+        Invoice::delete(&s).to_sql(),
+        r#"DELETE FROM "invoices" WHERE "tenant_id" = $1"#
+    );
+    assert_eq!(
+        Invoice::delete(&s).filter(Invoice::ID.le(9)).to_sql(),
+        r#"DELETE FROM "invoices" WHERE "tenant_id" = $1 AND "id" <= $2"#
+    );
+}
+
+#[test]
+fn renamed_tenant_column_and_nulls() {
+    let s = acme();
+    let sql = Customer::query(&s)
+        .filter(Customer::NOTE.is_null().or(Customer::VISITS.is_not_null()))
+        .to_sql();
+    assert!(
+        sql.contains(
+            r#"FROM "customers" WHERE "tenant" = $1 AND ("note" IS NULL OR "visits" IS NOT NULL)"#
+        ),
+        "{sql}"
+    );
+}
+
+#[test]
+fn global_models_have_no_tenant_predicate() {
+    assert_eq!(
+        Plan::query().to_sql(),
+        r#"SELECT "id", "name" FROM "plans""#
+    );
+    assert_eq!(
+        Plan::query().filter(Plan::NAME.eq("pro")).to_sql(),
+        r#"SELECT "id", "name" FROM "plans" WHERE "name" = $1"#
+    );
+    assert_eq!(
+        Plan::find(1).to_sql(),
+        r#"SELECT "id", "name" FROM "plans" WHERE "id" = $1"#
+    );
+    assert_eq!(
+        Plan::update().set(Plan::NAME, "x").to_sql(),
+        r#"UPDATE "plans" SET "name" = $1"#
+    );
+}
+
+#[test]
+fn model_metadata() {
+    use tenant_core::Model;
+    assert_eq!(Invoice::TABLE, "invoices");
+    assert_eq!(Invoice::TENANT_COLUMN, Some("tenant_id"));
+    assert_eq!(Customer::TENANT_COLUMN, Some("tenant"));
+    assert_eq!(Plan::TENANT_COLUMN, None);
+    assert_eq!(Invoice::PRIMARY_KEY, Some("id"));
+    assert_eq!(
+        Invoice::COLUMNS,
+        ["id", "tenant_id", "amount_cents", "customer_email"]
+    );
+    assert_eq!(Invoice::TENANT_ID.name(), "tenant_id");
+}
