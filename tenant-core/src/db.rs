@@ -208,8 +208,8 @@ impl<'c> Executor<'c> for &'c mut TenantTransaction {
     fn into_target(self) -> Target<'c> {
         let TenantTransaction { scope, tx } = self;
         match tx {
-            Tx::Sqlite(tx) => Target::SqliteTx(&mut **tx, scope.tenant_id()),
-            Tx::Postgres(tx) => Target::PgTx(&mut **tx, scope.tenant_id()),
+            Tx::Sqlite(tx) => Target::SqliteTx(tx, scope.tenant_id()),
+            Tx::Postgres(tx) => Target::PgTx(tx, scope.tenant_id()),
         }
     }
 }
@@ -233,8 +233,8 @@ impl Target<'_> {
         };
         match statement {
             Some(statement) if statement != transaction => Err(Error::ScopeMismatch {
-                transaction: *transaction,
-                statement: *statement,
+                transaction: Box::new(*transaction),
+                statement: Box::new(*statement),
             }),
             _ => Ok(()),
         }

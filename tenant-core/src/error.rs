@@ -23,9 +23,9 @@ pub enum Error {
     )]
     ScopeMismatch {
         /// Tenant of the transaction.
-        transaction: TenantId,
+        transaction: Box<TenantId>,
         /// Tenant of the statement that was refused.
-        statement: TenantId,
+        statement: Box<TenantId>,
     },
     /// The database, the connection or the driver failed.
     #[error("database error: {0}")]

@@ -119,7 +119,7 @@ fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
     }
 }
 
-fn scoped_tenant<M: TenantOwned>(scope: &TenantScope) -> Option<TenantId> {
+fn scoped_tenant(scope: &TenantScope) -> Option<TenantId> {
     Some(*scope.tenant_id())
 }
 
@@ -154,7 +154,7 @@ impl<M: Model> Select<M> {
     where
         M: TenantOwned,
     {
-        Self::with_tenant(scoped_tenant::<M>(scope))
+        Self::with_tenant(scoped_tenant(scope))
     }
 
     #[doc(hidden)]
@@ -324,7 +324,7 @@ impl<M: HasPrimaryKey> Find<M> {
         M: TenantOwned,
     {
         Find {
-            tenant: scoped_tenant::<M>(scope),
+            tenant: scoped_tenant(scope),
             key,
         }
     }
@@ -380,7 +380,7 @@ impl<M: Model> Insert<M> {
         M: TenantOwned,
     {
         Insert {
-            tenant: scoped_tenant::<M>(scope),
+            tenant: scoped_tenant(scope),
             row,
         }
     }
@@ -489,7 +489,7 @@ impl<M: Model> Update<M, NoAssignments> {
     where
         M: TenantOwned,
     {
-        Self::with_tenant(scoped_tenant::<M>(scope))
+        Self::with_tenant(scoped_tenant(scope))
     }
 
     #[doc(hidden)]
@@ -612,7 +612,7 @@ impl<M: Model> Delete<M> {
         M: TenantOwned,
     {
         Delete {
-            tenant: scoped_tenant::<M>(scope),
+            tenant: scoped_tenant(scope),
             filters: Vec::new(),
             _model: PhantomData,
         }
