@@ -3,9 +3,9 @@
 //! Depend on `tenant-core`, which re-exports this derive; this crate's output
 //! only names items under `::tenant_core::__private`.
 //!
-//! The derive is a fixed pipeline: [`ast`] reads the struct and its
-//! attributes, [`valid`] checks the rules that span several fields, and
-//! [`expand`] writes the code. Every error found is reported at once, each on
+//! The derive is a fixed pipeline: `ast` reads the struct and its
+//! attributes, `valid` checks the rules that span several fields, and
+//! `expand` writes the code. Every error found is reported at once, each on
 //! the user's tokens.
 
 mod ast;
