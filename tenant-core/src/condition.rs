@@ -295,6 +295,10 @@ impl Node {
     }
 }
 
+/// Alias of the LATERAL subquery in the row-level-security forms; the
+/// derive writes the same name.
+pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
+
 pub(crate) fn push_quoted(sql: &mut String, identifier: &str) {
     // Identifiers were checked by the derive to be `[A-Za-z_][A-Za-z0-9_]*`;
     // quoting keeps keywords and case intact.

@@ -21,7 +21,8 @@ pub enum Backend {
 #[derive(Debug, Clone)]
 enum Pool {
     Sqlite(SqlitePool),
-    Postgres(PgPool),
+    /// The flag: row-level-security mode.
+    Postgres(PgPool, bool),
 }
 
 /// The database that the builders run on: a sqlx pool of either backend.
@@ -53,8 +54,34 @@ impl TenantDb {
     /// Runs statements on a PostgreSQL pool.
     pub fn postgres(pool: PgPool) -> Self {
         TenantDb {
-            pool: Pool::Postgres(pool),
+            pool: Pool::Postgres(pool, false),
         }
+    }
+
+    /// Runs statements on a PostgreSQL pool whose tables are protected by
+    /// row-level security policies on `app.tenant_id` (see [`crate::rls`]).
+    ///
+    /// Every tenant-scoped statement also sets `app.tenant_id`,
+    /// transaction-locally, so the policies see the scope's tenant:
+    /// - reads, counts and inserts are rewritten into one statement that sets
+    ///   the tenant in a `LATERAL` source the rest depends on (no extra round
+    ///   trip);
+    /// - updates and deletes run in a transaction opened with
+    ///   `BEGIN; SELECT set_config('app.tenant_id', .., true)`;
+    /// - [`TenantDb::begin`] sets it once for the whole transaction.
+    ///
+    /// The setting never outlives its transaction, so nothing is left on a
+    /// pooled connection. The explicit `tenant_id = ..` predicate stays in
+    /// every statement as well.
+    pub fn postgres_with_rls(pool: PgPool) -> Self {
+        TenantDb {
+            pool: Pool::Postgres(pool, true),
+        }
+    }
+
+    /// `true` when built with [`TenantDb::postgres_with_rls`].
+    pub fn uses_rls(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_, true))
     }
 
     /// Connects to `url`: `sqlite:...` or `postgres://...` (`postgresql://`).
@@ -80,7 +107,7 @@ impl TenantDb {
     pub fn backend(&self) -> Backend {
         match self.pool {
             Pool::Sqlite(_) => Backend::Sqlite,
-            Pool::Postgres(_) => Backend::Postgres,
+            Pool::Postgres(..) => Backend::Postgres,
         }
     }
 
@@ -89,7 +116,7 @@ impl TenantDb {
     pub fn as_sqlite(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite(pool) => Some(pool),
-            Pool::Postgres(_) => None,
+            Pool::Postgres(..) => None,
         }
     }
 
@@ -97,7 +124,7 @@ impl TenantDb {
     /// Statements run through it directly are not tenant-checked.
     pub fn as_postgres(&self) -> Option<&PgPool> {
         match &self.pool {
-            Pool::Postgres(pool) => Some(pool),
+            Pool::Postgres(pool, _) => Some(pool),
             Pool::Sqlite(_) => None,
         }
     }
@@ -110,7 +137,10 @@ impl TenantDb {
     pub async fn begin(&self, scope: &TenantScope) -> Result<TenantTransaction, Error> {
         let tx = match &self.pool {
             Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pool::Postgres(pool, false) => Tx::Postgres(pool.begin().await?),
+            Pool::Postgres(pool, true) => {
+                Tx::Postgres(begin_with_tenant(pool, scope.tenant_id()).await?)
+            }
         };
         Ok(TenantTransaction {
             scope: scope.clone(),
@@ -122,9 +152,27 @@ impl TenantDb {
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+            Pool::Postgres(pool, _) => pool.close().await,
         }
     }
+}
+
+/// Opens a transaction whose first message also sets the tenant,
+/// transaction-locally: one round trip. If the future is dropped, sqlx queues
+/// a rollback, so the setting cannot survive on the pooled connection.
+async fn begin_with_tenant(
+    pool: &PgPool,
+    tenant: &TenantId,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    // A TenantId is `[a-z0-9][a-z0-9_-]*` (validated on construction), so it
+    // cannot break out of the literal. The simple-query protocol, needed for
+    // two statements in one message, takes no parameters.
+    let begin = format!(
+        "BEGIN; SELECT set_config('{}', '{}', true)",
+        crate::rls::TENANT_SETTING,
+        tenant.as_str()
+    );
+    pool.begin_with(AssertSqlSafe(begin)).await
 }
 
 /// Strips a password from a URL before it appears in an error.
@@ -199,7 +247,7 @@ impl<'c> Executor<'c> for &'c TenantDb {
     fn into_target(self) -> Target<'c> {
         match &self.pool {
             Pool::Sqlite(pool) => Target::SqlitePool(pool),
-            Pool::Postgres(pool) => Target::PgPool(pool),
+            Pool::Postgres(pool, rls) => Target::PgPool(pool, *rls),
         }
     }
 }
@@ -219,17 +267,37 @@ impl<'c> Executor<'c> for &'c mut TenantTransaction {
 #[derive(Debug)]
 pub enum Target<'c> {
     SqlitePool(&'c SqlitePool),
-    PgPool(&'c PgPool),
+    /// The flag: row-level-security mode.
+    PgPool(&'c PgPool, bool),
     SqliteTx(&'c mut SqliteConnection, &'c TenantId),
     PgTx(&'c mut PgConnection, &'c TenantId),
 }
 
+/// How a statement must be written for its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// The statement as it is: the tenant predicate binds `$1`.
+    Plain,
+    /// Row-level-security one-statement form: `$1` goes to `set_config`.
+    Rls,
+}
+
 impl Target<'_> {
+    /// The form a statement scoped to `tenant` takes on this target. Global
+    /// statements and statements in a transaction (which set the tenant when
+    /// it began) stay plain.
+    pub(crate) fn form(&self, tenant: Option<&TenantId>) -> Form {
+        match self {
+            Target::PgPool(_, true) if tenant.is_some() => Form::Rls,
+            _ => Form::Plain,
+        }
+    }
+
     /// Refuses a statement for another tenant on a tenant's transaction.
     fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
         let transaction = match self {
             Target::SqliteTx(_, t) | Target::PgTx(_, t) => *t,
-            Target::SqlitePool(_) | Target::PgPool(_) => return Ok(()),
+            Target::SqlitePool(_) | Target::PgPool(..) => return Ok(()),
         };
         match statement {
             Some(statement) if statement != transaction => Err(Error::ScopeMismatch {
@@ -335,7 +403,7 @@ macro_rules! on_target {
                 let $args = sqlite_args(stmt.params)?;
                 $body
             }
-            Target::PgPool($exec) => {
+            Target::PgPool($exec, _) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Postgres;
                 let $args = postgres_args(stmt.params)?;
@@ -385,6 +453,27 @@ pub(crate) async fn fetch_scalar<P: Params>(
             .fetch_one(exec)
             .await?
     }))
+}
+
+/// Runs an UPDATE or DELETE. In row-level-security mode a scoped one runs in
+/// a transaction that sets the tenant first: the one-statement form cannot
+/// order a write's table scan after `set_config` (the planner may scan the
+/// table before the subquery that sets the tenant).
+pub(crate) async fn execute_write<P: Params>(
+    target: Target<'_>,
+    stmt: Statement<P>,
+) -> Result<u64, Error> {
+    if let (Target::PgPool(pool, true), Some(tenant)) = (&target, stmt.tenant) {
+        let args = postgres_args(stmt.params)?;
+        let mut tx = begin_with_tenant(pool, &tenant).await?;
+        let affected = sqlx::query_with(stmt.sql, args)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        return Ok(affected);
+    }
+    execute(target, stmt).await
 }
 
 pub(crate) async fn execute<P: Params>(

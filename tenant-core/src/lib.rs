@@ -104,6 +104,7 @@ mod db;
 mod error;
 mod model;
 mod query;
+pub mod rls;
 mod tenant;
 mod value;
 

@@ -27,6 +27,20 @@ pub struct ModelSql {
     pub insert_returning: &'static str,
     /// Number of the first free placeholder: 2 when `$1` is the tenant.
     pub first_param: usize,
+    /// Row-level-security form of `select`, open: `SELECT "__tenant_row".*
+    /// FROM (SELECT set_config(..)) CROSS JOIN LATERAL (SELECT .. WHERE
+    /// <tenant> = <set value>` (filters, ordering and the closing follow).
+    pub rls_select_head: &'static str,
+    /// Row-level-security form of `count`, open like `rls_select_head`.
+    pub rls_count_head: &'static str,
+    /// `rls_select_head` closed with ` OFFSET 0) AS "__tenant_row"`.
+    pub rls_select: &'static str,
+    /// `rls_count_head` closed likewise.
+    pub rls_count: &'static str,
+    /// `INSERT .. SELECT <set value>, $2, .. FROM (SELECT set_config(..))`.
+    pub rls_insert: &'static str,
+    /// `rls_insert` with `RETURNING <columns>`.
+    pub rls_insert_returning: &'static str,
 }
 
 /// A struct that `#[derive(TenantModel)]` maps to a table.
@@ -84,6 +98,8 @@ pub trait HasPrimaryKey: Model {
     type PrimaryKey: SqlType;
     #[doc(hidden)]
     const FIND_SQL: &'static str;
+    #[doc(hidden)]
+    const RLS_FIND_SQL: &'static str;
 }
 
 /// The generated `New<Model>` struct: the columns an insert supplies.

@@ -9,8 +9,10 @@ use sqlx::error::BoxDynError;
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
 
-use crate::condition::{Assignable, ConditionOn, Node, OrderOn, push_placeholder, push_quoted};
-use crate::db::{self, Params, Sql, Statement};
+use crate::condition::{
+    Assignable, ConditionOn, Node, OrderOn, ROW_ALIAS, push_placeholder, push_quoted,
+};
+use crate::db::{self, Form, Params, Sql, Statement};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 use crate::value::{IntoValue, Value};
 use crate::{Error, Executor, TenantId, TenantScope};
@@ -193,21 +195,31 @@ impl<M: Model> Select<M> {
         self.filters.iter().map(Node::value_count).sum()
     }
 
-    /// Writes filters, ordering and paging after `prefix`.
+    fn has_paging(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+
+    /// Writes ` ORDER BY ..`, each column prefixed by `qualifier` if given.
+    fn write_order(&self, sql: &mut String, qualifier: Option<&str>) {
+        for (i, (column, desc)) in self.order.iter().enumerate() {
+            sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
+            if let Some(q) = qualifier {
+                sql.push_str(q);
+                sql.push('.');
+            }
+            push_quoted(sql, column);
+            sql.push_str(if *desc { " DESC" } else { " ASC" });
+        }
+    }
+
+    /// Writes filters, ordering (unless `with_order` is false) and paging.
     fn write_tail(&self, sql: &mut String, with_order: bool) {
         let mut next = M::SQL.first_param;
         write_filters::<M>(sql, &self.filters, &mut next);
-        if with_order && !self.order.is_empty() {
-            sql.push_str(" ORDER BY ");
-            for (i, (column, desc)) in self.order.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                push_quoted(sql, column);
-                sql.push_str(if *desc { " DESC" } else { " ASC" });
-            }
+        if with_order {
+            self.write_order(sql, None);
         }
-        if self.limit.is_some() || self.offset.is_some() {
+        if self.has_paging() {
             sql.push_str(" LIMIT ");
             push_placeholder(sql, &mut next);
         }
@@ -217,37 +229,68 @@ impl<M: Model> Select<M> {
         }
     }
 
-    fn is_plain(&self) -> bool {
-        self.filters.is_empty()
-            && self.order.is_empty()
-            && self.limit.is_none()
-            && self.offset.is_none()
+    /// Completes an open row-level-security head (see `ModelSql`): the
+    /// filters, ordering and paging go inside the LATERAL subquery; without
+    /// paging, `OFFSET 0` keeps it from being flattened. The ordering is
+    /// repeated outside so the result order is defined.
+    fn write_rls(&self, sql: &mut String, head: &str, with_order: bool) {
+        sql.push_str(head);
+        self.write_tail(sql, with_order);
+        if !self.has_paging() {
+            sql.push_str(" OFFSET 0");
+        }
+        sql.push_str(") AS ");
+        sql.push_str(ROW_ALIAS);
+        if with_order {
+            self.write_order(sql, Some(ROW_ALIAS));
+        }
     }
 
-    fn select_sql(&self) -> Sql {
+    fn is_plain(&self) -> bool {
+        self.filters.is_empty() && self.order.is_empty() && !self.has_paging()
+    }
+
+    fn select_sql(&self, form: Form) -> Sql {
         if self.is_plain() {
-            return Sql::Static(M::SQL.select);
+            return Sql::Static(match form {
+                Form::Plain => M::SQL.select,
+                Form::Rls => M::SQL.rls_select,
+            });
         }
-        let mut sql = String::with_capacity(M::SQL.select.len() + 48 * (self.filters.len() + 1));
-        sql.push_str(M::SQL.select);
-        self.write_tail(&mut sql, true);
+        let mut sql =
+            String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
+        match form {
+            Form::Plain => {
+                sql.push_str(M::SQL.select);
+                self.write_tail(&mut sql, true);
+            }
+            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_select_head, true),
+        }
         Sql::Owned(sql)
     }
 
-    fn count_sql(&self) -> Sql {
-        if self.filters.is_empty() && self.limit.is_none() && self.offset.is_none() {
-            return Sql::Static(M::SQL.count);
+    fn count_sql(&self, form: Form) -> Sql {
+        if self.filters.is_empty() && !self.has_paging() {
+            return Sql::Static(match form {
+                Form::Plain => M::SQL.count,
+                Form::Rls => M::SQL.rls_count,
+            });
         }
-        let mut sql = String::with_capacity(M::SQL.select.len() + 48 * (self.filters.len() + 2));
-        if self.limit.is_none() && self.offset.is_none() {
-            sql.push_str(M::SQL.count);
-            self.write_tail(&mut sql, false);
-        } else {
-            // COUNT over a page: count the rows the page would return.
-            sql.push_str("SELECT COUNT(*) FROM (");
-            sql.push_str(M::SQL.select);
-            self.write_tail(&mut sql, true);
-            sql.push_str(") AS counted");
+        let mut sql =
+            String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
+        match form {
+            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, self.has_paging()),
+            Form::Plain if !self.has_paging() => {
+                sql.push_str(M::SQL.count);
+                self.write_tail(&mut sql, false);
+            }
+            Form::Plain => {
+                // COUNT over a page: count the rows the page would return.
+                sql.push_str("SELECT COUNT(*) FROM (");
+                sql.push_str(M::SQL.select);
+                self.write_tail(&mut sql, true);
+                sql.push_str(") AS counted");
+            }
         }
         Sql::Owned(sql)
     }
@@ -255,12 +298,27 @@ impl<M: Model> Select<M> {
     /// The SQL that [`fetch_all`](Select::fetch_all) runs. Values appear as
     /// `$n` placeholders.
     pub fn to_sql(&self) -> String {
-        self.select_sql().as_str().to_owned()
+        self.select_sql(Form::Plain).as_str().to_owned()
     }
 
     /// The SQL that [`count`](Select::count) runs.
     pub fn to_count_sql(&self) -> String {
-        self.count_sql().as_str().to_owned()
+        self.count_sql(Form::Plain).as_str().to_owned()
+    }
+
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    pub fn to_rls_sql(&self) -> String {
+        self.select_sql(self.rls_form()).as_str().to_owned()
+    }
+
+    fn rls_form(&self) -> Form {
+        if self.tenant.is_some() {
+            Form::Rls
+        } else {
+            Form::Plain
+        }
     }
 
     fn into_statement(self, sql: Sql) -> Statement<DynParams> {
@@ -287,14 +345,16 @@ impl<M: Model> Select<M> {
 
     /// Every matching row.
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
-        let sql = self.select_sql();
-        db::fetch_all(executor.into_target(), self.into_statement(sql)).await
+        let target = executor.into_target();
+        let sql = self.select_sql(target.form(self.tenant.as_ref()));
+        db::fetch_all(target, self.into_statement(sql)).await
     }
 
     /// The first matching row, or `None`.
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
-        let sql = self.select_sql();
-        db::fetch_optional(executor.into_target(), self.into_statement(sql)).await
+        let target = executor.into_target();
+        let sql = self.select_sql(target.form(self.tenant.as_ref()));
+        db::fetch_optional(target, self.into_statement(sql)).await
     }
 
     /// The first matching row, or [`Error::NotFound`].
@@ -304,8 +364,9 @@ impl<M: Model> Select<M> {
 
     /// The number of matching rows (within `limit`/`offset` when set).
     pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
-        let sql = self.count_sql();
-        db::fetch_scalar(executor.into_target(), self.into_statement(sql)).await
+        let target = executor.into_target();
+        let sql = self.count_sql(target.form(self.tenant.as_ref()));
+        db::fetch_scalar(target, self.into_statement(sql)).await
     }
 }
 
@@ -343,9 +404,23 @@ impl<M: HasPrimaryKey> Find<M> {
         M::FIND_SQL
     }
 
-    fn into_statement(self) -> Statement<KeyParams<M::PrimaryKey>> {
+    /// The SQL that runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    pub fn to_rls_sql(&self) -> &'static str {
+        if self.tenant.is_some() {
+            M::RLS_FIND_SQL
+        } else {
+            M::FIND_SQL
+        }
+    }
+
+    fn into_statement(self, form: Form) -> Statement<KeyParams<M::PrimaryKey>> {
         Statement {
-            sql: Sql::Static(M::FIND_SQL),
+            sql: Sql::Static(match form {
+                Form::Plain => M::FIND_SQL,
+                Form::Rls => M::RLS_FIND_SQL,
+            }),
             tenant: self.tenant,
             params: KeyParams {
                 tenant: self.tenant,
@@ -356,7 +431,9 @@ impl<M: HasPrimaryKey> Find<M> {
 
     /// The row, or `None` when it does not exist for this tenant.
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
-        db::fetch_optional(executor.into_target(), self.into_statement()).await
+        let target = executor.into_target();
+        let form = target.form(self.tenant.as_ref());
+        db::fetch_optional(target, self.into_statement(form)).await
     }
 
     /// The row, or [`Error::NotFound`] when it does not exist for this tenant.
@@ -398,6 +475,17 @@ impl<M: Model> Insert<M> {
         M::SQL.insert_returning
     }
 
+    /// The SQL that [`fetch_one`](Insert::fetch_one) runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool.
+    pub fn to_rls_sql(&self) -> &'static str {
+        if self.tenant.is_some() {
+            M::SQL.rls_insert_returning
+        } else {
+            M::SQL.insert_returning
+        }
+    }
+
     fn into_statement(self, sql: &'static str) -> Statement<RowParams<M::New>> {
         Statement {
             sql: Sql::Static(sql),
@@ -412,16 +500,25 @@ impl<M: Model> Insert<M> {
     /// Inserts and returns the stored row (`RETURNING`), with the values the
     /// database filled in.
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
-        let stmt = self.into_statement(M::SQL.insert_returning);
-        db::fetch_optional(executor.into_target(), stmt)
+        let target = executor.into_target();
+        let sql = match target.form(self.tenant.as_ref()) {
+            Form::Plain => M::SQL.insert_returning,
+            Form::Rls => M::SQL.rls_insert_returning,
+        };
+        let stmt = self.into_statement(sql);
+        db::fetch_optional(target, stmt)
             .await?
             .ok_or(Error::NotFound)
     }
 
     /// Inserts and returns the number of rows inserted.
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
-        let stmt = self.into_statement(M::SQL.insert);
-        db::execute(executor.into_target(), stmt).await
+        let target = executor.into_target();
+        let sql = match target.form(self.tenant.as_ref()) {
+            Form::Plain => M::SQL.insert,
+            Form::Rls => M::SQL.rls_insert,
+        };
+        db::execute(target, self.into_statement(sql)).await
     }
 }
 
@@ -592,7 +689,7 @@ impl<M: Model, S> Update<M, S> {
                 offset: None,
             },
         };
-        db::execute(executor.into_target(), stmt).await
+        db::execute_write(executor.into_target(), stmt).await
     }
 }
 
@@ -667,6 +764,6 @@ impl<M: Model> Delete<M> {
                 offset: None,
             },
         };
-        db::execute(executor.into_target(), stmt).await
+        db::execute_write(executor.into_target(), stmt).await
     }
 }

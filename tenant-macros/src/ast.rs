@@ -40,14 +40,14 @@ impl<'a> Model<'a> {
             }
             syn::Data::Enum(data) => {
                 cx.error_spanned_by(
-                    data.enum_token,
+                    &data.enum_token,
                     "TenantModel can only be derived for a struct with named fields, not an enum",
                 );
                 return None;
             }
             syn::Data::Union(data) => {
                 cx.error_spanned_by(
-                    data.union_token,
+                    &data.union_token,
                     "TenantModel can only be derived for a struct with named fields, not a union",
                 );
                 return None;

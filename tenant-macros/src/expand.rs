@@ -40,7 +40,33 @@ struct Sql {
     insert: String,
     insert_returning: String,
     find: Option<String>,
+    rls: RlsSql,
 }
+
+/// The one-statement forms used with PostgreSQL row-level security: the
+/// tenant setting is made by a `set_config(.., true)` subquery that the
+/// tenant-dependent part reads through a LATERAL reference, so it must run
+/// first, and it ends with the statement's implicit transaction. Empty for
+/// global models.
+#[derive(Default)]
+struct RlsSql {
+    select_head: String,
+    count_head: String,
+    select: String,
+    count: String,
+    insert: String,
+    insert_returning: String,
+    find: Option<String>,
+}
+
+/// Must equal `tenant_core::rls::TENANT_SETTING` (checked by a test there).
+const TENANT_SETTING: &str = "app.tenant_id";
+/// Alias of the subquery that sets the tenant, and of its single column.
+const CTX: &str = "\"__tenant_ctx\".\"value\"";
+const CTX_FROM: &str =
+    "(SELECT set_config('app.tenant_id', $1, true) AS \"value\" OFFSET 0) AS \"__tenant_ctx\"";
+/// Alias of the LATERAL subquery holding the tenant's rows.
+pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
 
 fn render_sql(model: &Model<'_>) -> Sql {
     let table = quoted(model.table().unwrap_or_default());
@@ -82,7 +108,42 @@ fn render_sql(model: &Model<'_>) -> Sql {
             None => format!("{select} WHERE {pk} = $1"),
         }
     });
+    let rls = match &tenant {
+        None => RlsSql::default(),
+        Some(t) => {
+            debug_assert!(CTX_FROM.contains(TENANT_SETTING));
+            let select_head = format!(
+                "SELECT {ROW_ALIAS}.* FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT {column_list} FROM {table} WHERE {t} = {CTX}"
+            );
+            let count_head = format!(
+                "SELECT COUNT(*) FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT 1 FROM {table} WHERE {t} = {CTX}"
+            );
+            // OFFSET 0 keeps the subquery from being flattened into a plain
+            // join whose order the planner could choose.
+            let close = format!(" OFFSET 0) AS {ROW_ALIAS}");
+            let values: Vec<String> = std::iter::once(CTX.to_owned())
+                .chain(placeholders.iter().skip(1).cloned())
+                .collect();
+            let rls_insert = format!(
+                "INSERT INTO {table} ({}) SELECT {} FROM {CTX_FROM}",
+                insert_columns.join(", "),
+                values.join(", ")
+            );
+            RlsSql {
+                select: format!("{select_head}{close}"),
+                count: format!("{count_head}{close}"),
+                find: model
+                    .primary_key()
+                    .map(|pk| format!("{select_head} AND {} = $2{close}", quoted(&pk.column()))),
+                insert_returning: format!("{rls_insert} RETURNING {column_list}"),
+                insert: rls_insert,
+                select_head,
+                count_head,
+            }
+        }
+    };
     Sql {
+        rls,
         count: format!("SELECT COUNT(*) FROM {table}{scope_where}"),
         update: format!("UPDATE {table} SET "),
         delete: format!("DELETE FROM {table}{scope_where}"),
@@ -204,7 +265,17 @@ fn expand(model: &Model<'_>) -> TokenStream {
         insert,
         insert_returning,
         find,
+        rls,
     } = sql;
+    let RlsSql {
+        select_head: rls_select_head,
+        count_head: rls_count_head,
+        select: rls_select,
+        count: rls_count,
+        insert: rls_insert,
+        insert_returning: rls_insert_returning,
+        find: rls_find,
+    } = rls;
 
     let scope_marker = if global {
         quote!(
@@ -220,11 +291,13 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let primary_key_impl = model.primary_key().map(|pk| {
         let ty = pk.ty;
         let find = find.unwrap_or_default();
+        let rls_find = rls_find.unwrap_or_default();
         quote!(
             #[automatically_derived]
             impl __tc::HasPrimaryKey for #ident {
                 type PrimaryKey = #ty;
                 const FIND_SQL: &'static str = #find;
+                const RLS_FIND_SQL: &'static str = #rls_find;
             }
         )
     });
@@ -260,6 +333,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     insert: #insert,
                     insert_returning: #insert_returning,
                     first_param: #first_param,
+                    rls_select_head: #rls_select_head,
+                    rls_count_head: #rls_count_head,
+                    rls_select: #rls_select,
+                    rls_count: #rls_count,
+                    rls_insert: #rls_insert,
+                    rls_insert_returning: #rls_insert_returning,
                 };
 
                 fn decode_sqlite(row: &__tc::SqliteRow) -> ::core::result::Result<Self, __tc::sqlx::Error> {
@@ -425,6 +504,33 @@ mod tests {
         assert_eq!(
             sql.delete,
             r#"DELETE FROM "invoices" WHERE "tenant_id" = $1"#
+        );
+    }
+
+    #[test]
+    fn rls_forms_set_the_tenant_in_a_lateral_source() {
+        let sql = sql_of(
+            r#"#[tenant(table = "invoices")]
+            struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, amount_cents: i64 }"#,
+        );
+        let ctx = r#"(SELECT set_config('app.tenant_id', $1, true) AS "value" OFFSET 0) AS "__tenant_ctx""#;
+        assert_eq!(
+            sql.rls.find.as_deref(),
+            Some(format!(
+                r#"SELECT "__tenant_row".* FROM {ctx} CROSS JOIN LATERAL (SELECT "id", "tenant_id", "amount_cents" FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value" AND "id" = $2 OFFSET 0) AS "__tenant_row""#
+            ).as_str())
+        );
+        assert_eq!(
+            sql.rls.insert,
+            format!(
+                r#"INSERT INTO "invoices" ("tenant_id", "amount_cents") SELECT "__tenant_ctx"."value", $2 FROM {ctx}"#
+            )
+        );
+        assert_eq!(
+            sql.rls.count,
+            format!(
+                r#"SELECT COUNT(*) FROM {ctx} CROSS JOIN LATERAL (SELECT 1 FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value" OFFSET 0) AS "__tenant_row""#
+            )
         );
     }
 

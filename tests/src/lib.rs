@@ -6,6 +6,7 @@
 //! helpers panic with a message saying how to start it: a test never skips.
 
 pub mod models;
+pub mod suites;
 
 #[doc = include_str!("../../docs/getting-started.md")]
 #[cfg(doctest)]

@@ -123,3 +123,8 @@ CREATE TABLE customers (
     UNIQUE (tenant, email)
 );
 "#;
+
+/// Row-level security policies for every tenant table of the test schema.
+pub fn postgres_policies() -> String {
+    tenant_core::rls::policy_sql::<Invoice>() + &tenant_core::rls::policy_sql::<Customer>()
+}
