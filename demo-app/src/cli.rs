@@ -1,0 +1,334 @@
+//! The command line: `serve` (the default), `migrate` and `tenant ...`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tenant_core::{TenantDb, TenantId};
+
+use crate::config::{AppConfig, DbOptions, Limits, PlanLimits};
+use crate::metering::{BillingSink, JsonLinesSink, NoopSink};
+use crate::models::Plan;
+use crate::state::AppState;
+use crate::tenants::{self, CreatedTenant};
+
+/// The database used when neither `--database-url` nor `DATABASE_URL` is set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://demo.db";
+
+/// Multi-tenant invoice service (shared schema; the tenant comes from the API key).
+#[derive(Debug, Parser)]
+#[command(name = "demo-app", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Database: `sqlite://FILE`, `sqlite::memory:` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "DEMO_DB_MAX_CONNECTIONS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Seconds a request waits for a database connection before answering 503.
+    #[arg(
+        long,
+        env = "DEMO_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 3.0,
+        global = true
+    )]
+    pub db_acquire_timeout: f64,
+
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Options of `serve`, also accepted without the subcommand.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// A subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Create or update the schema, then exit.
+    Migrate,
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+/// `tenant ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant; its new API key is printed alone on the last line.
+    Create {
+        /// Tenant id: 1-63 of `a-z 0-9 _ -`, starting with a letter or digit.
+        id: String,
+        /// Plan.
+        #[arg(long, value_enum, default_value_t = PlanArg::Free)]
+        plan: PlanArg,
+    },
+    /// List tenants.
+    List,
+    /// Replace a tenant's API key; the new key is printed alone on the last
+    /// line and the old one stops working.
+    RotateKey {
+        /// Tenant id.
+        id: String,
+    },
+}
+
+/// A plan on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanArg {
+    /// `free`.
+    Free,
+    /// `pro`.
+    Pro,
+}
+
+impl From<PlanArg> for Plan {
+    fn from(plan: PlanArg) -> Self {
+        match plan {
+            PlanArg::Free => Plan::Free,
+            PlanArg::Pro => Plan::Pro,
+        }
+    }
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "DEMO_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: String,
+
+    /// Most invoices a `free` tenant may store.
+    #[arg(long, env = "DEMO_FREE_MAX_INVOICES", default_value_t = 100, value_parser = clap::value_parser!(i64).range(0..))]
+    pub free_max_invoices: i64,
+
+    /// Most invoices a `pro` tenant may store (unlimited when unset).
+    #[arg(long, env = "DEMO_PRO_MAX_INVOICES", value_parser = clap::value_parser!(i64).range(0..))]
+    pub pro_max_invoices: Option<i64>,
+
+    /// Requests per minute for a `free` tenant (off when unset).
+    #[arg(long, env = "DEMO_FREE_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub free_rate_limit: Option<u32>,
+
+    /// Requests per minute for a `pro` tenant (off when unset).
+    #[arg(long, env = "DEMO_PRO_RATE_LIMIT", value_parser = clap::value_parser!(u32).range(1..))]
+    pub pro_rate_limit: Option<u32>,
+
+    /// Append every usage event as a JSON line to this file (the billing hook).
+    #[arg(long, env = "DEMO_BILLING_LOG")]
+    pub billing_log: Option<PathBuf>,
+
+    /// Domains whose subdomains are tenant hints (`acme.localhost`).
+    #[arg(
+        long = "base-domain",
+        env = "DEMO_BASE_DOMAINS",
+        value_delimiter = ',',
+        default_value = "localhost"
+    )]
+    pub base_domains: Vec<String>,
+
+    /// Do not create the demo tenants on a database without tenants.
+    #[arg(long)]
+    pub no_seed: bool,
+}
+
+impl ServeArgs {
+    /// The service settings these options describe.
+    pub fn app_config(&self) -> AppConfig {
+        AppConfig {
+            limits: Limits {
+                free: PlanLimits {
+                    max_invoices: Some(self.free_max_invoices),
+                    requests_per_minute: self.free_rate_limit,
+                },
+                pro: PlanLimits {
+                    max_invoices: self.pro_max_invoices,
+                    requests_per_minute: self.pro_rate_limit,
+                },
+            },
+            base_domains: self.base_domains.clone(),
+        }
+    }
+}
+
+impl Cli {
+    fn db_options(&self) -> DbOptions {
+        DbOptions {
+            max_connections: self.db_max_connections.max(1),
+            acquire_timeout: Duration::try_from_secs_f64(self.db_acquire_timeout)
+                .unwrap_or(Duration::from_secs(3)),
+        }
+    }
+}
+
+/// Runs the command line; errors are printed to stderr.
+pub async fn run(cli: Cli) -> ExitCode {
+    match execute(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(cli: Cli) -> Result<(), String> {
+    let db = crate::db::connect(&cli.database_url, &cli.db_options())
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    crate::db::migrate(&db)
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let result = match cli.command {
+        None => serve(&db, cli.serve).await,
+        Some(Command::Serve(args)) => serve(&db, args).await,
+        Some(Command::Migrate) => {
+            println!("the schema is up to date");
+            Ok(())
+        }
+        Some(Command::Tenant(command)) => tenant(&db, command).await,
+    };
+    db.close().await;
+    result
+}
+
+async fn tenant(db: &TenantDb, command: TenantCommand) -> Result<(), String> {
+    match command {
+        TenantCommand::Create { id, plan } => {
+            let id = TenantId::parse(&id).map_err(|e| format!("invalid tenant id {id:?}: {e}"))?;
+            let created = tenants::create_tenant(db, id, plan.into())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "created tenant {} (plan {})",
+                created.record.id, created.record.plan
+            );
+            println!("API key (shown once; only its hash is stored):");
+            println!("{}", created.api_key.expose());
+        }
+        TenantCommand::List => {
+            let all = tenants::list_tenants(db).await.map_err(|e| e.to_string())?;
+            println!("{:<24} {:<6} created_at", "id", "plan");
+            for t in all {
+                println!(
+                    "{:<24} {:<6} {}",
+                    t.id,
+                    t.plan,
+                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+            }
+        }
+        TenantCommand::RotateKey { id } => {
+            let id = TenantId::parse(&id).map_err(|e| format!("invalid tenant id {id:?}: {e}"))?;
+            let key = tenants::rotate_key(db, id)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("new API key for {id} (the old key no longer works; shown once):");
+            println!("{}", key.expose());
+        }
+    }
+    Ok(())
+}
+
+async fn serve(db: &TenantDb, args: ServeArgs) -> Result<(), String> {
+    let billing: Arc<dyn BillingSink> = match &args.billing_log {
+        Some(path) => Arc::new(
+            JsonLinesSink::open(path)
+                .map_err(|e| format!("cannot open the billing log {}: {e}", path.display()))?,
+        ),
+        None => Arc::new(NoopSink),
+    };
+    let listener = tokio::net::TcpListener::bind(&args.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.addr))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the listening address: {e}"))?;
+    let seeded = if args.no_seed {
+        Vec::new()
+    } else {
+        tenants::seed_demo_tenants(db)
+            .await
+            .map_err(|e| format!("cannot create the demo tenants: {e}"))?
+    };
+    if !seeded.is_empty() {
+        print_welcome(&seeded, local);
+    }
+    tracing::info!(addr = %local, "listening");
+    let state = AppState::new(db.clone(), args.app_config(), billing);
+    crate::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("shut down");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (or SIGTERM on Unix).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+fn print_welcome(seeded: &[CreatedTenant], local: SocketAddr) {
+    let host = if local.ip().is_unspecified() {
+        format!("127.0.0.1:{}", local.port())
+    } else {
+        local.to_string()
+    };
+    println!();
+    println!("Fresh database: created demo tenants. Their API keys are shown only now");
+    println!("(the database stores a hash); paste these lines into a shell:");
+    println!();
+    for t in seeded {
+        println!(
+            "export {}_KEY={}    # plan {}",
+            t.record.id.as_str().to_uppercase().replace('-', "_"),
+            t.api_key.expose(),
+            t.record.plan
+        );
+    }
+    let Some(first) = seeded.first() else { return };
+    let var = format!(
+        "${}_KEY",
+        first.record.id.as_str().to_uppercase().replace('-', "_")
+    );
+    println!();
+    println!("curl -s http://{host}/health");
+    println!(
+        "curl -s -X POST http://{host}/api/invoices -H \"Authorization: Bearer {var}\" -H 'Content-Type: application/json' -d '{{\"amount_cents\":1200,\"customer_email\":\"a@example.com\"}}'"
+    );
+    println!("curl -s http://{host}/api/invoices -H \"Authorization: Bearer {var}\"");
+    println!("curl -s http://{host}/api/usage -H \"Authorization: Bearer {var}\"");
+    println!();
+}

@@ -1,0 +1,98 @@
+//! An invoice service on the shared-schema model, built with axum and
+//! `tenant-core`.
+//!
+//! Every tenant's invoices live in one `invoices` table with a `tenant_id`
+//! column. The tenant of a request comes only from its API key (see
+//! [`auth::Tenant`]); handlers query through the scope the extractor hands
+//! them, so another tenant's invoice is not found rather than leaked.
+//!
+//! The library exposes the pieces that `main.rs` wires together, so tests can
+//! start the real server on `127.0.0.1:0`:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use demo_app::{AppState, config::{AppConfig, DbOptions}, metering::NoopSink};
+//!
+//! let db = demo_app::db::connect("sqlite::memory:", &DbOptions::default()).await?;
+//! demo_app::db::migrate(&db).await?;
+//! let state = AppState::new(db, AppConfig::default(), Arc::new(NoopSink));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! demo_app::serve(listener, state, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod metering;
+pub mod models;
+pub mod rate_limit;
+pub mod routes;
+pub mod state;
+pub mod telemetry;
+pub mod tenants;
+pub mod validate;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+pub use crate::auth::Tenant;
+pub use crate::error::ApiError;
+pub use crate::state::AppState;
+
+use crate::routes::{invoices, usage};
+
+/// The HTTP API.
+///
+/// | route | |
+/// |---|---|
+/// | `GET /health` | liveness |
+/// | `POST /api/invoices`, `GET /api/invoices` | create, list |
+/// | `GET`/`PATCH`/`DELETE /api/invoices/{id}` | read, update, delete |
+/// | `GET /api/usage` | usage against the plan |
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(routes::health))
+        .route("/api/invoices", post(invoices::create).get(invoices::list))
+        .route(
+            "/api/invoices/{id}",
+            get(invoices::get)
+                .patch(invoices::update)
+                .delete(invoices::delete),
+        )
+        .route("/api/usage", get(usage::show))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(telemetry::trace_requests))
+        .with_state(state)
+}
+
+/// A handler that panicked (a bug) still answers with a JSON 500.
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a handler panicked");
+    ApiError::Internal.into_response()
+}
+
+/// Serves [`app`] on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

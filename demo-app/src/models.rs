@@ -1,0 +1,251 @@
+//! The tables of the service, as tenant-core models.
+//!
+//! Tenant-owned tables (`invoices`, `invoice_quota`, `usage_periods`) are
+//! reachable only with the [`TenantScope`](tenant_core::TenantScope) of the
+//! authenticated request. The `tenants` table is global on purpose: finding
+//! which tenant an API key belongs to happens before any tenant is known.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use tenant_core::prelude::*;
+
+/// Lifecycle of an invoice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InvoiceStatus {
+    /// Being prepared; the default for a new invoice.
+    Draft,
+    /// Sent to the customer and awaiting payment.
+    Open,
+    /// Paid.
+    Paid,
+    /// Cancelled.
+    Void,
+}
+
+impl InvoiceStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [InvoiceStatus; 4] = [Self::Draft, Self::Open, Self::Paid, Self::Void];
+
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Open => "open",
+            Self::Paid => "paid",
+            Self::Void => "void",
+        }
+    }
+}
+
+/// The billing plan of a tenant; limits per plan come from
+/// [`Limits`](crate::config::Limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    /// The free plan: a capped number of stored invoices.
+    Free,
+    /// The paid plan.
+    Pro,
+}
+
+impl Plan {
+    /// Every plan.
+    pub const ALL: [Plan; 2] = [Self::Free, Self::Pro];
+
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Free => "free",
+            Self::Pro => "pro",
+        }
+    }
+}
+
+/// A name that is not one of an enum's stored values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a valid {kind}; expected one of: {expected}")]
+pub struct UnknownVariant {
+    kind: &'static str,
+    value: String,
+    expected: String,
+}
+
+/// Stores a fieldless enum as TEXT on both backends.
+///
+/// `#[derive(sqlx::Type)]` on an enum declares a PostgreSQL type named after
+/// the Rust enum, which a TEXT column does not have; these impls bind and read
+/// the variant's name as plain text instead, like `TenantId` does.
+macro_rules! text_column {
+    ($ty:ident, $kind:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownVariant;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownVariant {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        expected: $ty::ALL.map($ty::as_str).join(", "),
+                    })
+            }
+        }
+
+        impl sqlx::Type<sqlx::Sqlite> for $ty {
+            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+                <str as sqlx::Type<sqlx::Sqlite>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Sqlite> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::sqlite::SqliteArgumentsBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $ty {
+            fn decode(
+                value: sqlx::sqlite::SqliteValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
+                Ok(text.parse::<$ty>()?)
+            }
+        }
+
+        impl sqlx::Type<sqlx::Postgres> for $ty {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <str as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, sqlx::Postgres> for $ty {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $ty {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Ok(text.parse::<$ty>()?)
+            }
+        }
+    };
+}
+
+text_column!(InvoiceStatus, "invoice status");
+text_column!(Plan, "plan");
+
+/// An invoice, owned by one tenant.
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    /// Database-generated id.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// The owner.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// Amount in cents, never negative.
+    pub amount_cents: i64,
+    /// Who is billed.
+    pub customer_email: String,
+    /// Lifecycle state.
+    pub status: InvoiceStatus,
+    /// Set by the database on insert.
+    #[tenant(generated)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// The number of invoices a tenant stores: one row per tenant, created with
+/// the tenant, changed only by `Update::increment` in the same transaction as
+/// the insert or delete it counts. Its bounded increment is the quota check.
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "invoice_quota")]
+pub struct InvoiceQuota {
+    /// The owner (also the table's primary key).
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// Invoices currently stored.
+    pub invoices_stored: i64,
+}
+
+/// Usage of one tenant in one billing period (`YYYY-MM`, UTC).
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "usage_periods")]
+pub struct UsagePeriod {
+    /// The owner.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// The period, such as `2026-11`.
+    pub period: String,
+    /// Authenticated API requests accepted in the period.
+    pub requests: i64,
+    /// Invoices created in the period.
+    pub invoices_created: i64,
+}
+
+/// A tenant and its credential. Global: the API key lookup must search every
+/// tenant. Only [`crate::auth`] and [`crate::tenants`] use it.
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "tenants", global)]
+pub struct TenantRecord {
+    /// The tenant's id.
+    #[tenant(primary_key, client_generated)]
+    pub id: TenantId,
+    /// Its plan.
+    pub plan: Plan,
+    /// SHA-256 (hex) of its API key; the key itself is never stored.
+    pub api_key_hash: String,
+    /// Set by the database on insert.
+    #[tenant(generated)]
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_text() {
+        for s in InvoiceStatus::ALL {
+            assert_eq!(s.as_str().parse::<InvoiceStatus>(), Ok(s));
+        }
+        for p in Plan::ALL {
+            assert_eq!(p.to_string().parse::<Plan>(), Ok(p));
+        }
+        let err = "Paid".parse::<InvoiceStatus>().err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(
+                "\"Paid\" is not a valid invoice status; expected one of: draft, open, paid, void"
+            )
+        );
+    }
+}
