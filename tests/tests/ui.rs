@@ -1,0 +1,21 @@
+//! Compile-fail suite: every way to reach tenant rows without a tenant
+//! filter, or to break a model's declaration, must be refused by the compiler
+//! with a message that says what to do. `ui/pass` holds programs that must
+//! keep compiling.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    // 1. Unscoped access to a tenant-owned model.
+    t.compile_fail("ui/unscoped/*.rs");
+    // 2. Forging a `TenantScope`.
+    t.compile_fail("ui/forged_scope/*.rs");
+    // 3. Writing or filtering the tenant column.
+    t.compile_fail("ui/tenant_column/*.rs");
+    // 4. Model declarations the derive refuses.
+    t.compile_fail("ui/derive/*.rs");
+    // 5. Columns of another model, values of the wrong type, empty updates.
+    t.compile_fail("ui/columns/*.rs");
+    // Programs that must compile.
+    t.pass("ui/pass/*.rs");
+}

@@ -1,0 +1,16 @@
+// Only one field can be the primary key.
+
+use tenant_core::prelude::*;
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    #[tenant(primary_key)]
+    pub number: i64,
+}
+
+fn main() {}

@@ -1,0 +1,34 @@
+// `New<Model>` has no tenant column: an insert takes the tenant from the
+// scope.
+
+use tenant_core::prelude::*;
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub amount_cents: i64,
+    pub customer_email: String,
+}
+
+async fn plant(
+    db: &TenantDb,
+    scope: &TenantScope,
+    other: TenantId,
+) -> Result<Invoice, tenant_core::Error> {
+    Invoice::insert(
+        scope,
+        NewInvoice {
+            tenant_id: other,
+            amount_cents: 1200,
+            customer_email: "a@example.com".into(),
+        },
+    )
+    .fetch_one(db)
+    .await
+}
+
+fn main() {}

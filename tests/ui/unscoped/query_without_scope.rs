@@ -1,0 +1,20 @@
+// A tenant-owned model cannot be queried without a TenantScope.
+
+use tenant_core::prelude::*;
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub amount_cents: i64,
+    pub customer_email: String,
+}
+
+async fn list(db: &TenantDb) -> Result<Vec<Invoice>, tenant_core::Error> {
+    Invoice::query().fetch_all(db).await
+}
+
+fn main() {}
