@@ -4,6 +4,7 @@
 //! once the credential is verified, the tenant. Headers are never logged, so
 //! the API key cannot reach the logs.
 
+use std::io::IsTerminal as _;
 use std::time::Instant;
 
 use axum::extract::Request;
@@ -22,6 +23,7 @@ pub fn init() {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
