@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tenant_core::{TenantDb, TenantId};
 
 use crate::config::{AppConfig, DbOptions, Limits, PlanLimits};
@@ -20,7 +20,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://demo.db";
 
 /// Multi-tenant invoice service (shared schema; the tenant comes from the API key).
 #[derive(Debug, Parser)]
-#[command(name = "demo-app", version, args_conflicts_with_subcommands = true)]
+#[command(name = "demo-app", version)]
 pub struct Cli {
     /// Database: `sqlite://FILE`, `sqlite::memory:` or `postgres://USER@HOST:PORT/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
@@ -44,13 +44,10 @@ pub struct Cli {
     )]
     pub db_acquire_timeout: f64,
 
-    /// What to do; `serve` when omitted.
+    /// What to do; `serve` (with its defaults and `DEMO_*` environment
+    /// variables) when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
-
-    /// Options of `serve`, also accepted without the subcommand.
-    #[command(flatten)]
-    pub serve: ServeArgs,
 }
 
 /// A subcommand.
@@ -146,6 +143,14 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The options of a bare `serve`: defaults, overridden by `DEMO_*`
+    /// environment variables.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        let matches =
+            ServeArgs::augment_args(clap::Command::new("serve")).try_get_matches_from(["serve"])?;
+        ServeArgs::from_arg_matches(&matches)
+    }
+
     /// The service settings these options describe.
     pub fn app_config(&self) -> AppConfig {
         AppConfig {
@@ -193,7 +198,10 @@ async fn execute(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let result = match cli.command {
-        None => serve(&db, cli.serve).await,
+        None => match ServeArgs::from_env() {
+            Ok(args) => serve(&db, args).await,
+            Err(err) => Err(err.to_string()),
+        },
         Some(Command::Serve(args)) => serve(&db, args).await,
         Some(Command::Migrate) => {
             println!("the schema is up to date");

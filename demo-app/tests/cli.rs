@@ -1,0 +1,269 @@
+//! The command line, run as the built binary.
+
+#![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use common::{Backend, TestDb, TestServer};
+use demo_app::auth::ApiKey;
+use demo_app::models::TenantRecord;
+use reqwest::StatusCode;
+use tenant_core::TenantId;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
+
+on_both_backends!(
+    tenant_create_prints_a_working_key_stored_as_a_hash,
+    rotate_key_invalidates_the_old_key,
+    admin_errors_and_listing,
+);
+
+fn command(dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+async fn run(url: &str, args: &[&str]) -> Output {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        command(None)
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("the command finishes")
+    .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// The last line of stdout, which must be a key and nothing else.
+fn key_of(output: &Output) -> String {
+    assert!(output.status.success(), "{output:?}");
+    let out = stdout(output);
+    let last = out.lines().last().unwrap();
+    assert!(ApiKey::parse(last).is_some(), "last line is a key: {out:?}");
+    assert!(!stderr(output).contains(last), "the key is not logged");
+    last.to_owned()
+}
+
+async fn tenant_create_prints_a_working_key_stored_as_a_hash(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let output = run(&db.url, &["tenant", "create", "initech", "--plan", "pro"]).await;
+    let key = key_of(&output);
+    assert!(stdout(&output).contains("created tenant initech (plan pro)"));
+
+    let srv = TestServer::start(&db.url).await;
+    let usage = srv.get(&key, "/api/usage").await;
+    assert_eq!(usage.status, StatusCode::OK, "{usage:?}");
+    assert_eq!(usage.body["tenant"], "initech");
+    assert_eq!(usage.body["plan"], "pro");
+
+    // Stored: a SHA-256 of the key, never the key.
+    let record = TenantRecord::find(TenantId::parse("initech").unwrap())
+        .fetch_one(&srv.db)
+        .await
+        .unwrap();
+    assert_ne!(record.api_key_hash, key);
+    assert_eq!(record.api_key_hash, ApiKey::parse(&key).unwrap().hash());
+    assert!(!record.api_key_hash.contains(&key[4..]));
+    srv.stop().await;
+    if backend == Backend::Sqlite {
+        // Not in any file of the database either (main file and WAL).
+        let path = db.url.trim_start_matches("sqlite://");
+        let dir = Path::new(path).parent().unwrap();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(
+                !bytes.windows(64).any(|w| w == &key.as_bytes()[4..]),
+                "the key is in the database file"
+            );
+        }
+    }
+}
+
+async fn rotate_key_invalidates_the_old_key(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let old = key_of(&run(&db.url, &["tenant", "create", "initech"]).await);
+    let srv = TestServer::start(&db.url).await;
+    assert_eq!(srv.get(&old, "/api/usage").await.body["plan"], "free");
+
+    let output = run(&db.url, &["tenant", "rotate-key", "initech"]).await;
+    let new = key_of(&output);
+    assert_ne!(new, old);
+    srv.get(&old, "/api/usage")
+        .await
+        .assert_error(401, "unauthorized");
+    let usage = srv.get(&new, "/api/usage").await;
+    assert_eq!(usage.status, StatusCode::OK);
+    assert_eq!(usage.body["tenant"], "initech");
+
+    let output = run(&db.url, &["tenant", "rotate-key", "nobody"]).await;
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("no tenant `nobody`"), "{output:?}");
+    srv.stop().await;
+}
+
+async fn admin_errors_and_listing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    for _ in 0..2 {
+        let output = run(&db.url, &["migrate"]).await;
+        assert!(output.status.success(), "{output:?}");
+    }
+    key_of(&run(&db.url, &["tenant", "create", "initech", "--plan", "pro"]).await);
+    key_of(&run(&db.url, &["tenant", "create", "hooli"]).await);
+
+    let output = run(&db.url, &["tenant", "create", "initech"]).await;
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("already exists"), "{output:?}");
+    for bad in ["Initech", "ini tech", "-x", "", "a'b"] {
+        let output = run(&db.url, &["tenant", "create", "--", bad]).await;
+        assert!(!output.status.success(), "{bad:?}");
+        assert!(stderr(&output).contains("invalid tenant id"), "{output:?}");
+    }
+    let output = run(&db.url, &["tenant", "create", "x", "--plan", "gold"]).await;
+    assert!(!output.status.success());
+
+    let output = run(&db.url, &["tenant", "list"]).await;
+    assert!(output.status.success());
+    let out = stdout(&output);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert_eq!(rows[0][..2], ["hooli", "free"]);
+    assert_eq!(rows[1][..2], ["initech", "pro"]);
+}
+
+async fn next_line_containing<R>(lines: &mut Lines<BufReader<R>>, needle: &str) -> String
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("output ends early");
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no line containing {needle:?}"))
+}
+
+struct Running {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Lines<BufReader<ChildStderr>>,
+}
+
+fn spawn_default(dir: &Path) -> Running {
+    // No arguments at all; only the port comes from the environment, so the
+    // test does not need port 3000.
+    let mut child = command(Some(dir))
+        .env("DEMO_ADDR", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    Running {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+/// The port from the `listening addr=127.0.0.1:PORT` log line.
+async fn listening_port(running: &mut Running) -> u16 {
+    let line = next_line_containing(&mut running.stderr, "listening").await;
+    line.rsplit(':').next().unwrap().trim().parse().unwrap()
+}
+
+/// `demo-app` with no subcommand serves on `sqlite://demo.db` in the working
+/// directory, seeding the demo tenants on the first start only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_arguments_serves_sqlite_and_seeds_demo_tenants_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = spawn_default(dir.path());
+    let acme = next_line_containing(&mut first.stdout, "export ACME_KEY=").await;
+    let globex = next_line_containing(&mut first.stdout, "export GLOBEX_KEY=").await;
+    let key = |line: &str| {
+        line.split('=')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let (acme, globex) = (key(&acme), key(&globex));
+    next_line_containing(&mut first.stdout, "curl -s -X POST").await;
+    let port = listening_port(&mut first).await;
+    assert!(dir.path().join("demo.db").exists());
+
+    let client = reqwest::Client::new();
+    for (key, tenant, plan) in [(&acme, "acme", "pro"), (&globex, "globex", "free")] {
+        let usage: serde_json::Value = client
+            .get(format!("http://127.0.0.1:{port}/api/usage"))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(usage["tenant"], tenant);
+        assert_eq!(usage["plan"], plan);
+    }
+    first.child.kill().await.unwrap();
+    // The log never contained a key.
+    while let Ok(Some(line)) = first.stderr.next_line().await {
+        assert!(!line.contains(&acme) && !line.contains(&globex), "{line}");
+    }
+
+    // Second start on the same database: no new tenants, old keys still work.
+    let mut second = spawn_default(dir.path());
+    let port = listening_port(&mut second).await;
+    let status = client
+        .get(format!("http://127.0.0.1:{port}/api/invoices"))
+        .bearer_auth(&acme)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    second.child.kill().await.unwrap();
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = second.stdout.next_line().await {
+        rest.push(line);
+    }
+    assert!(
+        rest.iter().all(|l| !l.contains("export")),
+        "seeded twice: {rest:?}"
+    );
+}
