@@ -1,7 +1,7 @@
 //! The tables of the service, as tenant-core models.
 //!
 //! Tenant-owned tables (`invoices`, `invoice_quota`, `usage_periods`) are
-//! reachable only with the [`TenantScope`](tenant_core::TenantScope) of the
+//! reachable only with the [`TenantScope`] of the
 //! authenticated request. The `tenants` table is global on purpose: finding
 //! which tenant an API key belongs to happens before any tenant is known.
 
