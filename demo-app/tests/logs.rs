@@ -43,7 +43,9 @@ fn capture() -> &'static Capture {
     CAPTURE.get_or_init(|| {
         let capture = Capture::default();
         tracing_subscriber::fmt()
-            .with_env_filter("trace")
+            // Everything the server side logs, at the most verbose level (the
+            // test client's own logs are left out).
+            .with_env_filter("trace,reqwest=off")
             .with_ansi(false)
             .with_writer(capture.clone())
             .init();
