@@ -114,7 +114,10 @@ where
             .await
             .map_err(|_| ApiError::NotFound("invoice"))?;
         match raw.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(InvoiceId(id)),
+            Ok(id) if id > 0 => {
+                tracing::Span::current().record("invoice_id", id);
+                Ok(InvoiceId(id))
+            }
             _ => Err(ApiError::NotFound("invoice")),
         }
     }

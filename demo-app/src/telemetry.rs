@@ -1,13 +1,15 @@
 //! Structured logs: one span per request carrying the tenant.
 //!
-//! The request span records the method, the path (not the query string) and,
-//! once the credential is verified, the tenant. Headers are never logged, so
-//! the API key cannot reach the logs.
+//! The request span records the method, the matched route template (such as
+//! `/api/invoices/{id}`), the invoice id once validated and, once the
+//! credential is verified, the tenant. Headers, query strings and raw paths
+//! are never logged, so an API key cannot reach the logs even when a client
+//! sends it in the wrong place.
 
 use std::io::IsTerminal as _;
 use std::time::Instant;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
@@ -30,12 +32,21 @@ pub fn init() {
 
 /// Middleware: runs the request inside a `request` span and logs its outcome.
 /// The [`Tenant`](crate::auth::Tenant) extractor fills the span's `tenant`
-/// field.
+/// field and [`InvoiceId`](crate::extract::InvoiceId) its `invoice_id`.
+///
+/// Added with `Router::layer`, so it runs after routing and sees the
+/// [`MatchedPath`].
 pub async fn trace_requests(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("(unmatched)", MatchedPath::as_str)
+        .to_owned();
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        route = %route,
+        invoice_id = tracing::field::Empty,
         tenant = tracing::field::Empty,
     );
     let started = Instant::now();

@@ -89,6 +89,12 @@ async fn api_keys_never_reach_the_logs(backend: Backend) {
         &format!("/api/invoices?cursor={globex}&status={unknown}"),
     )
     .await;
+    srv.get(&acme, &format!("/api/invoices/{globex}"))
+        .await
+        .assert_error(404, "not_found");
+    srv.get(&acme, &format!("/{unknown}"))
+        .await
+        .assert_error(404, "not_found");
     srv.post(
         &acme,
         "/api/invoices",
@@ -107,15 +113,19 @@ async fn api_keys_never_reach_the_logs(backend: Backend) {
     }
     // Every authenticated request's span carries its tenant.
     assert!(
-        logs.contains("request{method=POST path=/api/invoices tenant=acme}"),
+        logs.contains("request{method=POST route=/api/invoices tenant=acme}"),
         "{logs}"
     );
     assert!(
         logs.contains(&format!(
-            "request{{method=GET path=/api/invoices/{id} tenant=globex}}"
+            "request{{method=GET route=/api/invoices/{{id}} tenant=globex invoice_id={id}}}"
         )),
         "{logs}"
     );
     assert!(logs.contains("status=404"));
+    assert!(
+        logs.contains("request{method=GET route=(unmatched)}"),
+        "{logs}"
+    );
     assert!(logs.contains("status=401"));
 }
