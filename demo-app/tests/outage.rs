@@ -166,3 +166,35 @@ async fn postgres_outage_is_503_and_the_server_recovers() {
     srv.stop().await;
     proxy.cut().await;
 }
+
+/// PostgreSQL closes the app's connections (as on a server restart or an
+/// administrator's `pg_terminate_backend`): the pool replaces them, and no
+/// request is answered with a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_terminated_connections_are_replaced() {
+    let db = TestDb::new(common::Backend::Postgres).await;
+    let srv = TestServer::start(&db.url).await;
+    let key = srv.tenant("acme", Plan::Pro).await;
+    let id = srv.create_invoice(&key, 1200).await;
+    let path = format!("/api/invoices/{id}");
+    assert_eq!(srv.get(&key, &path).await.status, StatusCode::OK);
+
+    let owner = &db.pg.as_ref().unwrap().owner;
+    for _ in 0..3 {
+        let terminated: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_all(owner)
+        .await
+        .unwrap();
+        assert!(!terminated.is_empty(), "the app had connections");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..3 {
+            let reply = srv.get(&key, &path).await;
+            assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        }
+        srv.create_invoice(&key, 5).await;
+    }
+    srv.stop().await;
+}
