@@ -23,7 +23,14 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://demo.db";
 #[command(name = "demo-app", version)]
 pub struct Cli {
     /// Database: `sqlite://FILE`, `sqlite::memory:` or `postgres://USER@HOST:PORT/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    // `--help` does not print the environment's value: it may hold a password.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = DEFAULT_DATABASE_URL,
+        global = true
+    )]
     pub database_url: String,
 
     /// Largest number of pooled database connections.
