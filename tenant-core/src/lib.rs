@@ -101,6 +101,7 @@
 
 mod condition;
 mod db;
+pub mod doctor;
 mod error;
 mod model;
 mod query;

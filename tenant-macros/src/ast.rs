@@ -39,17 +39,17 @@ impl<'a> Model<'a> {
                 return None;
             }
             syn::Data::Enum(data) => {
-                cx.error_spanned_by(
-                    &data.enum_token,
+                cx.syn_error(syn::Error::new(
+                    data.enum_token.span,
                     "TenantModel can only be derived for a struct with named fields, not an enum",
-                );
+                ));
                 return None;
             }
             syn::Data::Union(data) => {
-                cx.error_spanned_by(
-                    &data.union_token,
+                cx.syn_error(syn::Error::new(
+                    data.union_token.span,
                     "TenantModel can only be derived for a struct with named fields, not a union",
-                );
+                ));
                 return None;
             }
         };

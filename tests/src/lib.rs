@@ -166,7 +166,6 @@ impl Drop for PgTestDb {
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
         let roles = std::mem::take(&mut self.roles);
-        let owner = self.owner.clone();
         // Async work cannot run in `drop`; a short-lived thread with its own
         // runtime drops the database even when the test panicked.
         let handle = std::thread::spawn(move || {
@@ -177,7 +176,9 @@ impl Drop for PgTestDb {
                 return;
             };
             rt.block_on(async move {
-                owner.close().await;
+                // The pools' connections belong to the test's runtime, which
+                // this thread blocks: closing them here could deadlock. The
+                // forced DROP terminates them instead.
                 let Ok(mut admin) = admin_options().connect().await else {
                     return;
                 };
