@@ -105,38 +105,60 @@ impl<M, T> Column<M, T> {
     }
 }
 
-impl<M> Column<M, String> {
-    /// `column LIKE pattern`. Case sensitivity follows the database: SQLite's
-    /// `LIKE` ignores ASCII case, PostgreSQL's does not.
-    pub fn like(self, pattern: impl IntoValue<String>) -> Condition<M> {
+impl<M, T> Column<M, T> {
+    /// `column LIKE pattern`, on a `String` or `Option<String>` column (NULL
+    /// never matches). Case sensitivity follows the database: SQLite's `LIKE`
+    /// ignores ASCII case, PostgreSQL's does not.
+    pub fn like(self, pattern: impl IntoValue<T>) -> Condition<M>
+    where
+        T: TextColumn,
+    {
         self.compare(CmpOp::Like, pattern)
     }
-}
 
-impl<M> Column<M, Option<String>> {
-    /// `column LIKE pattern`; NULL never matches.
-    pub fn like(self, pattern: impl IntoValue<Option<String>>) -> Condition<M> {
-        self.compare(CmpOp::Like, pattern)
-    }
-}
-
-impl<M, T> Column<M, Option<T>> {
-    /// `column IS NULL`.
-    pub fn is_null(self) -> Condition<M> {
+    /// `column IS NULL`, on an `Option<_>` column.
+    pub fn is_null(self) -> Condition<M>
+    where
+        T: Nullable,
+    {
         Condition::new(Node::IsNull {
             column: self.name,
             negated: false,
         })
     }
 
-    /// `column IS NOT NULL`.
-    pub fn is_not_null(self) -> Condition<M> {
+    /// `column IS NOT NULL`, on an `Option<_>` column.
+    pub fn is_not_null(self) -> Condition<M>
+    where
+        T: Nullable,
+    {
         Condition::new(Node::IsNull {
             column: self.name,
             negated: true,
         })
     }
 }
+
+/// Column types [`Column::like`] applies to: `String` and `Option<String>`.
+#[diagnostic::on_unimplemented(
+    message = "`like` needs a text column, not a column of type `{Self}`",
+    label = "not a `String` or `Option<String>` column",
+    note = "compare other columns with `eq`, `lt`, `ge`, ... or `is_in`"
+)]
+pub trait TextColumn {}
+
+impl TextColumn for String {}
+impl TextColumn for Option<String> {}
+
+/// Column types that can hold NULL: `Option<T>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` column cannot be NULL",
+    label = "`is_null` and `is_not_null` need an `Option<_>` column",
+    note = "declare the field as `Option<{Self}>` if the column is nullable"
+)]
+pub trait Nullable {}
+
+impl<T> Nullable for Option<T> {}
 
 /// The tenant column of model `M`. It can be read from rows but never
 /// compared with, ordered by or set: the scope decides the tenant.
@@ -172,6 +194,50 @@ impl<M> TenantColumn<M> {
     pub const fn name(&self) -> &'static str {
         self.name
     }
+}
+
+/// Never implemented: it turns a comparison or ordering on the tenant column
+/// into a compile error that says why.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the tenant column of `{M}` cannot be compared or ordered by",
+    label = "the scope already decides the tenant",
+    note = "every statement built from a `TenantScope` is already limited to that tenant's rows; remove this condition"
+)]
+pub trait TenantColumnIsImplicit<M> {
+    #[doc(hidden)]
+    fn refuse() -> std::convert::Infallible;
+}
+
+macro_rules! refused_on_tenant_column {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        impl<M> TenantColumn<M> {
+            $(
+                #[doc(hidden)]
+                #[allow(clippy::should_implement_trait, unreachable_code)]
+                pub fn $name<V>(self, $($arg: $ty),*) -> $out
+                where
+                    Self: TenantColumnIsImplicit<M>,
+                {
+                    let _ = ($($arg,)*);
+                    match <Self as TenantColumnIsImplicit<M>>::refuse() {}
+                }
+            )*
+        }
+    };
+}
+
+refused_on_tenant_column! {
+    eq(value: V) -> Condition<M>;
+    ne(value: V) -> Condition<M>;
+    gt(value: V) -> Condition<M>;
+    ge(value: V) -> Condition<M>;
+    lt(value: V) -> Condition<M>;
+    le(value: V) -> Condition<M>;
+    like(value: V) -> Condition<M>;
+    is_in(values: V) -> Condition<M>;
+    asc() -> Order<M>;
+    desc() -> Order<M>;
 }
 
 #[doc(hidden)]
@@ -300,10 +366,15 @@ impl Node {
 pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
 
 pub(crate) fn push_quoted(sql: &mut String, identifier: &str) {
-    // Identifiers were checked by the derive to be `[A-Za-z_][A-Za-z0-9_]*`;
-    // quoting keeps keywords and case intact.
+    // Identifiers from the derive were checked to be `[A-Za-z_][A-Za-z0-9_]*`;
+    // quoting keeps keywords and case intact, and doubling any `"` keeps even
+    // a hand-made `Column::new("..")` from breaking out of the identifier.
     sql.push('"');
-    sql.push_str(identifier);
+    if identifier.contains('"') {
+        sql.push_str(&identifier.replace('"', "\"\""));
+    } else {
+        sql.push_str(identifier);
+    }
     sql.push('"');
 }
 
@@ -417,8 +488,8 @@ impl<M> OrderOn<M> for Order<M> {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be set by an update of `{M}`",
     label = "not a settable column of `{M}`",
-    note = "the tenant column can never be set: a row never moves to another tenant",
-    note = "otherwise, set one of `{M}`'s own column constants, e.g. `.set({M}::SOME_COLUMN, value)`"
+    note = "set one of `{M}`'s own column constants: `.set({M}::SOME_COLUMN, value)`",
+    note = "the tenant column (`{M}::TENANT_ID`) can never be set: a row never moves to another tenant"
 )]
 pub trait Assignable<M> {
     /// The column's Rust type.

@@ -317,6 +317,13 @@ pub(crate) enum Sql {
 }
 
 impl Sql {
+    pub(crate) fn into_cow(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Sql::Static(s) => s.into(),
+            Sql::Owned(s) => s.into(),
+        }
+    }
+
     pub(crate) fn as_str(&self) -> &str {
         match self {
             Sql::Static(s) => s,
@@ -350,13 +357,13 @@ pub(crate) struct Statement<P> {
     pub(crate) params: P,
 }
 
-fn sqlite_args<P: Params>(params: P) -> Result<SqliteArguments, Error> {
+pub(crate) fn sqlite_args<P: Params>(params: P) -> Result<SqliteArguments, Error> {
     let mut args = SqliteArguments::default();
     params.bind_sqlite(&mut args).map_err(sqlx::Error::Encode)?;
     Ok(args)
 }
 
-fn postgres_args<P: Params>(params: P) -> Result<PgArguments, Error> {
+pub(crate) fn postgres_args<P: Params>(params: P) -> Result<PgArguments, Error> {
     let mut args = PgArguments::default();
     params
         .bind_postgres(&mut args)

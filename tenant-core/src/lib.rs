@@ -109,7 +109,9 @@ pub mod rls;
 mod tenant;
 mod value;
 
-pub use condition::{Assignable, Column, Condition, ConditionOn, Order, OrderOn, TenantColumn};
+pub use condition::{
+    Assignable, Column, Condition, ConditionOn, Nullable, Order, OrderOn, TenantColumn, TextColumn,
+};
 pub use db::{Backend, Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
@@ -145,8 +147,11 @@ pub mod __private {
     pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
     pub use crate::condition::{Column, TenantColumn};
-    pub use crate::model::{GlobalModel, HasPrimaryKey, Model, ModelSql, NewRow, TenantOwned};
-    pub use crate::query::{Delete, Find, Insert, NoAssignments, Select, Update};
+    pub use crate::model::{
+        Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSql, NewRow, Scoped,
+        TenantOwned,
+    };
+    pub use crate::query::{Delete, Find, Insert, NoAssignments, Prepare, Select, Update};
     use crate::value::{SqlType, TenantKey};
 
     /// Fails to compile, with a message naming the fix, unless `T` can be a

@@ -60,6 +60,10 @@ pub trait Model: Sized + Send + Unpin + 'static {
     const PRIMARY_KEY: Option<&'static str>;
     /// The generated `New<Model>` insert struct.
     type New: NewRow;
+    /// [`Scoped`] or [`Global`], set by the derive. [`TenantOwned`] and
+    /// [`GlobalModel`] follow from it, so neither can be claimed by hand.
+    #[doc(hidden)]
+    type Scope;
     #[doc(hidden)]
     const SQL: ModelSql;
 
@@ -69,23 +73,60 @@ pub trait Model: Sized + Send + Unpin + 'static {
     fn decode_postgres(row: &PgRow) -> Result<Self, sqlx::Error>;
 }
 
-/// A model whose rows belong to tenants: every builder needs a
-/// [`TenantScope`](crate::TenantScope).
+/// [`Model::Scope`] of a tenant-owned model.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Scoped {}
+
+/// [`Model::Scope`] of a `#[tenant(global)]` model.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Global {}
+
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is a global model: it has no tenant column to scope",
-    label = "global model",
-    note = "a #[tenant(global)] model is queried without a scope: `{Self}::query()`"
+    message = "a global model has no tenant column to scope",
+    label = "this model is #[tenant(global)]",
+    note = "a #[tenant(global)] model is queried without a scope: `Model::query()`"
 )]
+pub trait IsScoped {}
+impl IsScoped for Scoped {}
+
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "a tenant-owned model cannot be queried without a `TenantScope`",
+    label = "this model is owned by tenants",
+    note = "pass the request's scope: `Model::query(&scope)`, `Model::find(&scope, id)`, `Model::delete(&scope)` ..."
+)]
+pub trait IsGlobal {}
+impl IsGlobal for Global {}
+
+/// A model whose rows belong to tenants: every builder needs a
+/// [`TenantScope`](crate::TenantScope). Follows from the derive; it cannot
+/// be implemented by hand.
 pub trait TenantOwned: Model {}
 
+impl<M: Model> TenantOwned for M where M::Scope: IsScoped {}
+
 /// A model marked `#[tenant(global)]`: a table shared by all tenants, queried
-/// without a scope.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is owned by tenants: it cannot be queried without a `TenantScope`",
-    label = "tenant-owned model",
-    note = "pass the request's scope: `{Self}::query(&scope)`, `{Self}::find(&scope, id)`, `{Self}::delete(&scope)` ..."
-)]
+/// without a scope. Follows from the derive; it cannot be implemented by
+/// hand, so no tenant-owned model can be made global.
 pub trait GlobalModel: Model {}
+
+impl<M: Model> GlobalModel for M where M::Scope: IsGlobal {}
+
+/// Never implemented: models are read only through their builders, so
+/// `sqlx::query_as::<_, Model>` does not compile.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{M}` cannot be loaded with `sqlx::query_as` / `sqlx::FromRow`",
+    label = "a tenant model is read only through its builders",
+    note = "use `{M}::query(&scope)` or `{M}::find(&scope, id)`: they always carry the tenant predicate"
+)]
+pub trait LoadThroughBuilders<M> {
+    #[doc(hidden)]
+    fn refuse() -> std::convert::Infallible;
+}
 
 /// A model with a `#[tenant(primary_key)]` field.
 #[diagnostic::on_unimplemented(

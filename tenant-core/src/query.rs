@@ -2,6 +2,7 @@
 //! (`Invoice::query(&scope)` ...) and run by a terminal that takes an
 //! [`Executor`].
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use sqlx::Arguments;
@@ -669,17 +670,25 @@ impl<M: Model, S> Update<M, S> {
         self.render()
     }
 
-    /// Runs the update; returns the number of rows changed.
-    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
-    where
-        S: HasAssignments,
-    {
+    fn into_statement(self) -> Result<Statement<DynParams>, Error> {
+        // Column constants come from the derive, which never gives the tenant
+        // column a settable type; a hand-made one is refused here.
+        if let Some(set) = self
+            .sets
+            .iter()
+            .find(|s| Some(s.column) == M::TENANT_COLUMN)
+        {
+            return Err(Error::InvalidInput(format!(
+                "an update cannot set the tenant column {:?}",
+                set.column
+            )));
+        }
         let sql = Sql::Owned(self.render());
         let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
         let mut values = Vec::with_capacity(count);
         values.extend(self.sets.into_iter().map(|set| set.value));
         filter_values(self.filters, &mut values);
-        let stmt = Statement {
+        Ok(Statement {
             sql,
             tenant: self.tenant,
             params: DynParams {
@@ -688,7 +697,15 @@ impl<M: Model, S> Update<M, S> {
                 limit: None,
                 offset: None,
             },
-        };
+        })
+    }
+
+    /// Runs the update; returns the number of rows changed.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
+    where
+        S: HasAssignments,
+    {
+        let stmt = self.into_statement()?;
         db::execute_write(executor.into_target(), stmt).await
     }
 }
@@ -749,12 +766,11 @@ impl<M: Model> Delete<M> {
         self.sql().as_str().to_owned()
     }
 
-    /// Runs the delete; returns the number of rows removed.
-    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+    fn into_statement(self) -> Statement<DynParams> {
         let sql = self.sql();
         let mut values = Vec::with_capacity(self.filters.iter().map(Node::value_count).sum());
         filter_values(self.filters, &mut values);
-        let stmt = Statement {
+        Statement {
             sql,
             tenant: self.tenant,
             params: DynParams {
@@ -763,7 +779,50 @@ impl<M: Model> Delete<M> {
                 limit: None,
                 offset: None,
             },
-        };
-        db::execute_write(executor.into_target(), stmt).await
+        }
     }
+
+    /// Runs the delete; returns the number of rows removed.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        db::execute_write(executor.into_target(), self.into_statement()).await
+    }
+}
+
+/// Builds a statement's SQL and bound arguments, in its plain form, without
+/// running it: for benchmarks of the builders alone, and tests.
+#[doc(hidden)]
+pub trait Prepare: Sized {
+    /// SQL and arguments for SQLite.
+    fn prepare_sqlite(self) -> Result<(Cow<'static, str>, SqliteArguments), Error>;
+    /// SQL and arguments for PostgreSQL.
+    fn prepare_postgres(self) -> Result<(Cow<'static, str>, PgArguments), Error>;
+}
+
+macro_rules! impl_prepare {
+    ($(impl[$($generics:tt)*] $ty:ty => |$this:ident| $statement:expr;)*) => {$(
+        impl<$($generics)*> Prepare for $ty {
+            fn prepare_sqlite(self) -> Result<(Cow<'static, str>, SqliteArguments), Error> {
+                let $this = self;
+                let stmt = $statement;
+                Ok((stmt.sql.into_cow(), db::sqlite_args(stmt.params)?))
+            }
+
+            fn prepare_postgres(self) -> Result<(Cow<'static, str>, PgArguments), Error> {
+                let $this = self;
+                let stmt = $statement;
+                Ok((stmt.sql.into_cow(), db::postgres_args(stmt.params)?))
+            }
+        }
+    )*};
+}
+
+impl_prepare! {
+    impl[M: Model] Select<M> => |this| {
+        let sql = this.select_sql(Form::Plain);
+        this.into_statement(sql)
+    };
+    impl[M: HasPrimaryKey] Find<M> => |this| this.into_statement(Form::Plain);
+    impl[M: Model] Insert<M> => |this| this.into_statement(M::SQL.insert_returning);
+    impl[M: Model, S: HasAssignments] Update<M, S> => |this| this.into_statement()?;
+    impl[M: Model] Delete<M> => |this| this.into_statement();
 }

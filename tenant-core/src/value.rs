@@ -34,6 +34,7 @@ pub trait SqlType:
 {
 }
 
+#[diagnostic::do_not_recommend]
 impl<T> SqlType for T where
     T: Send
         + Sync

@@ -58,7 +58,7 @@ impl Container {
                         },
                     );
                 } else if meta.path.is_ident("global") {
-                    let span = flag(&meta)?;
+                    let span = flag(cx, &meta);
                     set_once(cx, &meta, &mut out.global, span);
                 } else {
                     unknown_key(cx, &meta, CONTAINER_KEYS, FIELD_KEYS, "struct");
@@ -102,7 +102,7 @@ impl Field {
                     unknown_key(cx, &meta, FIELD_KEYS, CONTAINER_KEYS, "field");
                     return Ok(());
                 };
-                let span = flag(&meta)?;
+                let span = flag(cx, &meta);
                 set_once(cx, &meta, slot, span);
                 Ok(())
             });
@@ -128,13 +128,22 @@ fn string_value(meta: &ParseNestedMeta<'_>) -> syn::Result<LitStr> {
     })
 }
 
-/// Reads a bare flag such as `global`, refusing `global = ...`.
-fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Span> {
+/// Reads a bare flag such as `global`. `global = ...` is reported, but the
+/// flag still counts, so one mistake does not cascade into others.
+fn flag(cx: &Ctxt, meta: &ParseNestedMeta<'_>) -> Span {
     let key = path_name(&meta.path);
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-        return Err(meta.error(format!("`{key}` takes no value: write `{key}` alone")));
+        cx.syn_error(meta.error(format!("`{key}` takes no value: write `{key}` alone")));
+        if meta.input.peek(syn::Token![=]) {
+            let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+        } else {
+            let _ = meta.parse_nested_meta(|inner| {
+                let _ = inner.value().and_then(|v| v.parse::<syn::Expr>());
+                Ok(())
+            });
+        }
     }
-    Ok(syn::spanned::Spanned::span(&meta.path))
+    syn::spanned::Spanned::span(&meta.path)
 }
 
 fn set_once<T>(cx: &Ctxt, meta: &ParseNestedMeta<'_>, slot: &mut Option<T>, value: T) {

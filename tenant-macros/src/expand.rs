@@ -278,15 +278,9 @@ fn expand(model: &Model<'_>) -> TokenStream {
     } = rls;
 
     let scope_marker = if global {
-        quote!(
-            #[automatically_derived]
-            impl __tc::GlobalModel for #ident {}
-        )
+        quote!(__tc::Global)
     } else {
-        quote!(
-            #[automatically_derived]
-            impl __tc::TenantOwned for #ident {}
-        )
+        quote!(__tc::Scoped)
     };
     let primary_key_impl = model.primary_key().map(|pk| {
         let ty = pk.ty;
@@ -324,6 +318,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const TENANT_COLUMN: ::core::option::Option<&'static str> = #tenant_column;
                 const PRIMARY_KEY: ::core::option::Option<&'static str> = #primary_key_column;
                 type New = #new_ident;
+                type Scope = #scope_marker;
                 const SQL: __tc::ModelSql = __tc::ModelSql {
                     select: #select,
                     count: #count,
@@ -350,8 +345,20 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 }
             }
 
-            #scope_marker
             #primary_key_impl
+
+            // Models are read only through their builders: this impl makes
+            // `sqlx::query_as::<_, Model>` fail with a message naming them
+            // (and a hand-written `derive(sqlx::FromRow)` conflict).
+            #[automatically_derived]
+            impl<'r, R: __tc::sqlx::Row> __tc::sqlx::FromRow<'r, R> for #ident
+            where
+                R: __tc::LoadThroughBuilders<#ident>,
+            {
+                fn from_row(_: &'r R) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                    match <R as __tc::LoadThroughBuilders<#ident>>::refuse() {}
+                }
+            }
 
             #[automatically_derived]
             impl __tc::NewRow for #new_ident {
