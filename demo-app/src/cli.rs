@@ -62,8 +62,18 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP server (the default).
     Serve(ServeArgs),
-    /// Create or update the schema, then exit.
-    Migrate,
+    /// Create or update the schema (and, on PostgreSQL, the row-level
+    /// security policies), then exit. Run it as the tables' owner.
+    Migrate {
+        /// PostgreSQL role that will serve the app: granted DML on every
+        /// table, owning none, so the policies apply to it.
+        #[arg(long)]
+        app_role: Option<String>,
+    },
+    /// Check that PostgreSQL really enforces tenant isolation (row-level
+    /// security enabled and forced, policies, keys, the serving role); exits
+    /// non-zero when a check fails. Run it as the role that serves the app.
+    Doctor,
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -201,23 +211,63 @@ async fn execute(cli: Cli) -> Result<(), String> {
     let db = crate::db::connect(&cli.database_url, &cli.db_options())
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
-    crate::db::migrate(&db)
-        .await
-        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    // `migrate` always migrates; other commands only create a missing schema,
+    // so the app can serve as a PostgreSQL role that owns nothing.
+    let migrate_now = matches!(cli.command, Some(Command::Migrate { .. }))
+        || crate::db::needs_migration(&db)
+            .await
+            .map_err(|e| format!("cannot inspect the database: {e}"))?;
+    if migrate_now {
+        crate::db::migrate(&db).await.map_err(|e| {
+            format!("cannot migrate the database (run it as the tables' owner): {e}")
+        })?;
+    }
     let result = match cli.command {
         None => match ServeArgs::from_env() {
             Ok(args) => serve(&db, args).await,
             Err(err) => Err(err.to_string()),
         },
         Some(Command::Serve(args)) => serve(&db, args).await,
-        Some(Command::Migrate) => {
-            println!("the schema is up to date");
-            Ok(())
-        }
+        Some(Command::Migrate { app_role }) => migrate(&db, app_role.as_deref()).await,
+        Some(Command::Doctor) => doctor(&db).await,
         Some(Command::Tenant(command)) => tenant(&db, command).await,
     };
     db.close().await;
     result
+}
+
+async fn migrate(db: &TenantDb, app_role: Option<&str>) -> Result<(), String> {
+    if let Some(role) = app_role {
+        crate::db::grant_app_role(db, role)
+            .await
+            .map_err(|e| format!("cannot grant {role:?} access: {e}"))?;
+        println!("granted {role:?} read and write access to every table (it owns none)");
+    }
+    println!("the schema is up to date");
+    Ok(())
+}
+
+async fn doctor(db: &TenantDb) -> Result<(), String> {
+    match crate::db::doctor(db)
+        .await
+        .map_err(|e| format!("doctor failed: {e}"))?
+    {
+        None => {
+            println!(
+                "SQLite has no row-level security: isolation rests on the builders' tenant predicate. \
+                 Run the doctor against PostgreSQL."
+            );
+            Ok(())
+        }
+        Some(report) => {
+            print!("{report}");
+            if report.passed() {
+                Ok(())
+            } else {
+                Err(format!("{} check(s) failed", report.failures().count()))
+            }
+        }
+    }
 }
 
 async fn tenant(db: &TenantDb, command: TenantCommand) -> Result<(), String> {

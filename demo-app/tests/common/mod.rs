@@ -130,7 +130,11 @@ impl TestServer {
         let db = demo_app::db::connect(url, &options.db)
             .await
             .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
-        demo_app::db::migrate(&db).await.unwrap();
+        // Like `serve`: create a missing schema; an existing one is left to
+        // `demo-app migrate`, run by its owner.
+        if demo_app::db::needs_migration(&db).await.unwrap() {
+            demo_app::db::migrate(&db).await.unwrap();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = AppState::new(db.clone(), options.config, options.billing);

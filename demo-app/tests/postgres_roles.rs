@@ -1,0 +1,114 @@
+//! PostgreSQL mode as it is meant to be deployed: `migrate` runs as the
+//! tables' owner and grants a separate role that owns nothing and lacks
+//! BYPASSRLS; the app serves as that role, row-level security is real, and
+//! `doctor` passes for it (and fails for the owner).
+
+#![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
+
+mod common;
+
+use std::process::{Output, Stdio};
+use std::time::Duration;
+
+use common::TestServer;
+use demo_app::models::Plan;
+use reqwest::StatusCode;
+use serde_json::json;
+use tenant_tests::PgTestDb;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
+
+async fn run(url: &str, args: &[&str]) -> Output {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        Command::new(BIN)
+            .env_remove("DATABASE_URL")
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the command finishes")
+    .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[tokio::test]
+async fn migrate_as_owner_serve_as_app_role_and_the_doctor_passes() {
+    let mut pg = PgTestDb::create().await;
+    let role = pg.create_app_role().await;
+    let owner_url = pg.url();
+    let app_url = pg.url_for(&role);
+
+    let migrated = run(&owner_url, &["migrate", "--app-role", &role]).await;
+    assert!(migrated.status.success(), "{}", text(&migrated));
+
+    // The doctor passes for the serving role ...
+    let doctor = run(&app_url, &["doctor"]).await;
+    assert!(doctor.status.success(), "{}", text(&doctor));
+    assert!(text(&doctor).contains("checks passed"), "{}", text(&doctor));
+    // ... and fails, non-zero, for the owner (a superuser here).
+    let as_owner = run(&owner_url, &["doctor"]).await;
+    assert!(!as_owner.status.success(), "{}", text(&as_owner));
+    assert!(text(&as_owner).contains("superuser"), "{}", text(&as_owner));
+
+    // Serve as the application role.
+    let server = TestServer::start(&app_url).await;
+    let acme = server.tenant("acme", Plan::Pro).await;
+    let globex = server.tenant("globex", Plan::Free).await;
+    let created = server
+        .post(
+            &acme,
+            "/api/invoices",
+            &json!({"amount_cents": 1200, "customer_email": "a@example.com"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let id = created.body["id"].as_i64().unwrap();
+    assert_eq!(
+        server
+            .get(&acme, &format!("/api/invoices/{id}"))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server
+            .get(&globex, &format!("/api/invoices/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let usage = server.get(&acme, "/api/usage").await;
+    assert_eq!(usage.status, StatusCode::OK, "{:?}", usage.body);
+
+    // The policies are really in force for the serving role: with no tenant
+    // set, raw SQL as that role sees no row; the owner sees them all.
+    let app_pool = pg.pool_as(&role, 1).await;
+    for table in ["invoices", "invoice_quota", "usage_periods"] {
+        let seen: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(&app_pool)
+                .await
+                .unwrap();
+        assert_eq!(seen, 0, "{table} is readable without a tenant");
+    }
+    let all: i64 = sqlx::query_scalar("SELECT count(*) FROM invoices")
+        .fetch_one(&pg.owner)
+        .await
+        .unwrap();
+    assert_eq!(all, 1);
+    app_pool.close().await;
+    server.stop().await;
+}
