@@ -115,32 +115,10 @@ impl ApiError {
 }
 
 /// `true` when the database, not the request, is the problem and a retry
-/// may succeed: what [`tenant_core::Error::is_unavailable`] reports (no
-/// connection), plus errors a running server sends while it shuts down, is
-/// overloaded or is locked.
+/// may succeed (no connection, a server shutting down or overloaded, a locked
+/// SQLite file): [`tenant_core::Error::is_unavailable`].
 pub fn is_database_unavailable(err: &tenant_core::Error) -> bool {
-    if err.is_unavailable() {
-        return true;
-    }
-    let tenant_core::Error::Database(sqlx::Error::Database(db)) = err else {
-        return false;
-    };
-    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-        // 08: connection exception; 57P01-03: admin/crash shutdown, cannot
-        // connect now; 53300: too many connections.
-        let code = pg.code();
-        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
-    }
-    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended form: the
-        // busy timeout passed while another writer held the database.
-        let primary = db
-            .code()
-            .and_then(|c| c.parse::<i32>().ok())
-            .map(|c| c & 0xff);
-        return matches!(primary, Some(5 | 6));
-    }
-    false
+    err.is_unavailable()
 }
 
 impl From<tenant_core::Error> for ApiError {

@@ -38,19 +38,39 @@ impl Error {
         matches!(self, Error::NotFound)
     }
 
-    /// `true` when the database could not be reached or the pool gave no
-    /// connection in time; retrying later may succeed.
+    /// `true` when the database could not be reached, is shutting down or
+    /// refusing connections, is busy (SQLite), or the pool gave no connection
+    /// in time: retrying later may succeed.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
+        match self {
             Error::Database(
                 sqlx::Error::Io(_)
-                    | sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed,
+            ) => true,
+            Error::Database(sqlx::Error::Database(db)) => {
+                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                    // Connection exceptions (08xxx), admin/crash shutdown and
+                    // cannot-connect-now (57P01..57P03), too many connections.
+                    let code = pg.code();
+                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+                } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended
+                    // form: the busy timeout passed while another writer held
+                    // the database.
+                    let primary = db
+                        .code()
+                        .and_then(|c| c.parse::<i32>().ok())
+                        .map(|c| c & 0xff);
+                    matches!(primary, Some(5 | 6))
+                } else {
+                    false
+                }
+            }
+            _ => false,
+        }
     }
 
     /// The database's constraint name, when a constraint (unique, foreign
