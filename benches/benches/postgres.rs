@@ -149,6 +149,8 @@ fn main() {
 
     let mut test_db = rt.block_on(PgTestDb::create());
     rt.block_on(test_db.execute_script(data::POSTGRES_SCHEMA));
+    rt.block_on(test_db.execute_script("VACUUM ANALYZE invoices"));
+    rt.block_on(test_db.execute_script(&data::no_fsync_wait(test_db.name())));
     let role = rt.block_on(test_db.create_app_role());
     let pool = rt
         .block_on(
@@ -173,10 +175,7 @@ fn main() {
             _ => 50,
         };
         let prepared = rt.block_on(prepare(&client, sqls, limit));
-        let mut contenders = vec![
-            common::framework(w, &db),
-            sqlx_contender!(w, &pool, sqls),
-        ];
+        let mut contenders = vec![common::framework(w, &db), sqlx_contender!(w, &pool, sqls)];
         if w.all_contenders() {
             contenders.push(common::seaorm(w, &orm));
             contenders.push(tokio_postgres_contender(w, &client, &prepared));

@@ -21,11 +21,7 @@ async fn pool(test_db: &PgTestDb, role: &str, schema: &str) -> PgPool {
         .max_connections(2)
         .min_connections(1)
         .test_before_acquire(false)
-        .connect_with(
-            test_db
-                .options_for(role)
-                .options([("search_path", schema)]),
-        )
+        .connect_with(test_db.options_for(role).options([("search_path", schema)]))
         .await
         .expect("connect as the application role")
 }
@@ -44,6 +40,8 @@ fn main() {
          RESET search_path;",
         schema = data::POSTGRES_SCHEMA,
     )));
+    rt.block_on(test_db.execute_script("VACUUM ANALYZE rls_on.invoices, rls_off.invoices"));
+    rt.block_on(test_db.execute_script(&data::no_fsync_wait(test_db.name())));
     let role = rt.block_on(test_db.create_app_role());
     rt.block_on(test_db.execute_script(&format!(
         "GRANT USAGE ON SCHEMA rls_on, rls_off TO \"{role}\";

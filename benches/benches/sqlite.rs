@@ -125,10 +125,7 @@ fn main() {
     let sqls = Sqls::new();
 
     for w in Workload::selected() {
-        let mut contenders = vec![
-            common::framework(w, &db),
-            sqlx_contender!(w, &pool, sqls),
-        ];
+        let mut contenders = vec![common::framework(w, &db), sqlx_contender!(w, &pool, sqls)];
         if w.all_contenders() {
             contenders.push(common::seaorm(w, &orm));
             contenders.push(rusqlite_contender(w, &conn, sqls));

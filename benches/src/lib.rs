@@ -9,6 +9,7 @@
 //! medians and paired ratios to a JSON-lines file that `bench-summary`
 //! turns into the markdown table of `docs/benchmarks.md`.
 
+pub mod builders;
 pub mod data;
 pub mod model;
 pub mod paired;
