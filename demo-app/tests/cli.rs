@@ -8,47 +8,19 @@ use std::path::Path;
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Backend, TestDb, TestServer};
+use common::{Backend, TestDb, TestServer, command, run};
 use demo_app::auth::ApiKey;
 use demo_app::models::TenantRecord;
 use reqwest::StatusCode;
 use tenant_core::TenantId;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStderr, ChildStdout, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
+use tokio::process::{Child, ChildStderr, ChildStdout};
 
 on_both_backends!(
     tenant_create_prints_a_working_key_stored_as_a_hash,
     rotate_key_invalidates_the_old_key,
     admin_errors_and_listing,
 );
-
-fn command(dir: Option<&Path>) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.env_remove("DATABASE_URL")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
-    if let Some(dir) = dir {
-        cmd.current_dir(dir);
-    }
-    cmd
-}
-
-async fn run(url: &str, args: &[&str]) -> Output {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        command(None)
-            .arg("--database-url")
-            .arg(url)
-            .args(args)
-            .output(),
-    )
-    .await
-    .expect("the command finishes")
-    .unwrap()
-}
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()

@@ -7,34 +7,13 @@
 
 mod common;
 
-use std::process::{Output, Stdio};
-use std::time::Duration;
+use std::process::Output;
 
-use common::TestServer;
+use common::{TestServer, run};
 use demo_app::models::Plan;
 use reqwest::StatusCode;
 use serde_json::json;
 use tenant_tests::PgTestDb;
-use tokio::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
-
-async fn run(url: &str, args: &[&str]) -> Output {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(BIN)
-            .env_remove("DATABASE_URL")
-            .arg("--database-url")
-            .arg(url)
-            .args(args)
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the command finishes")
-    .unwrap()
-}
 
 fn text(output: &Output) -> String {
     format!(

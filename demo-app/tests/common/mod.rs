@@ -3,6 +3,8 @@
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tenant_core::{TenantDb, TenantId, TenantScope};
 use tenant_tests::PgTestDb;
+use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -284,4 +287,35 @@ pub async fn send(builder: RequestBuilder) -> Reply {
         body,
         text,
     }
+}
+
+/// Path of the built binary.
+pub const BIN: &str = env!("CARGO_BIN_EXE_demo-app");
+
+/// The built `demo-app` binary, with a clean environment.
+pub fn command(dir: Option<&Path>) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd
+}
+
+/// Runs `demo-app --database-url URL ARGS..` to completion (60 s at most).
+pub async fn run(url: &str, args: &[&str]) -> Output {
+    tokio::time::timeout(
+        Duration::from_secs(60),
+        command(None)
+            .arg("--database-url")
+            .arg(url)
+            .args(args)
+            .output(),
+    )
+    .await
+    .expect("the command finishes")
+    .unwrap()
 }
