@@ -81,6 +81,20 @@ pub fn paired_mode() -> bool {
     std::env::var("TENANT_BENCH_MODE").is_ok_and(|v| v == "paired")
 }
 
+/// `TENANT_BENCH_MODE=single`: the contender `TENANT_BENCH_CONTENDER` runs
+/// `TENANT_BENCH_ITERS` operations per workload, untimed by criterion.
+fn single_mode() -> Option<(String, u64)> {
+    if std::env::var("TENANT_BENCH_MODE").ok()? != "single" {
+        return None;
+    }
+    let name = std::env::var("TENANT_BENCH_CONTENDER").unwrap_or_else(|_| "framework".into());
+    let iters = std::env::var("TENANT_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    Some((name, iters))
+}
+
 fn time_batch(rt: &Runtime, contender: &mut Contender<'_>, n: u64) -> Duration {
     let start = Instant::now();
     rt.block_on((contender.run)(n));
@@ -205,6 +219,18 @@ pub fn measure(
     workload: &str,
     mut contenders: Vec<Contender<'_>>,
 ) {
+    if let Some((name, iters)) = single_mode() {
+        // For instruction counts (`valgrind --tool=callgrind`): one
+        // contender, a warm-up batch, then `iters` operations. The
+        // difference between two runs with different counts is the cost of
+        // the extra operations alone.
+        for contender in contenders.iter_mut().filter(|c| c.name == name) {
+            time_batch(rt, contender, 10);
+            let t = time_batch(rt, contender, iters);
+            eprintln!("{suite} {workload} {name}: {iters} operations in {t:?}");
+        }
+        return;
+    }
     if paired_mode() {
         out.extend(run(
             rt,
