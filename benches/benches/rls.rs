@@ -67,6 +67,16 @@ fn main() {
         assert!(seen.expect("find").is_some());
     });
 
+    {
+        let read = scope(READ_TENANT);
+        let list = Invoice::query(&read)
+            .filter(Invoice::AMOUNT_CENTS.gt(tenant_benches::model::LIST_MIN_AMOUNT))
+            .order_by(Invoice::ID.desc())
+            .limit(50);
+        eprintln!("RLS find:   {}", Invoice::find(&read, 1).to_rls_sql());
+        eprintln!("RLS list50: {}", list.to_rls_sql());
+    }
+
     let workloads = [
         Workload::Find,
         Workload::List(50),
@@ -74,7 +84,14 @@ fn main() {
         Workload::Insert,
         Workload::Update,
     ];
+    let only = std::env::var("TENANT_BENCH_ONLY").ok();
     for w in workloads {
+        if only
+            .as_deref()
+            .is_some_and(|only| !only.split(',').any(|name| name == w.name()))
+        {
+            continue;
+        }
         let mut reference = common::framework(w, &plain);
         reference.name = "plain";
         let mut candidate = common::framework(w, &rls);

@@ -2,7 +2,8 @@
 //!
 //! A lone absolute time means little on a shared 2-core VM, so contenders
 //! are measured in alternation: each round runs one batch of every contender
-//! (the order rotating and reversing from round to round), and the result is
+//! (in a new pseudo-random order each round, each timed batch preceded by an
+//! untimed warm-up fifth), and the result is
 //! the median time per operation plus, for every contender, the median over
 //! rounds of its time divided by the reference's time in the same round (a
 //! paired ratio: drift and noise bursts hit both sides of a round alike).
@@ -63,8 +64,8 @@ impl Settings {
         } else {
             Settings {
                 warmup: Duration::from_millis(300),
-                batch: Duration::from_millis(10),
-                rounds: 41,
+                batch: Duration::from_millis(5),
+                rounds: 61,
             }
         }
     }
@@ -146,13 +147,22 @@ pub fn run(
 
     let k = contenders.len();
     let mut samples = vec![Vec::with_capacity(settings.rounds); k];
-    for round in 0..settings.rounds {
-        for step in 0..k {
-            let i = if round % 2 == 0 {
-                (round + step) % k
-            } else {
-                (round + k - 1 - step) % k
-            };
+    let mut order: Vec<usize> = (0..k).collect();
+    let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+    for _ in 0..settings.rounds {
+        // A fresh order every round, so no contender always runs after the
+        // same other one (a contender with its own copy of the data, such
+        // as rusqlite, leaves the caches cold for whoever follows it).
+        for i in (1..k).rev() {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            order.swap(i, (rng % (i as u64 + 1)) as usize);
+        }
+        for &i in &order {
+            // An untimed fifth of a batch first: caches and the driver's
+            // threads warm again after the previous contender.
+            time_batch(rt, &mut contenders[i], batch_sizes[i].div_ceil(5));
             let t = time_batch(rt, &mut contenders[i], batch_sizes[i]);
             samples[i].push(t.as_secs_f64() * 1e9 / batch_sizes[i] as f64);
         }
