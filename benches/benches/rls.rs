@@ -75,6 +75,10 @@ fn main() {
             .limit(50);
         eprintln!("RLS find:   {}", Invoice::find(&read, 1).to_rls_sql());
         eprintln!("RLS list50: {}", list.to_rls_sql());
+        eprintln!(
+            "RLS count:  {}",
+            <Invoice as tenant_core::Model>::SQL.rls_count
+        );
     }
 
     let workloads = [
