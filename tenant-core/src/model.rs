@@ -31,11 +31,16 @@ pub struct ModelSql {
     /// FROM (SELECT set_config(..)) CROSS JOIN LATERAL (SELECT .. WHERE
     /// <tenant> = <set value>` (filters, ordering and the closing follow).
     pub rls_select_head: &'static str,
-    /// Row-level-security form of `count`, open like `rls_select_head`.
+    /// Row-level-security form of `count` over a page, open like
+    /// `rls_select_head`: counts the rows the LATERAL subquery returns.
     pub rls_count_head: &'static str,
+    /// Row-level-security form of `count` without paging, open: the
+    /// `COUNT(*)` runs inside the LATERAL subquery; close with
+    /// `) AS "__tenant_row"`.
+    pub rls_count_agg_head: &'static str,
     /// `rls_select_head` closed with ` OFFSET 0) AS "__tenant_row"`.
     pub rls_select: &'static str,
-    /// `rls_count_head` closed likewise.
+    /// `rls_count_agg_head`, closed.
     pub rls_count: &'static str,
     /// `INSERT .. SELECT <set value>, $2, .. FROM (SELECT set_config(..))`.
     pub rls_insert: &'static str,

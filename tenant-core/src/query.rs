@@ -280,7 +280,13 @@ impl<M: Model> Select<M> {
         let mut sql =
             String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
         match form {
-            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, self.has_paging()),
+            Form::Rls if !self.has_paging() => {
+                sql.push_str(M::SQL.rls_count_agg_head);
+                self.write_tail(&mut sql, false);
+                sql.push_str(") AS ");
+                sql.push_str(ROW_ALIAS);
+            }
+            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, true),
             Form::Plain if !self.has_paging() => {
                 sql.push_str(M::SQL.count);
                 self.write_tail(&mut sql, false);

@@ -52,6 +52,7 @@ struct Sql {
 struct RlsSql {
     select_head: String,
     count_head: String,
+    count_agg_head: String,
     select: String,
     count: String,
     insert: String,
@@ -118,6 +119,11 @@ fn render_sql(model: &Model<'_>) -> Sql {
             let count_head = format!(
                 "SELECT COUNT(*) FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT 1 FROM {table} WHERE {t} = {CTX}"
             );
+            // Counting inside the LATERAL subquery keeps the dependency on
+            // the tenant setting and returns one row instead of one per match.
+            let count_agg_head = format!(
+                "SELECT {ROW_ALIAS}.\"count\" FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT COUNT(*) AS \"count\" FROM {table} WHERE {t} = {CTX}"
+            );
             // OFFSET 0 keeps the subquery from being flattened into a plain
             // join whose order the planner could choose.
             let close = format!(" OFFSET 0) AS {ROW_ALIAS}");
@@ -131,7 +137,7 @@ fn render_sql(model: &Model<'_>) -> Sql {
             );
             RlsSql {
                 select: format!("{select_head}{close}"),
-                count: format!("{count_head}{close}"),
+                count: format!("{count_agg_head}) AS {ROW_ALIAS}"),
                 find: model
                     .primary_key()
                     .map(|pk| format!("{select_head} AND {} = $2{close}", quoted(&pk.column()))),
@@ -139,6 +145,7 @@ fn render_sql(model: &Model<'_>) -> Sql {
                 insert: rls_insert,
                 select_head,
                 count_head,
+                count_agg_head,
             }
         }
     };
@@ -270,6 +277,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let RlsSql {
         select_head: rls_select_head,
         count_head: rls_count_head,
+        count_agg_head: rls_count_agg_head,
         select: rls_select,
         count: rls_count,
         insert: rls_insert,
@@ -330,6 +338,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     first_param: #first_param,
                     rls_select_head: #rls_select_head,
                     rls_count_head: #rls_count_head,
+                    rls_count_agg_head: #rls_count_agg_head,
                     rls_select: #rls_select,
                     rls_count: #rls_count,
                     rls_insert: #rls_insert,
@@ -536,7 +545,7 @@ mod tests {
         assert_eq!(
             sql.rls.count,
             format!(
-                r#"SELECT COUNT(*) FROM {ctx} CROSS JOIN LATERAL (SELECT 1 FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value" OFFSET 0) AS "__tenant_row""#
+                r#"SELECT "__tenant_row"."count" FROM {ctx} CROSS JOIN LATERAL (SELECT COUNT(*) AS "count" FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value") AS "__tenant_row""#
             )
         );
     }
