@@ -350,6 +350,37 @@ impl Node {
         }
     }
 
+    /// Appends this node's shape: each node starts with a tag and has a
+    /// fixed layout, so a sequence of nodes reads back unambiguously.
+    pub(crate) fn shape(&self, key: &mut crate::shape::ShapeKey) {
+        match self {
+            Node::Compare { column, op, .. } => {
+                key.push(1);
+                key.push_str(column);
+                key.push(*op as usize);
+            }
+            Node::In { column, values } => {
+                key.push(2);
+                key.push_str(column);
+                key.push(values.len());
+            }
+            Node::IsNull { column, negated } => {
+                key.push(3);
+                key.push_str(column);
+                key.push(usize::from(*negated));
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                key.push(if matches!(self, Node::And(..)) { 4 } else { 5 });
+                a.shape(key);
+                b.shape(key);
+            }
+            Node::Not(inner) => {
+                key.push(6);
+                inner.shape(key);
+            }
+        }
+    }
+
     pub(crate) fn value_count(&self) -> usize {
         match self {
             Node::Compare { .. } => 1,

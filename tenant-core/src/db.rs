@@ -314,6 +314,8 @@ impl Target<'_> {
 pub(crate) enum Sql {
     Static(&'static str),
     Owned(String),
+    /// From the per-shape cache.
+    Shared(std::sync::Arc<str>),
 }
 
 impl Sql {
@@ -321,6 +323,7 @@ impl Sql {
         match self {
             Sql::Static(s) => s.into(),
             Sql::Owned(s) => s.into(),
+            Sql::Shared(s) => String::from(&*s).into(),
         }
     }
 
@@ -328,6 +331,7 @@ impl Sql {
         match self {
             Sql::Static(s) => s,
             Sql::Owned(s) => s,
+            Sql::Shared(s) => s,
         }
     }
 }
@@ -339,6 +343,7 @@ impl SqlSafeStr for Sql {
             // Rendered only from identifiers validated by the derive and
             // `$n` placeholders; every value is a bound parameter.
             Sql::Owned(s) => AssertSqlSafe(s).into_sql_str(),
+            Sql::Shared(s) => AssertSqlSafe(s).into_sql_str(),
         }
     }
 }

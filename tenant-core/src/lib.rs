@@ -106,6 +106,7 @@ mod error;
 mod model;
 mod query;
 pub mod rls;
+mod shape;
 mod tenant;
 mod value;
 

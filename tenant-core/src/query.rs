@@ -15,6 +15,7 @@ use crate::condition::{
 };
 use crate::db::{self, Form, Params, Sql, Statement};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
+use crate::shape;
 use crate::value::{IntoValue, Value};
 use crate::{Error, Executor, TenantId, TenantScope};
 
@@ -258,16 +259,39 @@ impl<M: Model> Select<M> {
                 Form::Rls => M::SQL.rls_select,
             });
         }
-        let mut sql =
-            String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
-        match form {
-            Form::Plain => {
-                sql.push_str(M::SQL.select);
-                self.write_tail(&mut sql, true);
+        let kind = match form {
+            Form::Plain => shape::SELECT,
+            Form::Rls => shape::SELECT_RLS,
+        };
+        shape::cached(self.shape(kind), || {
+            let mut sql =
+                String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
+            match form {
+                Form::Plain => {
+                    sql.push_str(M::SQL.select);
+                    self.write_tail(&mut sql, true);
+                }
+                Form::Rls => self.write_rls(&mut sql, M::SQL.rls_select_head, true),
             }
-            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_select_head, true),
+            sql
+        })
+    }
+
+    /// The statement's shape: everything the SQL text depends on.
+    fn shape(&self, kind: usize) -> shape::ShapeKey {
+        let mut key = shape::ShapeKey::new(kind, M::SQL.select);
+        for node in &self.filters {
+            node.shape(&mut key);
         }
-        Sql::Owned(sql)
+        for (column, desc) in &self.order {
+            key.push(7);
+            key.push_str(column);
+            key.push(usize::from(*desc));
+        }
+        key.push(8);
+        key.push(usize::from(self.limit.is_some()));
+        key.push(usize::from(self.offset.is_some()));
+        key
     }
 
     fn count_sql(&self, form: Form) -> Sql {
@@ -277,6 +301,14 @@ impl<M: Model> Select<M> {
                 Form::Rls => M::SQL.rls_count,
             });
         }
+        let kind = match form {
+            Form::Plain => shape::COUNT,
+            Form::Rls => shape::COUNT_RLS,
+        };
+        shape::cached(self.shape(kind), || self.render_count(form))
+    }
+
+    fn render_count(&self, form: Form) -> String {
         let mut sql =
             String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
         match form {
@@ -299,7 +331,7 @@ impl<M: Model> Select<M> {
                 sql.push_str(") AS counted");
             }
         }
-        Sql::Owned(sql)
+        sql
     }
 
     /// The SQL that [`fetch_all`](Select::fetch_all) runs. Values appear as
@@ -689,7 +721,16 @@ impl<M: Model, S> Update<M, S> {
                 set.column
             )));
         }
-        let sql = Sql::Owned(self.render());
+        let mut key = shape::ShapeKey::new(shape::UPDATE, M::SQL.select);
+        for set in &self.sets {
+            key.push(9);
+            key.push_str(set.column);
+            key.push(usize::from(set.increment));
+        }
+        for node in &self.filters {
+            node.shape(&mut key);
+        }
+        let sql = shape::cached(key, || self.render());
         let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
         let mut values = Vec::with_capacity(count);
         values.extend(self.sets.into_iter().map(|set| set.value));
@@ -761,10 +802,16 @@ impl<M: Model> Delete<M> {
         if self.filters.is_empty() {
             return Sql::Static(M::SQL.delete);
         }
-        let mut sql = String::with_capacity(M::SQL.delete.len() + 48 * self.filters.len());
-        sql.push_str(M::SQL.delete);
-        write_filters::<M>(&mut sql, &self.filters, &mut M::SQL.first_param.clone());
-        Sql::Owned(sql)
+        let mut key = shape::ShapeKey::new(shape::DELETE, M::SQL.select);
+        for node in &self.filters {
+            node.shape(&mut key);
+        }
+        shape::cached(key, || {
+            let mut sql = String::with_capacity(M::SQL.delete.len() + 48 * self.filters.len());
+            sql.push_str(M::SQL.delete);
+            write_filters::<M>(&mut sql, &self.filters, &mut M::SQL.first_param.clone());
+            sql
+        })
     }
 
     /// The SQL that [`execute`](Delete::execute) runs.

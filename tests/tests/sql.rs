@@ -126,3 +126,52 @@ fn model_metadata() {
     );
     assert_eq!(Invoice::TENANT_ID.name(), "tenant_id");
 }
+
+/// Rendered SQL is cached per shape: the same shape with other values gives
+/// the same text, and every difference in shape gives its own text.
+#[test]
+fn cached_sql_follows_the_shape_exactly() {
+    let s = acme();
+    let q = |c: tenant_core::Condition<Invoice>| Invoice::query(&s).filter(c).to_sql();
+    assert_eq!(q(Invoice::ID.eq(1)), q(Invoice::ID.eq(2)));
+    let variants = [
+        q(Invoice::ID.eq(1)),
+        q(Invoice::ID.ne(1)),
+        q(Invoice::AMOUNT_CENTS.eq(1)),
+        q(Invoice::ID.is_in([1, 2])),
+        q(Invoice::ID.is_in([1, 2, 3])),
+        q(Invoice::ID.eq(1).and(Invoice::AMOUNT_CENTS.eq(1))),
+        q(Invoice::ID.eq(1).or(Invoice::AMOUNT_CENTS.eq(1))),
+        q(!Invoice::ID.eq(1)),
+        Invoice::query(&s)
+            .filter(Invoice::ID.eq(1))
+            .limit(1)
+            .to_sql(),
+        Invoice::query(&s)
+            .filter(Invoice::ID.eq(1))
+            .order_by(Invoice::ID.asc())
+            .to_sql(),
+        Invoice::query(&s)
+            .filter(Invoice::ID.eq(1))
+            .order_by(Invoice::ID.desc())
+            .to_sql(),
+        Invoice::query(&s).filter(Invoice::ID.eq(1)).to_count_sql(),
+        Invoice::query(&s).filter(Invoice::ID.eq(1)).to_rls_sql(),
+    ];
+    for (i, a) in variants.iter().enumerate() {
+        for b in &variants[i + 1..] {
+            assert_ne!(a, b);
+        }
+    }
+    let u = |inc: bool| {
+        let update = Invoice::update(&s);
+        let update = if inc {
+            update.increment(Invoice::AMOUNT_CENTS, 1)
+        } else {
+            update.set(Invoice::AMOUNT_CENTS, 1)
+        };
+        update.filter(Invoice::ID.eq(1)).to_sql()
+    };
+    assert_ne!(u(true), u(false));
+    assert_eq!(u(true), u(true));
+}

@@ -1,0 +1,167 @@
+//! A per-thread cache of rendered SQL, keyed by the statement's *shape*: the
+//! model, the statement kind and form, the filter tree's columns and
+//! operators, the assignments, the ordering and whether there is paging.
+//! Values never take part (they are bound parameters), so one shape always
+//! renders the same text; the key holds the whole shape, not a hash of it,
+//! so two shapes can never share an entry.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::Arc;
+
+use crate::db::Sql;
+
+/// Statement kinds, the first word of every key.
+pub(crate) const SELECT: usize = 1;
+pub(crate) const SELECT_RLS: usize = 2;
+pub(crate) const COUNT: usize = 3;
+pub(crate) const COUNT_RLS: usize = 4;
+pub(crate) const UPDATE: usize = 5;
+pub(crate) const DELETE: usize = 6;
+
+/// Shapes with more words than this are rendered every time.
+const MAX_WORDS: usize = 40;
+/// Entries per thread before the cache starts over.
+const MAX_ENTRIES: usize = 1024;
+
+/// The shape of one statement, as a sequence of words. Strings enter as
+/// (address, length) of their `&'static str`: equal words mean equal text.
+#[derive(Clone)]
+pub(crate) struct ShapeKey {
+    len: usize,
+    words: [usize; MAX_WORDS],
+    overflow: bool,
+}
+
+impl ShapeKey {
+    /// A key for a statement of `kind` on the model whose compile-time
+    /// `SELECT` is `model` (which names its table, columns and tenant column).
+    pub(crate) fn new(kind: usize, model: &'static str) -> Self {
+        let mut key = ShapeKey {
+            len: 0,
+            words: [0; MAX_WORDS],
+            overflow: false,
+        };
+        key.push(kind);
+        key.push_str(model);
+        key
+    }
+
+    pub(crate) fn push(&mut self, word: usize) {
+        match self.words.get_mut(self.len) {
+            Some(slot) => {
+                *slot = word;
+                self.len += 1;
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, s: &'static str) {
+        self.push(s.as_ptr() as usize);
+        self.push(s.len());
+    }
+
+    fn words(&self) -> &[usize] {
+        &self.words[..self.len]
+    }
+}
+
+impl PartialEq for ShapeKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.words() == other.words()
+    }
+}
+
+impl Eq for ShapeKey {}
+
+impl Hash for ShapeKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.words().hash(state);
+    }
+}
+
+/// A small multiplicative hasher: the keys are short runs of machine words.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+}
+
+type Cache = HashMap<ShapeKey, Arc<str>, BuildHasherDefault<WordHasher>>;
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+}
+
+/// The SQL of `key`'s shape: from the cache, or rendered by `render` and
+/// remembered.
+pub(crate) fn cached(key: ShapeKey, render: impl FnOnce() -> String) -> Sql {
+    if key.overflow {
+        return Sql::Owned(render());
+    }
+    CACHE.with(|cache| {
+        if let Some(sql) = cache.borrow().get(&key) {
+            return Sql::Shared(Arc::clone(sql));
+        }
+        let sql: Arc<str> = render().into();
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(key, Arc::clone(&sql));
+        Sql::Shared(sql)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_shapes_share_text_and_different_ones_do_not() {
+        let render_count = std::cell::Cell::new(0);
+        let render = |text: &str| {
+            render_count.set(render_count.get() + 1);
+            text.to_owned()
+        };
+        let mut a = ShapeKey::new(1, "SELECT x");
+        a.push_str("col_a");
+        let mut b = ShapeKey::new(1, "SELECT x");
+        b.push_str("col_b");
+        assert_eq!(cached(a.clone(), || render("A")).as_str(), "A");
+        assert_eq!(cached(a, || render("never")).as_str(), "A");
+        assert_eq!(cached(b, || render("B")).as_str(), "B");
+        assert_eq!(render_count.get(), 2);
+    }
+
+    #[test]
+    fn oversized_shapes_are_rendered_each_time() {
+        let mut key = ShapeKey::new(2, "SELECT y");
+        for i in 0..MAX_WORDS {
+            key.push(i);
+        }
+        assert!(key.overflow);
+        assert!(matches!(cached(key, || "Z".to_owned()), Sql::Owned(_)));
+    }
+}
