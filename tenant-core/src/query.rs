@@ -235,15 +235,15 @@ impl<M: Model> Select<M> {
     /// filters, ordering and paging go inside the LATERAL subquery; without
     /// paging, `OFFSET 0` keeps it from being flattened. The ordering is
     /// repeated outside so the result order is defined.
-    fn write_rls(&self, sql: &mut String, head: &str, with_order: bool) {
+    fn write_rls(&self, sql: &mut String, head: &str, outer_order: bool) {
         sql.push_str(head);
-        self.write_tail(sql, with_order);
+        self.write_tail(sql, true);
         if !self.has_paging() {
             sql.push_str(" OFFSET 0");
         }
         sql.push_str(") AS ");
         sql.push_str(ROW_ALIAS);
-        if with_order {
+        if outer_order {
             self.write_order(sql, Some(ROW_ALIAS));
         }
     }
@@ -318,7 +318,9 @@ impl<M: Model> Select<M> {
                 sql.push_str(") AS ");
                 sql.push_str(ROW_ALIAS);
             }
-            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, true),
+            // The page's ordering decides which rows are counted; the single
+            // count row needs no order.
+            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, false),
             Form::Plain if !self.has_paging() => {
                 sql.push_str(M::SQL.count);
                 self.write_tail(&mut sql, false);

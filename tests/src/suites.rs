@@ -471,6 +471,17 @@ pub async fn paging_suite(db: &TenantDb) {
     );
     assert_eq!(
         Invoice::query(&s)
+            .filter(Invoice::AMOUNT_CENTS.ge(5))
+            .order_by(Invoice::AMOUNT_CENTS.desc())
+            .limit(3)
+            .offset(4)
+            .count(db)
+            .await
+            .expect("count of an ordered page"),
+        2
+    );
+    assert_eq!(
+        Invoice::query(&s)
             .filter(Invoice::ID.is_in(Vec::<i64>::new()))
             .count(db)
             .await
