@@ -85,14 +85,26 @@ impl TenantDb {
     }
 
     /// Connects to `url`: `sqlite:...` or `postgres://...` (`postgresql://`).
-    /// A SQLite file is created if it does not exist.
+    /// A SQLite file is created if it does not exist; an in-memory SQLite
+    /// database keeps one connection open so it is never lost while the
+    /// pool lives. For other pool settings, build the sqlx pool yourself and
+    /// use [`TenantDb::sqlite`] / [`TenantDb::postgres`].
     pub async fn connect(url: &str) -> Result<Self, Error> {
         if url.starts_with("sqlite:") {
             let options: sqlx::sqlite::SqliteConnectOptions = url
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()?
                 .create_if_missing(true)
                 .foreign_keys(true);
-            Ok(Self::sqlite(SqlitePool::connect_with(options).await?))
+            let mut pool = sqlx::sqlite::SqlitePoolOptions::new();
+            if url.contains(":memory:") || url.contains("mode=memory") {
+                // An in-memory database lives only while a connection to it
+                // is open: keep one open for the pool's whole life.
+                pool = pool
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
+            Ok(Self::sqlite(pool.connect_with(options).await?))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::postgres(PgPool::connect(url).await?))
         } else {

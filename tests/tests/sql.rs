@@ -175,3 +175,29 @@ fn cached_sql_follows_the_shape_exactly() {
     assert_ne!(u(true), u(false));
     assert_eq!(u(true), u(true));
 }
+
+/// `TenantDb::connect("sqlite::memory:")`: every pooled connection sees the
+/// one database (kept open for the pool's life); an unsupported URL is an
+/// error, not a panic or a default database.
+#[tokio::test]
+async fn connect_in_memory_sqlite_and_refuse_unknown_urls() {
+    let db = TenantDb::connect("sqlite::memory:").await.expect("connect");
+    let pool = db.as_sqlite().expect("sqlite");
+    sqlx::raw_sql(
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
+         amount_cents INTEGER NOT NULL, customer_email TEXT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .expect("schema");
+    // Hold two connections at once: both see the same database.
+    let a = pool.acquire().await.expect("first");
+    let b = pool.acquire().await.expect("second");
+    drop((a, b));
+    assert!(pool.size() >= 1);
+    assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
+    assert!(matches!(
+        TenantDb::connect("mysql://localhost/x").await,
+        Err(tenant_core::Error::InvalidInput(_))
+    ));
+}
