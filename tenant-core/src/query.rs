@@ -117,6 +117,14 @@ fn write_filters<M: Model>(sql: &mut String, filters: &[Node], next: &mut usize)
     }
 }
 
+/// Appends the filters' shape to a cache key, in the order `write_filters`
+/// renders them.
+fn shape_filters(key: &mut shape::ShapeKey, filters: &[Node]) {
+    for node in filters {
+        node.shape(key);
+    }
+}
+
 fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
     for node in filters {
         node.collect_values(out);
@@ -280,9 +288,7 @@ impl<M: Model> Select<M> {
     /// The statement's shape: everything the SQL text depends on.
     fn shape(&self, kind: usize) -> shape::ShapeKey {
         let mut key = shape::ShapeKey::new(kind, M::SQL.select);
-        for node in &self.filters {
-            node.shape(&mut key);
-        }
+        shape_filters(&mut key, &self.filters);
         for (column, desc) in &self.order {
             key.push(7);
             key.push_str(column);
@@ -729,9 +735,7 @@ impl<M: Model, S> Update<M, S> {
             key.push_str(set.column);
             key.push(usize::from(set.increment));
         }
-        for node in &self.filters {
-            node.shape(&mut key);
-        }
+        shape_filters(&mut key, &self.filters);
         let sql = shape::cached(key, || self.render());
         let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
         let mut values = Vec::with_capacity(count);
@@ -805,9 +809,7 @@ impl<M: Model> Delete<M> {
             return Sql::Static(M::SQL.delete);
         }
         let mut key = shape::ShapeKey::new(shape::DELETE, M::SQL.select);
-        for node in &self.filters {
-            node.shape(&mut key);
-        }
+        shape_filters(&mut key, &self.filters);
         shape::cached(key, || {
             let mut sql = String::with_capacity(M::SQL.delete.len() + 48 * self.filters.len());
             sql.push_str(M::SQL.delete);
