@@ -6,6 +6,7 @@ use sqlx::postgres::{PgArguments, PgConnection, PgPool};
 use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqlitePool};
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
 
+use crate::tx::TxConn;
 use crate::{Error, TenantId, TenantScope};
 
 /// Which database a [`TenantDb`] talks to.
@@ -95,7 +96,10 @@ impl TenantDb {
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()?
                 .create_if_missing(true)
                 .foreign_keys(true);
-            let mut pool = sqlx::sqlite::SqlitePoolOptions::new();
+            // No ping before each acquire: it is a worker round trip, and a
+            // future dropped during it makes sqlx close the connection, which
+            // for an in-memory database would lose the whole database.
+            let mut pool = sqlx::sqlite::SqlitePoolOptions::new().test_before_acquire(false);
             if url.contains(":memory:") || url.contains("mode=memory") {
                 // An in-memory database lives only while a connection to it
                 // is open: keep one open for the pool's whole life.
@@ -148,10 +152,10 @@ impl TenantDb {
     /// rolls it back.
     pub async fn begin(&self, scope: &TenantScope) -> Result<TenantTransaction, Error> {
         let tx = match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Pool::Postgres(pool, false) => Tx::Postgres(pool.begin().await?),
+            Pool::Sqlite(pool) => Tx::Sqlite(TxConn::begin(pool, None).await?),
+            Pool::Postgres(pool, false) => Tx::Postgres(TxConn::begin(pool, None).await?),
             Pool::Postgres(pool, true) => {
-                Tx::Postgres(begin_with_tenant(pool, scope.tenant_id()).await?)
+                Tx::Postgres(TxConn::begin(pool, Some(begin_with_tenant(scope.tenant_id()))).await?)
             }
         };
         Ok(TenantTransaction {
@@ -169,22 +173,20 @@ impl TenantDb {
     }
 }
 
-/// Opens a transaction whose first message also sets the tenant,
-/// transaction-locally: one round trip. If the future is dropped, sqlx queues
-/// a rollback, so the setting cannot survive on the pooled connection.
-async fn begin_with_tenant(
-    pool: &PgPool,
-    tenant: &TenantId,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+/// The statement that opens a transaction and sets the tenant in it,
+/// transaction-locally: one message, one round trip. Run through
+/// [`TxConn::begin`], which closes the connection if the future is dropped
+/// before the reply arrives (see [`crate::tx`]).
+fn begin_with_tenant(tenant: &TenantId) -> SqlStr {
     // A TenantId is `[a-z0-9][a-z0-9_-]*` (validated on construction), so it
     // cannot break out of the literal. The simple-query protocol, needed for
     // two statements in one message, takes no parameters.
-    let begin = format!(
+    AssertSqlSafe(format!(
         "BEGIN; SELECT set_config('{}', '{}', true)",
         crate::rls::TENANT_SETTING,
         tenant.as_str()
-    );
-    pool.begin_with(AssertSqlSafe(begin)).await
+    ))
+    .into_sql_str()
 }
 
 /// Strips a password from a URL before it appears in an error.
@@ -199,8 +201,8 @@ fn redact_url(url: &str) -> String {
 
 #[derive(Debug)]
 enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
-    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(TxConn<sqlx::Sqlite>),
+    Postgres(TxConn<sqlx::Postgres>),
 }
 
 /// A database transaction that belongs to one tenant, from
@@ -228,7 +230,8 @@ impl TenantTransaction {
         Ok(())
     }
 
-    /// Rolls back.
+    /// Rolls back. Dropping the transaction without `commit` rolls it back
+    /// too; this waits for the rollback and reports its errors.
     pub async fn rollback(self) -> Result<(), Error> {
         match self.tx {
             Tx::Sqlite(tx) => tx.rollback().await?,
@@ -268,8 +271,8 @@ impl<'c> Executor<'c> for &'c mut TenantTransaction {
     fn into_target(self) -> Target<'c> {
         let TenantTransaction { scope, tx } = self;
         match tx {
-            Tx::Sqlite(tx) => Target::SqliteTx(tx, scope.tenant_id()),
-            Tx::Postgres(tx) => Target::PgTx(tx, scope.tenant_id()),
+            Tx::Sqlite(tx) => Target::SqliteTx(tx.connection(), scope.tenant_id()),
+            Tx::Postgres(tx) => Target::PgTx(tx.connection(), scope.tenant_id()),
         }
     }
 }
@@ -489,9 +492,9 @@ pub(crate) async fn execute_write<P: Params>(
 ) -> Result<u64, Error> {
     if let (Target::PgPool(pool, true), Some(tenant)) = (&target, stmt.tenant) {
         let args = postgres_args(stmt.params)?;
-        let mut tx = begin_with_tenant(pool, &tenant).await?;
+        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
         let affected = sqlx::query_with(stmt.sql, args)
-            .execute(&mut *tx)
+            .execute(tx.connection())
             .await?
             .rows_affected();
         tx.commit().await?;

@@ -108,6 +108,7 @@ mod query;
 pub mod rls;
 mod shape;
 mod tenant;
+mod tx;
 mod value;
 
 pub use condition::{

@@ -209,6 +209,9 @@ pub async fn sqlite_memory() -> SqlitePool {
         .foreign_keys(true);
     SqlitePoolOptions::new()
         .max_connections(1)
+        // A ping at acquire that is cancelled makes sqlx close the
+        // connection, and with it the in-memory database.
+        .test_before_acquire(false)
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
