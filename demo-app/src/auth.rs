@@ -2,10 +2,12 @@
 //!
 //! [`Tenant`] is an axum extractor. It reads `Authorization: Bearer <key>`,
 //! finds the tenant whose key hash matches, refuses tenant hints that
-//! disagree (an `X-Tenant-ID` header, a `<tenant>.localhost` subdomain),
-//! applies the plan's rate limit and counts the request. A handler that takes
-//! a `Tenant` gets the request's [`TenantScope`], and tenant-owned tables
-//! cannot be queried without one.
+//! disagree (an `X-Tenant-ID` header, a `<tenant>.localhost` subdomain, both
+//! compared ignoring ASCII case) and applies the plan's rate limit. A handler
+//! that takes a `Tenant` gets the request's [`TenantScope`], and tenant-owned
+//! tables cannot be queried without one; the handler's
+//! [`MeteredTx`](crate::metering::MeteredTx) counts the request if it
+//! succeeds.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -132,16 +134,12 @@ where
                 })?;
         }
 
-        let scope = TenantScope::new(record.id);
-        let period = crate::metering::current_period();
-        state
-            .meter()
-            .count_request(state.db(), &scope, &period)
-            .await?;
+        // The request is counted by the handler's transaction, if it
+        // succeeds (see `crate::metering`).
         Ok(Tenant {
-            scope,
+            scope: TenantScope::new(record.id),
             plan: record.plan,
-            period,
+            period: crate::metering::current_period(),
         })
     }
 }
@@ -176,6 +174,15 @@ pub async fn find_by_key(
         .await
 }
 
+/// Whether a tenant hint names `tenant`. Both kinds of hint are compared the
+/// same way, ignoring ASCII case: a host name is case-insensitive, tenant ids
+/// are lower-case, so `ACME` in `X-Tenant-ID` and `ACME.localhost` in `Host`
+/// both name `acme`. Anything else (another tenant, a value that is no
+/// tenant id at all) is a mismatch; a hint never selects a tenant.
+fn hint_names(hint: &str, tenant: &TenantId) -> bool {
+    hint.trim().eq_ignore_ascii_case(tenant.as_str())
+}
+
 /// Refuses a request whose tenant hints disagree with the credential.
 fn check_hints(
     headers: &HeaderMap,
@@ -184,7 +191,7 @@ fn check_hints(
     base_domains: &[String],
 ) -> Result<(), ApiError> {
     for value in headers.get_all("x-tenant-id") {
-        if value.to_str().ok().map(str::trim) != Some(tenant.as_str()) {
+        if !value.to_str().is_ok_and(|hint| hint_names(hint, tenant)) {
             return Err(ApiError::TenantMismatch("X-Tenant-ID header"));
         }
     }
@@ -195,7 +202,7 @@ fn check_hints(
         .and_then(|h| h.to_str().ok())
         .or(uri_host);
     if let Some(hint) = host.and_then(|h| host_tenant_hint(h, base_domains))
-        && hint != tenant.as_str()
+        && !hint_names(&hint, tenant)
     {
         return Err(ApiError::TenantMismatch("host name"));
     }

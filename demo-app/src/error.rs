@@ -51,6 +51,12 @@ pub enum ApiError {
     /// tenant's resource, deliberately indistinguishable).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 404 `not_found`: a path segment that cannot name a resource, with a
+    /// message that says which form ids take (the segment is not repeated).
+    #[error(
+        "{0} not found: an id is a positive decimal integer, without sign, spaces or leading zeros"
+    )]
+    MalformedId(&'static str),
     /// 405 `method_not_allowed`.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -86,7 +92,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::TenantMismatch(_) | ApiError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::MalformedId(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -105,7 +111,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::TenantMismatch(_) => "tenant_mismatch",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::MalformedId(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable => "service_unavailable",

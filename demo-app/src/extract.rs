@@ -70,12 +70,54 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         } else {
             Some(path)
         };
-        let message = match &field {
-            Some(field) if !inner.contains(&format!("`{field}`")) => format!("{field}: {inner}"),
-            _ => inner,
-        };
+        let (field, message) = describe_shape_error(field, &inner);
         ApiError::Validation { field, message }
     })
+}
+
+/// A message for a serde error that never repeats the rejected value, which
+/// may be something pasted by mistake, such as an API key.
+///
+/// serde's messages quote the input (`invalid type: string "tsk_…",
+/// expected i64`, ``unknown variant `tsk_…` ``); what follows `expected` comes
+/// from the target type and is kept. A missing or duplicate field is named
+/// (the name is the schema's). An unknown field is named only when it looks
+/// like a field name (a short lower-case identifier); anything else could be
+/// a value sent as a key and is not repeated.
+fn describe_shape_error(field: Option<String>, serde_message: &str) -> (Option<String>, String) {
+    let expected = serde_message
+        .split_once(", expected ")
+        .map(|(_, expected)| expected);
+    if serde_message.starts_with("unknown field") {
+        let field = field.filter(|f| looks_like_a_field_name(f));
+        let message = match (&field, expected) {
+            (Some(f), Some(e)) => format!("unknown field `{f}`, expected {e}"),
+            (Some(f), None) => format!("unknown field `{f}`"),
+            (None, Some(e)) => format!("unknown field, expected {e}"),
+            (None, None) => "unknown field".to_owned(),
+        };
+        return (field, message);
+    }
+    if serde_message.starts_with("missing field") || serde_message.starts_with("duplicate field") {
+        return (field, serde_message.to_owned());
+    }
+    let message = match (&field, expected) {
+        (Some(f), Some(e)) => format!("{f}: invalid value, expected {e}"),
+        (Some(f), None) => format!("{f}: invalid value"),
+        (None, Some(e)) => format!("invalid value, expected {e}"),
+        (None, None) => "invalid value".to_owned(),
+    };
+    (field, message)
+}
+
+/// A short lower-case identifier such as `amount_cents`; an API key
+/// (`tsk_` and 64 hex digits) is too long to be one.
+fn looks_like_a_field_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Query-string parameters deserialised into `T`; a bad parameter is a 400
@@ -94,12 +136,27 @@ where
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| ApiQuery(q))
-            .map_err(|rejection| ApiError::InvalidQuery(rejection.body_text()))
+            .map_err(|rejection| {
+                // `Failed to deserialize query string: limit: <serde error>`;
+                // rebuilt so that no parameter's value is repeated.
+                let text = rejection.body_text();
+                let detail = text.split_once(": ").map_or(text.as_str(), |(_, d)| d);
+                let (name, serde_message) = match detail.split_once(": ") {
+                    Some((name, rest)) if looks_like_a_field_name(name) => {
+                        (Some(name.to_owned()), rest)
+                    }
+                    _ => (None, detail),
+                };
+                let (_, message) = describe_shape_error(name, serde_message);
+                ApiError::InvalidQuery(format!("invalid query string: {message}"))
+            })
     }
 }
 
-/// An invoice id from the path. Anything that is not a positive integer
-/// cannot name an invoice, so it is a 404 like a missing one.
+/// An invoice id from the path, in its one canonical form (see
+/// [`validate::canonical_id`](crate::validate::canonical_id)). Anything else
+/// (`+1`, `01`, `abc`) cannot name an invoice, so it is a 404 like a missing
+/// one, whose message says what an id looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InvoiceId(pub i64);
 
@@ -112,14 +169,10 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::NotFound("invoice"))?;
-        match raw.parse::<i64>() {
-            Ok(id) if id > 0 => {
-                tracing::Span::current().record("invoice_id", id);
-                Ok(InvoiceId(id))
-            }
-            _ => Err(ApiError::NotFound("invoice")),
-        }
+            .map_err(|_| ApiError::MalformedId("invoice"))?;
+        let id = crate::validate::canonical_id(&raw).ok_or(ApiError::MalformedId("invoice"))?;
+        tracing::Span::current().record("invoice_id", id);
+        Ok(InvoiceId(id))
     }
 }
 

@@ -30,6 +30,7 @@ pub mod error;
 pub mod extract;
 pub mod metering;
 pub mod models;
+pub mod outbox;
 pub mod rate_limit;
 pub mod routes;
 pub mod state;
@@ -38,6 +39,7 @@ pub mod tenants;
 pub mod validate;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -87,12 +89,30 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then finishes
 /// the requests in flight.
+///
+/// Alongside, it runs the billing outbox worker ([`outbox::run`]), which
+/// delivers committed usage events to the state's billing sink; after the
+/// last request it makes a final delivery pass and stops.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(outbox::run(
+        state.db().clone(),
+        Arc::clone(state.billing()),
+        Arc::clone(state.outbox()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop.send(());
+    if let Err(err) = worker.await {
+        tracing::error!(error = %err, "the billing outbox worker failed");
+    }
+    served
 }

@@ -1,15 +1,22 @@
 //! Usage metering and the billing hook.
 //!
-//! Every counted event — an accepted API request, a created invoice — is
-//! added to the tenant's row in `usage_periods` (one per calendar month, UTC,
-//! so counts survive restarts) and then handed to a [`BillingSink`].
+//! A request is counted only if it succeeds, and only by the database commit
+//! of its own work: every API handler runs in a [`MeteredTx`], and committing
+//! it adds the request (and, for a create, the invoice) to the tenant's
+//! `usage_periods` row *and* writes one [`OutboxEvent`] row per billed event
+//! — in the same transaction as the invoice or the read it counts. A request
+//! that fails (4xx, 5xx) rolls back and counts nothing; a request whose
+//! client goes away after the commit is counted and billed all the same,
+//! because nothing billable happens after the commit in the handler.
 //!
-//! `BillingSink` is where a real billing system plugs in: implement it to
-//! forward events to Stripe metered billing, a message queue or a data
-//! warehouse. The service ships [`NoopSink`] (the default) and
-//! [`JsonLinesSink`] (`--billing-log PATH`), which appends one JSON object per
-//! line to a file.
+//! The outbox worker ([`crate::outbox`]) hands the committed events to a
+//! [`BillingSink`], at least once: `event_id` identifies an event across
+//! re-deliveries. `BillingSink` is where a real billing system plugs in
+//! (Stripe metered billing, a message queue, a data warehouse). The service
+//! ships [`NoopSink`] (the default) and [`JsonLinesSink`] (`--billing-log
+//! PATH`), which appends one JSON object per line to a file.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -18,23 +25,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tenant_core::{Error, TenantDb, TenantId, TenantScope, TenantTransaction};
+use tenant_core::{Backend, Error, TenantDb, TenantId, TenantScope, TenantTransaction};
 
-use crate::models::{NewUsagePeriod, UsagePeriod};
+pub use crate::models::UsageKind;
+use crate::models::{NewOutboxEvent, NewUsagePeriod, OutboxEvent, UsagePeriod};
+use crate::outbox::OutboxSignal;
 
-/// What was counted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UsageKind {
-    /// An authenticated API request was accepted.
-    Request,
-    /// An invoice was stored.
-    InvoiceCreated,
-}
-
-/// One counted event, as given to a [`BillingSink`].
+/// One billed event, as given to a [`BillingSink`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UsageEvent {
+    /// Stable unique id: the same event delivered twice has the same id, so
+    /// a consumer deduplicates by it.
+    pub event_id: String,
     /// The tenant billed.
     pub tenant: TenantId,
     /// What happened.
@@ -43,22 +45,43 @@ pub struct UsageEvent {
     pub quantity: i64,
     /// The billing period it counts in (`YYYY-MM`).
     pub period: String,
-    /// When it was counted.
+    /// When it was committed.
     pub at: DateTime<Utc>,
     /// The invoice, for [`UsageKind::InvoiceCreated`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_id: Option<i64>,
 }
 
-/// Receives every counted usage event, after it has been stored.
+impl From<OutboxEvent> for UsageEvent {
+    fn from(row: OutboxEvent) -> Self {
+        UsageEvent {
+            event_id: row.event_id,
+            tenant: row.tenant_id,
+            kind: row.kind,
+            quantity: row.quantity,
+            period: row.period,
+            at: row.created_at,
+            invoice_id: row.invoice_id,
+        }
+    }
+}
+
+/// Why a [`BillingSink`] did not accept events; they are delivered again
+/// later.
+pub type SinkError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Receives every billed event, after its database commit.
 ///
-/// This is the place a billing system plugs in. `record` is called on the
-/// request path, so an implementation should hand the event off quickly
-/// (buffer, channel) and must not panic; failures should be logged, not
-/// returned, because the usage is already counted in the database.
+/// This is the place a billing system plugs in. The outbox worker calls
+/// [`deliver`](BillingSink::deliver) on a blocking thread, never on the
+/// request path, with events of one tenant in the order they were written.
+/// `Ok` means the sink has durably taken every event of the batch; only then
+/// are they marked delivered. An `Err` (or a crash before the mark) means the same events,
+/// with the same `event_id`s, come again: delivery is at least once, and a
+/// consumer must deduplicate by `event_id`.
 pub trait BillingSink: Send + Sync {
-    /// Takes one event.
-    fn record(&self, event: &UsageEvent);
+    /// Takes a batch of events.
+    fn deliver(&self, events: &[UsageEvent]) -> Result<(), SinkError>;
 }
 
 /// Discards events.
@@ -66,10 +89,15 @@ pub trait BillingSink: Send + Sync {
 pub struct NoopSink;
 
 impl BillingSink for NoopSink {
-    fn record(&self, _event: &UsageEvent) {}
+    fn deliver(&self, _events: &[UsageEvent]) -> Result<(), SinkError> {
+        Ok(())
+    }
 }
 
-/// Appends each event as one JSON line to a file.
+/// Appends each event as one JSON line to a file, `event_id` included, and
+/// syncs the file before reporting a batch as taken. A reader deduplicates
+/// by `event_id` (a line can repeat after a crash between the write and the
+/// outbox's mark).
 #[derive(Debug)]
 pub struct JsonLinesSink {
     file: Mutex<File>,
@@ -86,21 +114,18 @@ impl JsonLinesSink {
 }
 
 impl BillingSink for JsonLinesSink {
-    fn record(&self, event: &UsageEvent) {
-        let mut line = match serde_json::to_vec(event) {
-            Ok(line) => line,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot serialise a usage event");
-                return;
-            }
-        };
-        line.push(b'\n');
-        // One write of a whole line to an O_APPEND file: lines never
+    fn deliver(&self, events: &[UsageEvent]) -> Result<(), SinkError> {
+        let mut lines = Vec::with_capacity(200 * events.len());
+        for event in events {
+            serde_json::to_writer(&mut lines, event)?;
+            lines.push(b'\n');
+        }
+        // One write of whole lines to an O_APPEND file: lines never
         // interleave.
         let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(err) = file.write_all(&line) {
-            tracing::warn!(error = %err, "cannot write to the billing log");
-        }
+        file.write_all(&lines)?;
+        file.sync_data()?;
+        Ok(())
     }
 }
 
@@ -109,10 +134,18 @@ pub fn current_period() -> String {
     Utc::now().format("%Y-%m").to_string()
 }
 
-/// Counts usage in the database and forwards it to the billing sink.
+/// Counts usage in the database, in the transaction of what it counts.
 #[derive(Clone)]
 pub struct Meter {
-    sink: Arc<dyn BillingSink>,
+    /// Tenants whose `usage_periods` row for the period is known to exist.
+    opened: Arc<Mutex<OpenedPeriods>>,
+    outbox: Arc<OutboxSignal>,
+}
+
+#[derive(Default)]
+struct OpenedPeriods {
+    period: String,
+    tenants: HashSet<TenantId>,
 }
 
 impl fmt::Debug for Meter {
@@ -135,108 +168,184 @@ impl Counter {
             Counter::InvoicesCreated => UsagePeriod::INVOICES_CREATED,
         }
     }
-
-    fn first_row(self, period: &str) -> NewUsagePeriod {
-        NewUsagePeriod {
-            period: period.to_owned(),
-            requests: i64::from(matches!(self, Counter::Requests)),
-            invoices_created: i64::from(matches!(self, Counter::InvoicesCreated)),
-        }
-    }
 }
 
 impl Meter {
-    /// A meter that forwards to `sink`.
-    pub fn new(sink: Arc<dyn BillingSink>) -> Self {
-        Meter { sink }
+    /// A meter that wakes the outbox worker through `outbox` after each
+    /// commit that wrote events.
+    pub fn new(outbox: Arc<OutboxSignal>) -> Self {
+        Meter {
+            opened: Arc::default(),
+            outbox,
+        }
     }
 
-    /// Counts one accepted request.
-    pub async fn count_request(
+    /// Opens the transaction of one API request of `scope`'s tenant, counted
+    /// in `period` when it commits. Dropping it, or
+    /// [`rollback`](MeteredTx::rollback), counts nothing.
+    pub async fn begin(
+        &self,
+        db: &TenantDb,
+        scope: &TenantScope,
+        period: &str,
+    ) -> Result<MeteredTx, Error> {
+        self.open_period(db, scope, period).await?;
+        let mut tx = MeteredTx {
+            tx: db.begin(scope).await?,
+            period: period.to_owned(),
+            meter: self.clone(),
+            request_counted: false,
+        };
+        // SQLite: the first statement of a transaction should be a write.
+        // A transaction that reads first and writes later fails at once
+        // with SQLITE_BUSY when another connection wrote in between (the
+        // busy timeout does not apply to that upgrade). SQLite serialises
+        // writers anyway, so counting first costs no concurrency there.
+        // PostgreSQL: count at commit, so the usage row stays locked only
+        // for the last moment of the transaction.
+        if db.backend() == Backend::Sqlite {
+            tx.count_request().await?;
+        }
+        Ok(tx)
+    }
+
+    /// Makes sure the tenant's row for `period` exists, outside any
+    /// transaction, so that the counting inside one is a plain `UPDATE`:
+    /// inside a PostgreSQL transaction, losing an insert race to another
+    /// request (a unique violation) would abort the whole transaction.
+    /// Remembered per process, so this costs a statement once per tenant and
+    /// period.
+    async fn open_period(
         &self,
         db: &TenantDb,
         scope: &TenantScope,
         period: &str,
     ) -> Result<(), Error> {
-        // An upsert: increment the period's row, or create it. Two requests
-        // opening a period at once both find no row; the loser of the insert
-        // race gets a unique violation and increments the winner's row.
-        for _ in 0..3 {
-            if increment(db, scope, period, Counter::Requests).await? {
-                self.emit(scope, UsageKind::Request, period, None);
-                return Ok(());
-            }
-            match UsagePeriod::insert(scope, Counter::Requests.first_row(period))
-                .execute(db)
-                .await
-            {
-                Ok(_) => {
-                    self.emit(scope, UsageKind::Request, period, None);
-                    return Ok(());
-                }
-                Err(err) if err.is_unique_violation() => continue,
+        let tenant = *scope.tenant_id();
+        if self.is_open(&tenant, period) {
+            return Ok(());
+        }
+        let exists = UsagePeriod::query(scope)
+            .filter(UsagePeriod::PERIOD.eq(period))
+            .count(db)
+            .await?
+            > 0;
+        if !exists {
+            let row = NewUsagePeriod {
+                period: period.to_owned(),
+                requests: 0,
+                invoices_created: 0,
+            };
+            match UsagePeriod::insert(scope, row).execute(db).await {
+                Ok(_) => {}
+                // Another request opened it first.
+                Err(err) if err.is_unique_violation() => {}
                 Err(err) => return Err(err),
             }
         }
-        Err(Error::InvalidInput(
-            "usage row kept disappearing while being counted".to_owned(),
-        ))
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        if opened.period != period {
+            opened.period = period.to_owned();
+            opened.tenants.clear();
+        }
+        opened.tenants.insert(tenant);
+        Ok(())
     }
 
-    /// Counts one created invoice inside the transaction that stores it, so
-    /// the count and the invoice commit together. Call
-    /// [`invoice_created`](Meter::invoice_created) after the commit.
-    pub async fn count_invoice_created(
-        &self,
-        tx: &mut TenantTransaction,
-        scope: &TenantScope,
-        period: &str,
-    ) -> Result<(), Error> {
-        let bumped = UsagePeriod::update(scope)
-            .increment(Counter::InvoicesCreated.column(), 1)
-            .filter(UsagePeriod::PERIOD.eq(period))
-            .execute(&mut *tx)
-            .await?;
-        if bumped == 0 {
-            // The request counter created this period's row before the
-            // handler ran, so this happens only if it was removed since.
-            UsagePeriod::insert(scope, Counter::InvoicesCreated.first_row(period))
-                .execute(&mut *tx)
-                .await?;
+    fn is_open(&self, tenant: &TenantId, period: &str) -> bool {
+        let opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        opened.period == period && opened.tenants.contains(tenant)
+    }
+}
+
+/// The transaction of one API request: the handler's statements run on
+/// [`tx`](MeteredTx::tx), and [`commit`](MeteredTx::commit) counts the
+/// request with them. See the [module](self) documentation.
+#[derive(Debug)]
+pub struct MeteredTx {
+    tx: TenantTransaction,
+    period: String,
+    meter: Meter,
+    request_counted: bool,
+}
+
+impl MeteredTx {
+    /// The transaction, to pass as `&mut` to the builders' terminals.
+    pub fn tx(&mut self) -> &mut TenantTransaction {
+        &mut self.tx
+    }
+
+    /// Counts a created invoice (and writes its `invoice_created` event) in
+    /// this transaction, so it commits together with the invoice.
+    pub async fn invoice_created(&mut self, invoice_id: i64) -> Result<(), Error> {
+        self.count(Counter::InvoicesCreated, Some(invoice_id)).await
+    }
+
+    /// Counts the request, commits, then wakes the outbox worker. The wake-up
+    /// is only a shortcut: if the caller is dropped after the commit, the
+    /// worker's periodic sweep delivers the events.
+    pub async fn commit(mut self) -> Result<(), Error> {
+        self.count_request().await?;
+        let tenant = *self.tx.scope().tenant_id();
+        self.tx.commit().await?;
+        self.meter.outbox.wake(tenant);
+        Ok(())
+    }
+
+    /// Rolls back: nothing is counted.
+    pub async fn rollback(self) -> Result<(), Error> {
+        self.tx.rollback().await
+    }
+
+    /// Counts the request now rather than at commit, for a handler that
+    /// reports usage including itself. Idempotent.
+    pub async fn count_request(&mut self) -> Result<(), Error> {
+        if !self.request_counted {
+            self.count(Counter::Requests, None).await?;
+            self.request_counted = true;
         }
         Ok(())
     }
 
-    /// Hands a committed invoice creation to the billing sink.
-    pub fn invoice_created(&self, scope: &TenantScope, period: &str, invoice_id: i64) {
-        self.emit(scope, UsageKind::InvoiceCreated, period, Some(invoice_id));
-    }
-
-    fn emit(&self, scope: &TenantScope, kind: UsageKind, period: &str, invoice_id: Option<i64>) {
-        self.sink.record(&UsageEvent {
-            tenant: *scope.tenant_id(),
-            kind,
-            quantity: 1,
-            period: period.to_owned(),
-            at: Utc::now(),
-            invoice_id,
-        });
-    }
-}
-
-/// Adds one to `counter` of the period's row; `false` when the row is missing.
-async fn increment(
-    db: &TenantDb,
-    scope: &TenantScope,
-    period: &str,
-    counter: Counter,
-) -> Result<bool, Error> {
-    let changed = UsagePeriod::update(scope)
-        .increment(counter.column(), 1)
-        .filter(UsagePeriod::PERIOD.eq(period))
-        .execute(db)
+    /// Adds one to `counter` and writes the matching outbox row.
+    async fn count(&mut self, counter: Counter, invoice_id: Option<i64>) -> Result<(), Error> {
+        let scope = self.tx.scope().clone();
+        let bumped = UsagePeriod::update(&scope)
+            .increment(counter.column(), 1)
+            .filter(UsagePeriod::PERIOD.eq(self.period.as_str()))
+            .execute(&mut self.tx)
+            .await?;
+        if bumped == 0 {
+            // The row was opened before the transaction began, so it was
+            // removed since (by hand): create it again, counting this event.
+            let row = NewUsagePeriod {
+                period: self.period.clone(),
+                requests: i64::from(matches!(counter, Counter::Requests)),
+                invoices_created: i64::from(matches!(counter, Counter::InvoicesCreated)),
+            };
+            UsagePeriod::insert(&scope, row)
+                .execute(&mut self.tx)
+                .await?;
+        }
+        let kind = match counter {
+            Counter::Requests => UsageKind::Request,
+            Counter::InvoicesCreated => UsageKind::InvoiceCreated,
+        };
+        OutboxEvent::insert(
+            &scope,
+            NewOutboxEvent {
+                event_id: uuid::Uuid::new_v4().to_string(),
+                kind,
+                quantity: 1,
+                period: self.period.clone(),
+                invoice_id,
+                delivered_at: None,
+            },
+        )
+        .execute(&mut self.tx)
         .await?;
-    Ok(changed > 0)
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +358,7 @@ mod tests {
         let path = dir.path().join("billing.jsonl");
         let sink = JsonLinesSink::open(&path).expect("open");
         let event = UsageEvent {
+            event_id: "e1".to_owned(),
             tenant: TenantId::parse("acme").expect("id"),
             kind: UsageKind::InvoiceCreated,
             quantity: 1,
@@ -256,21 +366,25 @@ mod tests {
             at: Utc::now(),
             invoice_id: Some(7),
         };
-        sink.record(&event);
-        sink.record(&UsageEvent {
+        sink.deliver(std::slice::from_ref(&event)).expect("taken");
+        sink.deliver(&[UsageEvent {
+            event_id: "e2".to_owned(),
             kind: UsageKind::Request,
             invoice_id: None,
             ..event
-        });
+        }])
+        .expect("taken");
         let text = std::fs::read_to_string(&path).expect("read");
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("json line"))
             .collect();
         assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["event_id"], "e1");
         assert_eq!(lines[0]["tenant"], "acme");
         assert_eq!(lines[0]["kind"], "invoice_created");
         assert_eq!(lines[0]["invoice_id"], 7);
+        assert_eq!(lines[1]["event_id"], "e2");
         assert_eq!(lines[1]["kind"], "request");
         assert!(lines[1].get("invoice_id").is_none());
     }

@@ -1,8 +1,8 @@
 //! The tables of the service, as tenant-core models.
 //!
-//! Tenant-owned tables (`invoices`, `invoice_quota`, `usage_periods`) are
-//! reachable only with the [`TenantScope`] of the
-//! authenticated request. The `tenants` table is global on purpose: finding
+//! Tenant-owned tables (`invoices`, `invoice_quota`, `usage_periods`,
+//! `billing_outbox`) are reachable only with a [`TenantScope`]: the
+//! authenticated request's, or the outbox worker's, one tenant at a time. The `tenants` table is global on purpose: finding
 //! which tenant an API key belongs to happens before any tenant is known.
 
 use std::fmt;
@@ -60,6 +60,29 @@ impl Plan {
         match self {
             Self::Free => "free",
             Self::Pro => "pro",
+        }
+    }
+}
+
+/// What a usage event counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageKind {
+    /// An authenticated API request succeeded.
+    Request,
+    /// An invoice was stored.
+    InvoiceCreated,
+}
+
+impl UsageKind {
+    /// Every kind.
+    pub const ALL: [UsageKind; 2] = [Self::Request, Self::InvoiceCreated];
+
+    /// The stored and serialised name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Request => "request",
+            Self::InvoiceCreated => "invoice_created",
         }
     }
 }
@@ -161,6 +184,7 @@ macro_rules! text_column {
 
 text_column!(InvoiceStatus, "invoice status");
 text_column!(Plan, "plan");
+text_column!(UsageKind, "usage kind");
 
 /// An invoice, owned by one tenant.
 #[derive(Debug, Clone, TenantModel)]
@@ -209,6 +233,52 @@ pub struct UsagePeriod {
     pub requests: i64,
     /// Invoices created in the period.
     pub invoices_created: i64,
+}
+
+/// A billing event in the transactional outbox.
+///
+/// The row is written in the same transaction as what it bills (the invoice,
+/// the counted request), so an event exists if and only if that commit
+/// happened, whatever becomes of the HTTP request afterwards. The delivery
+/// worker ([`crate::outbox`]) hands undelivered rows to the
+/// [`BillingSink`](crate::metering::BillingSink) and then sets
+/// `delivered_at`: delivery is at least once, and `event_id` is what a
+/// consumer deduplicates by.
+///
+/// Tenant-owned rather than global, on purpose: the events are tenant data
+/// (what a tenant is billed for, which invoices it has), so they get the same
+/// isolation as the rows they describe — `tenant_id NOT NULL`, the tenant
+/// predicate on every statement, the PostgreSQL row-level security policy —
+/// and the handlers write them with the request's own scope. The price is
+/// that the worker, which must see every tenant's rows, reads them tenant by
+/// tenant, with a scope per tenant from the global tenants directory (see
+/// [`crate::outbox`]); once tenant-core has its audited cross-tenant
+/// capability, one cross-tenant query can replace that loop.
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "billing_outbox")]
+pub struct OutboxEvent {
+    /// Database-generated; gives the delivery order within a tenant.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// The tenant billed.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// Stable unique id of the event (a random UUID, chosen when the row is
+    /// written): the deduplication key of every consumer.
+    pub event_id: String,
+    /// What is billed.
+    pub kind: UsageKind,
+    /// How many units.
+    pub quantity: i64,
+    /// The billing period (`YYYY-MM`, UTC).
+    pub period: String,
+    /// The invoice, for [`UsageKind::InvoiceCreated`].
+    pub invoice_id: Option<i64>,
+    /// Set by the database when the row is written.
+    #[tenant(generated)]
+    pub created_at: DateTime<Utc>,
+    /// When a sink accepted the event; `None` while it waits for delivery.
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 /// A tenant and its credential. Global: the API key lookup must search every

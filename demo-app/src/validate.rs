@@ -1,4 +1,7 @@
-//! Field rules shared by create and update.
+//! Field rules shared by create and update, and the one accepted form of
+//! an id in a path or a cursor.
+
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 use crate::error::ApiError;
 
@@ -25,13 +28,39 @@ pub fn amount_cents(field: &str, value: i64) -> Result<i64, ApiError> {
     Ok(value)
 }
 
+/// Parses a row id in its one canonical form: decimal digits with no sign,
+/// no leading zeros, no spaces, positive and within `i64`. `+1`, `01` and
+/// ` 1` are not ids, so each invoice has exactly one URL.
+pub fn canonical_id(text: &str) -> Option<i64> {
+    let bytes = text.as_bytes();
+    let canonical =
+        matches!(bytes.first(), Some(b'1'..=b'9')) && bytes.iter().all(u8::is_ascii_digit);
+    // Digits only, so the parse fails only on overflow.
+    canonical.then(|| text.parse::<i64>().ok()).flatten()
+}
+
+/// Whether `c` may appear in an email address: no spaces or separators, and
+/// nothing of the Unicode "Other" group — control characters, format
+/// characters (zero-width spaces and joiners, bidirectional marks, embeddings,
+/// overrides and isolates, the byte-order mark, soft hyphens, tags),
+/// surrogates, private-use and unassigned code points. Such characters make
+/// two different addresses look the same, or reorder what a reader sees.
+fn visible_email_char(c: char) -> bool {
+    !matches!(
+        c.general_category_group(),
+        GeneralCategoryGroup::Separator | GeneralCategoryGroup::Other
+    ) && !c.is_whitespace()
+}
+
 /// Checks the shape of an email address: one `@`, a non-empty local part, a
-/// domain of dot-separated labels, no spaces or control characters. Whether
-/// the mailbox exists is not this service's business.
+/// domain of dot-separated labels, no spaces, control, invisible or
+/// bidirectional-formatting characters. Whether the mailbox exists is not
+/// this service's business. The error never repeats the value: it may be
+/// something pasted by mistake, such as a key.
 pub fn email(field: &str, value: String) -> Result<String, ApiError> {
     let invalid =
         || ApiError::invalid_field(field, format!("{field} is not a valid email address"));
-    if value.len() > MAX_EMAIL_LEN || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if value.len() > MAX_EMAIL_LEN || !value.chars().all(visible_email_char) {
         return Err(invalid());
     }
     let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
@@ -74,9 +103,38 @@ mod tests {
             "a@example..com",
             "a@-example.com",
             "a@example.com\n",
+            "a\u{200B}b@example.com",
+            "a\u{202E}b@example.com",
+            "ab@example.com\u{2066}",
+            "\u{FEFF}ab@example.com",
+            "a\u{00A0}b@example.com",
+            "a\u{E000}b@example.com",
             &format!("{}@example.com", "x".repeat(65)),
         ] {
             assert!(email("e", bad.to_owned()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_ids() {
+        assert_eq!(canonical_id("1"), Some(1));
+        assert_eq!(canonical_id("42"), Some(42));
+        assert_eq!(canonical_id("9223372036854775807"), Some(i64::MAX));
+        for bad in [
+            "",
+            "0",
+            "01",
+            "+1",
+            "-1",
+            " 1",
+            "1 ",
+            "1.0",
+            "1e0",
+            "0x1",
+            "\u{FF11}",
+            "9223372036854775808",
+        ] {
+            assert_eq!(canonical_id(bad), None, "{bad:?}");
         }
     }
 

@@ -75,7 +75,12 @@ async fn migrate_as_owner_serve_as_app_role_and_the_doctor_passes() {
     // The policies are really in force for the serving role: with no tenant
     // set, raw SQL as that role sees no row; the owner sees them all.
     let app_pool = pg.pool_as(&role, 1).await;
-    for table in ["invoices", "invoice_quota", "usage_periods"] {
+    for table in [
+        "invoices",
+        "invoice_quota",
+        "usage_periods",
+        "billing_outbox",
+    ] {
         let seen: i64 =
             sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
                 .fetch_one(&app_pool)

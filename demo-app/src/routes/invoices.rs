@@ -102,7 +102,10 @@ pub struct InvoicePage {
 ///
 /// The quota counter is incremented with a bound (`invoices_stored <
 /// limit`) in the same transaction as the insert: concurrent creates cannot
-/// overshoot the quota, and a refused create stores nothing.
+/// overshoot the quota, and a refused create stores nothing. The usage
+/// counters and the `invoice_created` billing event (an outbox row) commit
+/// in that transaction too, so a stored invoice is always billed exactly
+/// once, even if the client disconnects right after the commit.
 pub async fn create(
     tenant: Tenant,
     State(state): State<AppState>,
@@ -116,14 +119,14 @@ pub async fn create(
     let scope = tenant.scope();
     let limit = state.config().limits.for_plan(tenant.plan()).max_invoices;
 
-    let mut tx = state.db().begin(scope).await?;
+    let mut tx = super::begin(&state, &tenant).await?;
     let reserve = InvoiceQuota::update(scope).increment(InvoiceQuota::INVOICES_STORED, 1);
     let reserve = match limit {
         Some(limit) => reserve.filter(InvoiceQuota::INVOICES_STORED.lt(limit)),
         None => reserve,
     };
-    if reserve.execute(&mut tx).await? == 0 {
-        let counter = InvoiceQuota::query(scope).fetch_optional(&mut tx).await?;
+    if reserve.execute(tx.tx()).await? == 0 {
+        let counter = InvoiceQuota::query(scope).fetch_optional(tx.tx()).await?;
         tx.rollback().await?;
         return match (counter, limit) {
             (Some(_), Some(limit)) => Err(ApiError::QuotaExceeded { limit }),
@@ -133,15 +136,9 @@ pub async fn create(
             }
         };
     }
-    let invoice = Invoice::insert(scope, new).fetch_one(&mut tx).await?;
-    state
-        .meter()
-        .count_invoice_created(&mut tx, scope, tenant.period())
-        .await?;
+    let invoice = Invoice::insert(scope, new).fetch_one(tx.tx()).await?;
+    tx.invoice_created(invoice.id).await?;
     tx.commit().await?;
-    state
-        .meter()
-        .invoice_created(scope, tenant.period(), invoice.id);
     tracing::info!(invoice_id = invoice.id, "invoice created");
     Ok((StatusCode::CREATED, Json(invoice.into())))
 }
@@ -163,30 +160,31 @@ pub async fn list(
     };
     let mut select = Invoice::query(tenant.scope());
     if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let after = cursor
-            .parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                ApiError::InvalidQuery("cursor is not a cursor this API returned".to_owned())
-            })?;
+        let after = validate::canonical_id(cursor).ok_or_else(|| {
+            ApiError::InvalidQuery("cursor is not a cursor this API returned".to_owned())
+        })?;
         select = select.filter(Invoice::ID.lt(after));
     }
     if let Some(min) = query.min_amount_cents {
         select = select.filter(Invoice::AMOUNT_CENTS.ge(min));
     }
     if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        let status = status
-            .parse::<InvoiceStatus>()
-            .map_err(|err| ApiError::InvalidQuery(format!("status: {err}")))?;
+        let status = status.parse::<InvoiceStatus>().map_err(|_| {
+            ApiError::InvalidQuery(format!(
+                "status must be one of: {}",
+                InvoiceStatus::ALL.map(InvoiceStatus::as_str).join(", ")
+            ))
+        })?;
         select = select.filter(Invoice::STATUS.eq(status));
     }
     // One row more than asked tells whether another page exists.
+    let mut tx = super::begin(&state, &tenant).await?;
     let mut rows = select
         .order_by(Invoice::ID.desc())
         .limit(limit + 1)
-        .fetch_all(state.db())
+        .fetch_all(tx.tx())
         .await?;
+    tx.commit().await?;
     let next_cursor = if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last().map(|last| last.id.to_string())
@@ -205,11 +203,20 @@ pub async fn get(
     State(state): State<AppState>,
     InvoiceId(id): InvoiceId,
 ) -> Result<Json<InvoiceView>, ApiError> {
-    Invoice::find(tenant.scope(), id)
-        .fetch_optional(state.db())
+    let mut tx = super::begin(&state, &tenant).await?;
+    match Invoice::find(tenant.scope(), id)
+        .fetch_optional(tx.tx())
         .await?
-        .map(|invoice| Json(invoice.into()))
-        .ok_or(ApiError::NotFound("invoice"))
+    {
+        Some(invoice) => {
+            tx.commit().await?;
+            Ok(Json(invoice.into()))
+        }
+        None => {
+            tx.rollback().await?;
+            Err(ApiError::NotFound("invoice"))
+        }
+    }
 }
 
 /// One change of a PATCH.
@@ -259,12 +266,12 @@ pub async fn update(
     let scope = tenant.scope();
     let update = changes.fold(apply(Invoice::update(scope), first), apply);
 
-    let mut tx = state.db().begin(scope).await?;
-    if update.filter(Invoice::ID.eq(id)).execute(&mut tx).await? == 0 {
+    let mut tx = super::begin(&state, &tenant).await?;
+    if update.filter(Invoice::ID.eq(id)).execute(tx.tx()).await? == 0 {
         tx.rollback().await?;
         return Err(ApiError::NotFound("invoice"));
     }
-    let invoice = Invoice::find(scope, id).fetch_one(&mut tx).await?;
+    let invoice = Invoice::find(scope, id).fetch_one(tx.tx()).await?;
     tx.commit().await?;
     Ok(Json(invoice.into()))
 }
@@ -276,10 +283,10 @@ pub async fn delete(
     InvoiceId(id): InvoiceId,
 ) -> Result<StatusCode, ApiError> {
     let scope = tenant.scope();
-    let mut tx = state.db().begin(scope).await?;
+    let mut tx = super::begin(&state, &tenant).await?;
     if Invoice::delete(scope)
         .filter(Invoice::ID.eq(id))
-        .execute(&mut tx)
+        .execute(tx.tx())
         .await?
         == 0
     {
@@ -289,7 +296,7 @@ pub async fn delete(
     InvoiceQuota::update(scope)
         .increment(InvoiceQuota::INVOICES_STORED, -1)
         .filter(InvoiceQuota::INVOICES_STORED.gt(0))
-        .execute(&mut tx)
+        .execute(tx.tx())
         .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -52,15 +52,18 @@ pub async fn show(
     State(state): State<AppState>,
 ) -> Result<Json<UsageReport>, ApiError> {
     let scope = tenant.scope();
-    let db = state.db();
+    let mut tx = super::begin(&state, &tenant).await?;
+    // The report includes this request.
+    tx.count_request().await?;
     let stored = InvoiceQuota::query(scope)
-        .fetch_optional(db)
+        .fetch_optional(tx.tx())
         .await?
         .map_or(0, |q| q.invoices_stored);
     let period = UsagePeriod::query(scope)
         .filter(UsagePeriod::PERIOD.eq(tenant.period()))
-        .fetch_optional(db)
+        .fetch_optional(tx.tx())
         .await?;
+    tx.commit().await?;
     let limits = state.config().limits.for_plan(tenant.plan());
     Ok(Json(UsageReport {
         tenant: tenant.id().to_string(),
