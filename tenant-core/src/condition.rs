@@ -289,11 +289,12 @@ pub enum Node {
 }
 
 impl Node {
-    /// Appends this node's SQL, numbering placeholders from `*next`.
-    pub(crate) fn write_sql(&self, sql: &mut String, next: &mut usize) {
+    /// Appends this node's SQL, numbering placeholders from `*next`; columns
+    /// are qualified with `table` (quoted).
+    pub(crate) fn write_sql(&self, sql: &mut String, next: &mut usize, table: &str) {
         match self {
             Node::Compare { column, op, .. } => {
-                push_quoted(sql, column);
+                push_column(sql, table, column);
                 sql.push_str(op.sql());
                 push_placeholder(sql, next);
             }
@@ -302,7 +303,7 @@ impl Node {
                     sql.push_str("1 = 0");
                     return;
                 }
-                push_quoted(sql, column);
+                push_column(sql, table, column);
                 sql.push_str(" IN (");
                 for i in 0..values.len() {
                     if i > 0 {
@@ -313,7 +314,7 @@ impl Node {
                 sql.push(')');
             }
             Node::IsNull { column, negated } => {
-                push_quoted(sql, column);
+                push_column(sql, table, column);
                 sql.push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Node::And(a, b) | Node::Or(a, b) => {
@@ -323,14 +324,14 @@ impl Node {
                     " OR "
                 };
                 sql.push('(');
-                a.write_sql(sql, next);
+                a.write_sql(sql, next, table);
                 sql.push_str(joiner);
-                b.write_sql(sql, next);
+                b.write_sql(sql, next, table);
                 sql.push(')');
             }
             Node::Not(inner) => {
                 sql.push_str("NOT (");
-                inner.write_sql(sql, next);
+                inner.write_sql(sql, next, table);
                 sql.push(')');
             }
         }
@@ -409,6 +410,14 @@ pub(crate) fn push_quoted(sql: &mut String, identifier: &str) {
     sql.push('"');
 }
 
+/// Appends `table."column"`: a qualified column, never read as a string
+/// literal by SQLite when the column does not exist.
+pub(crate) fn push_column(sql: &mut String, table: &str, column: &str) {
+    sql.push_str(table);
+    sql.push('.');
+    push_quoted(sql, column);
+}
+
 pub(crate) fn push_placeholder(sql: &mut String, next: &mut usize) {
     let _ = write!(sql, "${next}");
     *next += 1;
@@ -457,13 +466,30 @@ impl<M> std::ops::Not for Condition<M> {
     }
 }
 
-/// A condition that may filter the rows of model `M`.
+/// The traits below name columns and reach the SQL, so only this crate's
+/// types implement them: an implementation elsewhere could name the tenant
+/// column in another case (`"TENANT_ID"`, the same column to SQLite) or any
+/// other text.
+mod sealed {
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot name a column of `{M}`: only the constants of `#[derive(TenantModel)]` can",
+        label = "not one of `{M}`'s column constants, nor a condition or ordering built from them",
+        note = "this trait is sealed so that no column name reaches the SQL except through the derive; use `{M}::SOME_COLUMN`"
+    )]
+    pub trait Sealed<M> {}
+    impl<M> Sealed<M> for super::Condition<M> {}
+    impl<M> Sealed<M> for super::Order<M> {}
+    impl<M, T> Sealed<M> for super::Column<M, T> {}
+}
+
+/// A condition that may filter the rows of model `M`. Sealed: implemented
+/// by [`Condition`] only.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot filter rows of `{M}`",
     label = "this condition is on another model's columns",
     note = "build the condition from `{M}`'s own column constants, e.g. `{M}::ID.eq(..)`"
 )]
-pub trait ConditionOn<M> {
+pub trait ConditionOn<M>: sealed::Sealed<M> {
     #[doc(hidden)]
     fn into_node(self) -> Node;
 }
@@ -498,13 +524,14 @@ impl<M> Order<M> {
     }
 }
 
-/// An ordering that may sort the rows of model `M`.
+/// An ordering that may sort the rows of model `M`. Sealed: implemented by
+/// [`Order`] only.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot order rows of `{M}`",
     label = "this ordering is on another model's column",
     note = "order by one of `{M}`'s own column constants, e.g. `{M}::ID.desc()`"
 )]
-pub trait OrderOn<M> {
+pub trait OrderOn<M>: sealed::Sealed<M> {
     #[doc(hidden)]
     fn into_key(self) -> (&'static str, bool);
 }
@@ -515,14 +542,15 @@ impl<M> OrderOn<M> for Order<M> {
     }
 }
 
-/// A column that an update of model `M` may set.
+/// A column that an update of model `M` may set. Sealed: implemented by
+/// [`Column`] only, whose constants the derive generates.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be set by an update of `{M}`",
     label = "not a settable column of `{M}`",
     note = "set one of `{M}`'s own column constants: `.set({M}::SOME_COLUMN, value)`",
     note = "the tenant column (`{M}::TENANT_ID`) can never be set: a row never moves to another tenant"
 )]
-pub trait Assignable<M> {
+pub trait Assignable<M>: sealed::Sealed<M> {
     /// The column's Rust type.
     type Value;
     #[doc(hidden)]

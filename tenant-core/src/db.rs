@@ -298,6 +298,14 @@ pub(crate) enum Form {
 }
 
 impl Target<'_> {
+    /// The backend the statement runs on.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Target::SqlitePool(_) | Target::SqliteTx(..) => Backend::Sqlite,
+            Target::PgPool(..) | Target::PgTx(..) => Backend::Postgres,
+        }
+    }
+
     /// The form a statement scoped to `tenant` takes on this target. Global
     /// statements and statements in a transaction (which set the tenant when
     /// it began) stay plain.
@@ -398,13 +406,13 @@ pub(crate) trait RowDecoder: sqlx::Database {
 
 impl RowDecoder for sqlx::Sqlite {
     fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
-        M::decode_sqlite(&row)
+        M::decode_sqlite(&row, crate::model::DecodeToken::new())
     }
 }
 
 impl RowDecoder for sqlx::Postgres {
     fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
-        M::decode_postgres(&row)
+        M::decode_postgres(&row, crate::model::DecodeToken::new())
     }
 }
 

@@ -150,8 +150,8 @@ pub mod __private {
 
     pub use crate::condition::{Column, TenantColumn};
     pub use crate::model::{
-        Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSql, NewRow, Scoped,
-        TenantOwned,
+        DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSql,
+        NewRow, Scoped, TenantOwned,
     };
     pub use crate::query::{Delete, Find, Insert, NoAssignments, Prepare, Select, Update};
     use crate::value::{SqlType, TenantKey};

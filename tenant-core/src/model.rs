@@ -11,6 +11,9 @@ use crate::value::SqlType;
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct ModelSql {
+    /// The quoted table name: `"invoices"`. Every column that is read or
+    /// compared is qualified with it (see `push_column`).
+    pub qualifier: &'static str,
     /// `SELECT <columns> FROM <table>` plus ` WHERE <tenant> = $1` when scoped.
     pub select: &'static str,
     /// `SELECT COUNT(*) FROM <table>` plus the scope predicate.
@@ -72,10 +75,26 @@ pub trait Model: Sized + Send + Unpin + 'static {
     #[doc(hidden)]
     const SQL: ModelSql;
 
+    /// Decodes a row of the model's `SELECT`. Only the executor can call it:
+    /// a [`DecodeToken`] cannot be made outside this crate, so raw rows of
+    /// every tenant cannot be turned into models.
     #[doc(hidden)]
-    fn decode_sqlite(row: &SqliteRow) -> Result<Self, sqlx::Error>;
+    fn decode_sqlite(row: &SqliteRow, token: DecodeToken) -> Result<Self, sqlx::Error>;
     #[doc(hidden)]
-    fn decode_postgres(row: &PgRow) -> Result<Self, sqlx::Error>;
+    fn decode_postgres(row: &PgRow, token: DecodeToken) -> Result<Self, sqlx::Error>;
+}
+
+/// Proof that a row comes from a builder's own statement: only this crate
+/// can make one (its field is private), so [`Model`]'s decoders cannot be
+/// called on rows read with raw SQL.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct DecodeToken(());
+
+impl DecodeToken {
+    pub(crate) const fn new() -> Self {
+        DecodeToken(())
+    }
 }
 
 /// [`Model::Scope`] of a tenant-owned model.

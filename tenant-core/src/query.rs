@@ -3,6 +3,7 @@
 //! [`Executor`].
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::marker::PhantomData;
 
 use sqlx::Arguments;
@@ -11,13 +12,13 @@ use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
 
 use crate::condition::{
-    Assignable, ConditionOn, Node, OrderOn, ROW_ALIAS, push_placeholder, push_quoted,
+    Assignable, ConditionOn, Node, OrderOn, ROW_ALIAS, push_column, push_placeholder, push_quoted,
 };
 use crate::db::{self, Form, Params, Sql, Statement};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 use crate::shape;
 use crate::value::{IntoValue, Value};
-use crate::{Error, Executor, TenantId, TenantScope};
+use crate::{Backend, Error, Executor, TenantId, TenantScope};
 
 /// Tenant (if any), then values in placeholder order, then LIMIT and OFFSET.
 struct DynParams {
@@ -113,7 +114,7 @@ fn write_filters<M: Model>(sql: &mut String, filters: &[Node], next: &mut usize)
     for node in filters {
         sql.push_str(if has_where { " AND " } else { " WHERE " });
         has_where = true;
-        node.write_sql(sql, next);
+        node.write_sql(sql, next, M::SQL.qualifier);
     }
 }
 
@@ -128,6 +129,15 @@ fn shape_filters(key: &mut shape::ShapeKey, filters: &[Node]) {
 fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
     for node in filters {
         node.collect_values(out);
+    }
+}
+
+/// `primary_key = key`, the filter of the by-key forms.
+fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
+    Node::Compare {
+        column: M::PRIMARY_KEY.unwrap_or_default(),
+        op: crate::condition::CmpOp::Eq,
+        value: Value::new(key),
     }
 }
 
@@ -209,15 +219,11 @@ impl<M: Model> Select<M> {
         self.limit.is_some() || self.offset.is_some()
     }
 
-    /// Writes ` ORDER BY ..`, each column prefixed by `qualifier` if given.
-    fn write_order(&self, sql: &mut String, qualifier: Option<&str>) {
+    /// Writes ` ORDER BY ..`, each column qualified by `qualifier`.
+    fn write_order(&self, sql: &mut String, qualifier: &str) {
         for (i, (column, desc)) in self.order.iter().enumerate() {
             sql.push_str(if i == 0 { " ORDER BY " } else { ", " });
-            if let Some(q) = qualifier {
-                sql.push_str(q);
-                sql.push('.');
-            }
-            push_quoted(sql, column);
+            push_column(sql, qualifier, column);
             sql.push_str(if *desc { " DESC" } else { " ASC" });
         }
     }
@@ -227,7 +233,7 @@ impl<M: Model> Select<M> {
         let mut next = M::SQL.first_param;
         write_filters::<M>(sql, &self.filters, &mut next);
         if with_order {
-            self.write_order(sql, None);
+            self.write_order(sql, M::SQL.qualifier);
         }
         if self.has_paging() {
             sql.push_str(" LIMIT ");
@@ -252,7 +258,7 @@ impl<M: Model> Select<M> {
         sql.push_str(") AS ");
         sql.push_str(ROW_ALIAS);
         if outer_order {
-            self.write_order(sql, Some(ROW_ALIAS));
+            self.write_order(sql, ROW_ALIAS);
         }
     }
 
@@ -591,22 +597,80 @@ impl HasAssignments for Assigned {}
 struct Assignment {
     column: &'static str,
     value: Value,
-    increment: bool,
+    /// `Some` for an increment: the integer range of the Rust type, if any.
+    increment: Option<Option<(i64, i64)>>,
 }
 
-/// Numeric column types that [`Update::increment`] accepts.
+mod numeric_sealed {
+    pub trait Sealed {}
+}
+
+/// Numeric column types that [`Update::increment`] accepts. Sealed: an
+/// increment that leaves the type's range is an error on every backend, so
+/// each type declares its range.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a numeric column type",
     label = "`increment` needs an integer or floating-point column",
     note = "use `.set(column, value)` for other types"
 )]
-pub trait Numeric {}
+pub trait Numeric: numeric_sealed::Sealed {
+    /// The range of an integer type; `None` for floating point.
+    #[doc(hidden)]
+    const INT_RANGE: Option<(i64, i64)>;
+}
 
-impl Numeric for i16 {}
-impl Numeric for i32 {}
-impl Numeric for i64 {}
-impl Numeric for f32 {}
-impl Numeric for f64 {}
+macro_rules! numeric {
+    ($($ty:ty => $range:expr;)*) => {$(
+        impl numeric_sealed::Sealed for $ty {}
+        impl Numeric for $ty {
+            const INT_RANGE: Option<(i64, i64)> = $range;
+        }
+    )*};
+}
+
+numeric! {
+    i16 => Some((i16::MIN as i64, i16::MAX as i64));
+    i32 => Some((i32::MIN as i64, i32::MAX as i64));
+    i64 => Some((i64::MIN, i64::MAX));
+    f32 => None;
+    f64 => None;
+}
+
+/// Appends the right-hand side of `column = column + $n`.
+///
+/// PostgreSQL raises an error when an integer sum leaves its type. SQLite
+/// does not: a 64-bit overflow silently becomes a REAL (after which every
+/// read of the row fails to decode), and a sum outside `i32` is stored and
+/// then truncated when read. So on SQLite the sum is checked in the
+/// statement, and out of range it evaluates `abs(i64::MIN)`, which SQLite
+/// reports as an "integer overflow" error: the statement fails and the row
+/// is unchanged.
+fn push_increment(
+    sql: &mut String,
+    table: &str,
+    column: &str,
+    placeholder: &str,
+    range: Option<(i64, i64)>,
+    backend: Backend,
+) {
+    let mut sum = String::with_capacity(table.len() + column.len() + 12);
+    push_column(&mut sum, table, column);
+    sum.push_str(" + ");
+    sum.push_str(placeholder);
+    match (backend, range) {
+        (Backend::Sqlite, Some((lo, hi))) => {
+            let _ = write!(sql, "CASE WHEN typeof({sum}) = 'integer'");
+            if (lo, hi) != (i64::MIN, i64::MAX) {
+                let _ = write!(sql, " AND ({sum}) BETWEEN {lo} AND {hi}");
+            }
+            let _ = write!(
+                sql,
+                " THEN {sum} WHEN ({sum}) IS NULL THEN NULL ELSE abs(-9223372036854775807 - 1) END"
+            );
+        }
+        _ => sql.push_str(&sum),
+    }
+}
 
 /// `UPDATE` of model `M`, from `M::update(&scope)`. The tenant column cannot
 /// be set, and only rows of the scope's tenant are touched.
@@ -615,6 +679,8 @@ pub struct Update<M, S = NoAssignments> {
     tenant: Option<TenantId>,
     sets: Vec<Assignment>,
     filters: Vec<Node>,
+    /// Made by `update_by_id`: no matching row is [`Error::NotFound`].
+    by_key: bool,
     _state: PhantomData<fn() -> (M, S)>,
 }
 
@@ -624,8 +690,35 @@ impl<M: Model> Update<M, NoAssignments> {
             tenant,
             sets: Vec::new(),
             filters: Vec::new(),
+            by_key: false,
             _state: PhantomData,
         }
+    }
+
+    fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
+    where
+        M: HasPrimaryKey,
+    {
+        let mut update = Self::with_tenant(tenant);
+        update.filters.push(key_filter::<M>(key));
+        update.by_key = true;
+        update
+    }
+
+    #[doc(hidden)]
+    pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
+    where
+        M: TenantOwned + HasPrimaryKey,
+    {
+        Self::with_key(scoped_tenant(scope), key)
+    }
+
+    #[doc(hidden)]
+    pub fn global_by_key(key: M::PrimaryKey) -> Self
+    where
+        M: GlobalModel + HasPrimaryKey,
+    {
+        Self::with_key(None, key)
     }
 
     #[doc(hidden)]
@@ -652,7 +745,7 @@ impl<M: Model, S> Update<M, S> {
         C: Assignable<M>,
         V: IntoValue<C::Value>,
     {
-        self.push(column.column_name(), value.into_value(), false)
+        self.push(column.column_name(), value.into_value(), None)
     }
 
     /// Adds `delta` to a numeric column in the database
@@ -663,10 +756,15 @@ impl<M: Model, S> Update<M, S> {
     where
         T: Numeric + crate::SqlType,
     {
-        self.push(column.name(), Value::new(delta), true)
+        self.push(column.name(), Value::new(delta), Some(T::INT_RANGE))
     }
 
-    fn push(self, column: &'static str, value: Value, increment: bool) -> Update<M, Assigned> {
+    fn push(
+        self,
+        column: &'static str,
+        value: Value,
+        increment: Option<Option<(i64, i64)>>,
+    ) -> Update<M, Assigned> {
         let mut sets = self.sets;
         sets.push(Assignment {
             column,
@@ -677,6 +775,7 @@ impl<M: Model, S> Update<M, S> {
             tenant: self.tenant,
             sets,
             filters: self.filters,
+            by_key: self.by_key,
             _state: PhantomData,
         }
     }
@@ -688,7 +787,7 @@ impl<M: Model, S> Update<M, S> {
         self
     }
 
-    fn render(&self) -> String {
+    fn render(&self, backend: Backend) -> String {
         let mut sql = String::with_capacity(
             M::SQL.update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
         );
@@ -700,29 +799,35 @@ impl<M: Model, S> Update<M, S> {
             }
             push_quoted(&mut sql, set.column);
             sql.push_str(" = ");
-            if set.increment {
-                push_quoted(&mut sql, set.column);
-                sql.push_str(" + ");
+            match set.increment {
+                Some(range) => {
+                    let mut placeholder = String::new();
+                    push_placeholder(&mut placeholder, &mut next);
+                    push_increment(
+                        &mut sql,
+                        M::SQL.qualifier,
+                        set.column,
+                        &placeholder,
+                        range,
+                        backend,
+                    );
+                }
+                None => push_placeholder(&mut sql, &mut next),
             }
-            push_placeholder(&mut sql, &mut next);
         }
         sql.push_str(M::SQL.scope_where);
         write_filters::<M>(&mut sql, &self.filters, &mut next);
         sql
     }
 
-    /// The SQL that [`execute`](Update::execute) runs.
-    pub fn to_sql(&self) -> String {
-        self.render()
-    }
-
-    fn into_statement(self) -> Result<Statement<DynParams>, Error> {
+    fn into_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
         // Column constants come from the derive, which never gives the tenant
-        // column a settable type; a hand-made one is refused here.
+        // column a settable type; a hand-made one is refused here, in any
+        // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
         if let Some(set) = self
             .sets
             .iter()
-            .find(|s| Some(s.column) == M::TENANT_COLUMN)
+            .find(|s| M::TENANT_COLUMN.is_some_and(|tenant| s.column.eq_ignore_ascii_case(tenant)))
         {
             return Err(Error::InvalidInput(format!(
                 "an update cannot set the tenant column {:?}",
@@ -730,13 +835,14 @@ impl<M: Model, S> Update<M, S> {
             )));
         }
         let mut key = shape::ShapeKey::new(shape::UPDATE, M::SQL.select);
+        key.push(backend as usize);
         for set in &self.sets {
             key.push(9);
             key.push_str(set.column);
-            key.push(usize::from(set.increment));
+            key.push(usize::from(set.increment.is_some()));
         }
         shape_filters(&mut key, &self.filters);
-        let sql = shape::cached(key, || self.render());
+        let sql = shape::cached(key, || self.render(backend));
         let count = self.filters.iter().map(Node::value_count).sum::<usize>() + self.sets.len();
         let mut values = Vec::with_capacity(count);
         values.extend(self.sets.into_iter().map(|set| set.value));
@@ -753,13 +859,31 @@ impl<M: Model, S> Update<M, S> {
         })
     }
 
-    /// Runs the update; returns the number of rows changed.
+    /// The SQL that [`execute`](Update::execute) runs on PostgreSQL. Only an
+    /// update that sets something has one. (On SQLite an
+    /// [`increment`](Update::increment) also checks the sum's range.)
+    pub fn to_sql(&self) -> String
+    where
+        S: HasAssignments,
+    {
+        self.render(Backend::Postgres)
+    }
+
+    /// Runs the update; returns the number of rows changed. Made by
+    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key (another tenant's row is never touched).
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
     where
         S: HasAssignments,
     {
-        let stmt = self.into_statement()?;
-        db::execute_write(executor.into_target(), stmt).await
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let stmt = self.into_statement(target.backend())?;
+        let changed = db::execute_write(target, stmt).await?;
+        if by_key && changed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(changed)
     }
 }
 
@@ -769,20 +893,53 @@ impl<M: Model, S> Update<M, S> {
 pub struct Delete<M> {
     tenant: Option<TenantId>,
     filters: Vec<Node>,
+    /// Made by `delete_by_id`: no matching row is [`Error::NotFound`].
+    by_key: bool,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M: Model> Delete<M> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Delete {
+            tenant,
+            filters: Vec::new(),
+            by_key: false,
+            _model: PhantomData,
+        }
+    }
+
+    fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
+    where
+        M: HasPrimaryKey,
+    {
+        let mut delete = Self::with_tenant(tenant);
+        delete.filters.push(key_filter::<M>(key));
+        delete.by_key = true;
+        delete
+    }
+
+    #[doc(hidden)]
+    pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
+    where
+        M: TenantOwned + HasPrimaryKey,
+    {
+        Self::with_key(scoped_tenant(scope), key)
+    }
+
+    #[doc(hidden)]
+    pub fn global_by_key(key: M::PrimaryKey) -> Self
+    where
+        M: GlobalModel + HasPrimaryKey,
+    {
+        Self::with_key(None, key)
+    }
+
     #[doc(hidden)]
     pub fn scoped(scope: &TenantScope) -> Self
     where
         M: TenantOwned,
     {
-        Delete {
-            tenant: scoped_tenant(scope),
-            filters: Vec::new(),
-            _model: PhantomData,
-        }
+        Self::with_tenant(scoped_tenant(scope))
     }
 
     #[doc(hidden)]
@@ -790,11 +947,7 @@ impl<M: Model> Delete<M> {
     where
         M: GlobalModel,
     {
-        Delete {
-            tenant: None,
-            filters: Vec::new(),
-            _model: PhantomData,
-        }
+        Self::with_tenant(None)
     }
 
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
@@ -839,9 +992,16 @@ impl<M: Model> Delete<M> {
         }
     }
 
-    /// Runs the delete; returns the number of rows removed.
+    /// Runs the delete; returns the number of rows removed. Made by
+    /// `delete_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key.
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
-        db::execute_write(executor.into_target(), self.into_statement()).await
+        let by_key = self.by_key;
+        let removed = db::execute_write(executor.into_target(), self.into_statement()).await?;
+        if by_key && removed == 0 {
+            return Err(Error::NotFound);
+        }
+        Ok(removed)
     }
 }
 
@@ -856,16 +1016,18 @@ pub trait Prepare: Sized {
 }
 
 macro_rules! impl_prepare {
-    ($(impl[$($generics:tt)*] $ty:ty => |$this:ident| $statement:expr;)*) => {$(
+    ($(impl[$($generics:tt)*] $ty:ty => |$this:ident, $backend:pat_param| $statement:expr;)*) => {$(
         impl<$($generics)*> Prepare for $ty {
             fn prepare_sqlite(self) -> Result<(Cow<'static, str>, SqliteArguments), Error> {
                 let $this = self;
+                let $backend = Backend::Sqlite;
                 let stmt = $statement;
                 Ok((stmt.sql.into_cow(), db::sqlite_args(stmt.params)?))
             }
 
             fn prepare_postgres(self) -> Result<(Cow<'static, str>, PgArguments), Error> {
                 let $this = self;
+                let $backend = Backend::Postgres;
                 let stmt = $statement;
                 Ok((stmt.sql.into_cow(), db::postgres_args(stmt.params)?))
             }
@@ -874,12 +1036,12 @@ macro_rules! impl_prepare {
 }
 
 impl_prepare! {
-    impl[M: Model] Select<M> => |this| {
+    impl[M: Model] Select<M> => |this, _| {
         let sql = this.select_sql(Form::Plain);
         this.into_statement(sql)
     };
-    impl[M: HasPrimaryKey] Find<M> => |this| this.into_statement(Form::Plain);
-    impl[M: Model] Insert<M> => |this| this.into_statement(M::SQL.insert_returning);
-    impl[M: Model, S: HasAssignments] Update<M, S> => |this| this.into_statement()?;
-    impl[M: Model] Delete<M> => |this| this.into_statement();
+    impl[M: HasPrimaryKey] Find<M> => |this, _| this.into_statement(Form::Plain);
+    impl[M: Model] Insert<M> => |this, _| this.into_statement(M::SQL.insert_returning);
+    impl[M: Model, S: HasAssignments] Update<M, S> => |this, backend| this.into_statement(backend)?;
+    impl[M: Model] Delete<M> => |this, _| this.into_statement();
 }

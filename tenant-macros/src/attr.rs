@@ -15,6 +15,7 @@ const FIELD_KEYS: &[&str] = &[
     "client_generated",
     "generated",
     "rename",
+    "unscoped_tenant_id",
 ];
 
 /// A value read from an attribute, with the tokens to blame for it.
@@ -39,6 +40,9 @@ pub(crate) struct Field {
     pub(crate) client_generated: Option<Span>,
     pub(crate) generated: Option<Span>,
     pub(crate) rename: Option<Spanned<String>>,
+    /// `unscoped_tenant_id = "why"`: a `TenantId` column of a global model
+    /// that does not scope its rows (a membership table, say).
+    pub(crate) unscoped_tenant_id: Option<Spanned<String>>,
 }
 
 impl Container {
@@ -86,12 +90,17 @@ impl Field {
                     &mut out.client_generated
                 } else if meta.path.is_ident("generated") {
                     &mut out.generated
-                } else if meta.path.is_ident("rename") {
+                } else if meta.path.is_ident("rename") || meta.path.is_ident("unscoped_tenant_id") {
                     let lit = string_value(&meta)?;
+                    let slot = if meta.path.is_ident("rename") {
+                        &mut out.rename
+                    } else {
+                        &mut out.unscoped_tenant_id
+                    };
                     set_once(
                         cx,
                         &meta,
-                        &mut out.rename,
+                        slot,
                         Spanned {
                             value: lit.value(),
                             span: lit.span(),

@@ -32,6 +32,8 @@ fn quoted(name: &str) -> String {
 
 /// All statements of one model, rendered at compile time.
 struct Sql {
+    /// The quoted table name, which qualifies every column read.
+    qualifier: String,
     select: String,
     count: String,
     scope_where: String,
@@ -71,16 +73,27 @@ pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
 
 fn render_sql(model: &Model<'_>) -> Sql {
     let table = quoted(model.table().unwrap_or_default());
-    let columns: Vec<String> = model.fields.iter().map(|f| quoted(&f.column())).collect();
+    // Every column read or compared is qualified with its table: SQLite
+    // reads an unknown *unqualified* quoted name as a string literal
+    // (`"tenant_id" = $1` would compare the text 'tenant_id'), but an
+    // unknown qualified name is always an error.
+    let qualified = |column: &str| format!("{table}.{}", quoted(column));
+    let columns: Vec<String> = model
+        .fields
+        .iter()
+        .map(|f| qualified(&f.column()))
+        .collect();
     let column_list = columns.join(", ");
-    let tenant = model.tenant_field().map(|f| quoted(&f.column()));
+    let tenant = model.tenant_field().map(|f| qualified(&f.column()));
     let scope_where = tenant
         .as_ref()
         .map(|t| format!(" WHERE {t} = $1"))
         .unwrap_or_default();
+    // The target list of an INSERT is never qualified; an unknown name there
+    // is an error on every backend.
     let mut insert_columns = Vec::new();
-    if let Some(t) = &tenant {
-        insert_columns.push(t.clone());
+    if let Some(f) = model.tenant_field() {
+        insert_columns.push(quoted(&f.column()));
     }
     insert_columns.extend(
         model
@@ -103,7 +116,7 @@ fn render_sql(model: &Model<'_>) -> Sql {
     };
     let select = format!("SELECT {column_list} FROM {table}{scope_where}");
     let find = model.primary_key().map(|pk| {
-        let pk = quoted(&pk.column());
+        let pk = qualified(&pk.column());
         match &tenant {
             Some(_) => format!("{select} AND {pk} = $2"),
             None => format!("{select} WHERE {pk} = $1"),
@@ -140,7 +153,7 @@ fn render_sql(model: &Model<'_>) -> Sql {
                 count: format!("{count_agg_head}) AS {ROW_ALIAS}"),
                 find: model
                     .primary_key()
-                    .map(|pk| format!("{select_head} AND {} = $2{close}", quoted(&pk.column()))),
+                    .map(|pk| format!("{select_head} AND {} = $2{close}", qualified(&pk.column()))),
                 insert_returning: format!("{rls_insert} RETURNING {column_list}"),
                 insert: rls_insert,
                 select_head,
@@ -153,6 +166,7 @@ fn render_sql(model: &Model<'_>) -> Sql {
         rls,
         count: format!("SELECT COUNT(*) FROM {table}{scope_where}"),
         update: format!("UPDATE {table} SET "),
+        qualifier: table.clone(),
         delete: format!("DELETE FROM {table}{scope_where}"),
         insert_returning: format!("{insert} RETURNING {column_list}"),
         insert,
@@ -264,6 +278,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let builders = builders(model, &new_ident);
 
     let Sql {
+        qualifier,
         select,
         count,
         scope_where,
@@ -328,6 +343,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 type New = #new_ident;
                 type Scope = #scope_marker;
                 const SQL: __tc::ModelSql = __tc::ModelSql {
+                    qualifier: #qualifier,
                     select: #select,
                     count: #count,
                     scope_where: #scope_where,
@@ -345,11 +361,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     rls_insert_returning: #rls_insert_returning,
                 };
 
-                fn decode_sqlite(row: &__tc::SqliteRow) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                fn decode_sqlite(row: &__tc::SqliteRow, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
                     #decode_sqlite
                 }
 
-                fn decode_postgres(row: &__tc::PgRow) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                fn decode_postgres(row: &__tc::PgRow, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
                     #decode_postgres
                 }
             }
@@ -419,6 +435,42 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             )
         }
     });
+    let by_key = model.primary_key().map(|pk| {
+        let ty = pk.ty;
+        let doc_update = format!(
+            "Updates the row of `{table}` whose primary key is `id`{}. `execute` returns \
+             `Error::NotFound` when there is no such row.",
+            if model.is_global() { "" } else { " and that belongs to the scope's tenant" }
+        );
+        let doc_delete = format!(
+            "Deletes the row of `{table}` whose primary key is `id`{}. `execute` returns \
+             `Error::NotFound` when there is no such row.",
+            if model.is_global() { "" } else { " and that belongs to the scope's tenant" }
+        );
+        if model.is_global() {
+            quote_spanned!(span=>
+                #[doc = #doc_update]
+                pub fn update_by_id(id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
+                    __tc::Update::global_by_key(id)
+                }
+                #[doc = #doc_delete]
+                pub fn delete_by_id(id: #ty) -> __tc::Delete<#ident> {
+                    __tc::Delete::global_by_key(id)
+                }
+            )
+        } else {
+            quote_spanned!(span=>
+                #[doc = #doc_update]
+                pub fn update_by_id(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
+                    __tc::Update::scoped_by_key(scope, id)
+                }
+                #[doc = #doc_delete]
+                pub fn delete_by_id(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Delete<#ident> {
+                    __tc::Delete::scoped_by_key(scope, id)
+                }
+            )
+        }
+    });
     if model.is_global() {
         let doc_query = format!("Selects rows of the global table `{table}`.");
         let doc_insert = format!("Inserts a row into the global table `{table}`.");
@@ -430,6 +482,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
                 __tc::Select::global()
             }
             #find
+            #by_key
             #[doc = #doc_insert]
             pub fn insert(row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::global(row)
@@ -458,6 +511,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
                 __tc::Select::scoped(scope)
             }
             #find
+            #by_key
             #[doc = #doc_insert]
             pub fn insert(scope: &::tenant_core::TenantScope, row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::scoped(scope, row)
@@ -501,12 +555,12 @@ mod tests {
         );
         assert_eq!(
             sql.select,
-            r#"SELECT "id", "tenant_id", "amount_cents", "email", "created_at" FROM "invoices" WHERE "tenant_id" = $1"#
+            r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents", "invoices"."email", "invoices"."created_at" FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
         );
         assert_eq!(
             sql.find.as_deref(),
             Some(
-                r#"SELECT "id", "tenant_id", "amount_cents", "email", "created_at" FROM "invoices" WHERE "tenant_id" = $1 AND "id" = $2"#
+                r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents", "invoices"."email", "invoices"."created_at" FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#
             )
         );
         assert_eq!(
@@ -515,11 +569,11 @@ mod tests {
         );
         assert_eq!(
             sql.count,
-            r#"SELECT COUNT(*) FROM "invoices" WHERE "tenant_id" = $1"#
+            r#"SELECT COUNT(*) FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
         );
         assert_eq!(
             sql.delete,
-            r#"DELETE FROM "invoices" WHERE "tenant_id" = $1"#
+            r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
         );
     }
 
@@ -533,7 +587,7 @@ mod tests {
         assert_eq!(
             sql.rls.find.as_deref(),
             Some(format!(
-                r#"SELECT "__tenant_row".* FROM {ctx} CROSS JOIN LATERAL (SELECT "id", "tenant_id", "amount_cents" FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value" AND "id" = $2 OFFSET 0) AS "__tenant_row""#
+                r#"SELECT "__tenant_row".* FROM {ctx} CROSS JOIN LATERAL (SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents" FROM "invoices" WHERE "invoices"."tenant_id" = "__tenant_ctx"."value" AND "invoices"."id" = $2 OFFSET 0) AS "__tenant_row""#
             ).as_str())
         );
         assert_eq!(
@@ -545,7 +599,7 @@ mod tests {
         assert_eq!(
             sql.rls.count,
             format!(
-                r#"SELECT "__tenant_row"."count" FROM {ctx} CROSS JOIN LATERAL (SELECT COUNT(*) AS "count" FROM "invoices" WHERE "tenant_id" = "__tenant_ctx"."value") AS "__tenant_row""#
+                r#"SELECT "__tenant_row"."count" FROM {ctx} CROSS JOIN LATERAL (SELECT COUNT(*) AS "count" FROM "invoices" WHERE "invoices"."tenant_id" = "__tenant_ctx"."value") AS "__tenant_row""#
             )
         );
     }
@@ -556,10 +610,13 @@ mod tests {
             r#"#[tenant(table = "plans", global)]
             struct Plan { #[tenant(primary_key, client_generated)] id: String, name: String }"#,
         );
-        assert_eq!(sql.select, r#"SELECT "id", "name" FROM "plans""#);
+        assert_eq!(
+            sql.select,
+            r#"SELECT "plans"."id", "plans"."name" FROM "plans""#
+        );
         assert_eq!(
             sql.find.as_deref(),
-            Some(r#"SELECT "id", "name" FROM "plans" WHERE "id" = $1"#)
+            Some(r#"SELECT "plans"."id", "plans"."name" FROM "plans" WHERE "plans"."id" = $1"#)
         );
         assert_eq!(
             sql.insert,

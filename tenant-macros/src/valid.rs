@@ -3,6 +3,11 @@
 use crate::ast::Model;
 use crate::ctxt::Ctxt;
 
+/// Prefix of the aliases in the generated SQL (`"__tenant_ctx"`,
+/// `"__tenant_row"`): a table or column with such a name could be confused
+/// with them.
+const RESERVED_PREFIX: &str = "__tenant";
+
 /// Longest identifier PostgreSQL keeps without truncating it.
 const MAX_IDENTIFIER_BYTES: usize = 63;
 
@@ -70,8 +75,64 @@ fn check_tenant_column(cx: &Ctxt, model: &Model<'_>) {
                     "a #[tenant(global)] model has no tenant column: remove `global` or remove #[tenant(tenant_id)]",
                 );
             }
+            check_global_fields(cx, model);
         }
     }
+}
+
+/// A global model reads and rewrites every row of its table. A `TenantId`
+/// field there usually means the table is a tenant table declared global by
+/// mistake (or to get around the scope); it is allowed only as the model's
+/// own key (a directory of tenants) or with a stated reason.
+fn check_global_fields(cx: &Ctxt, model: &Model<'_>) {
+    for field in &model.fields {
+        let attrs = &field.attrs;
+        let holds_tenant = is_tenant_id_type(field.ty);
+        match &attrs.unscoped_tenant_id {
+            Some(reason) if reason.value.trim().is_empty() => cx.syn_error(syn::Error::new(
+                reason.span,
+                "`unscoped_tenant_id` needs the reason this global table holds tenant ids: \
+                 #[tenant(unscoped_tenant_id = \"memberships map users to tenants\")]",
+            )),
+            Some(reason) if !holds_tenant => cx.syn_error(syn::Error::new(
+                reason.span,
+                "`unscoped_tenant_id` applies to a field of type `TenantId`; remove it",
+            )),
+            Some(_) => {}
+            // A field marked `tenant_id` was reported above already.
+            None if holds_tenant && attrs.primary_key.is_none() && attrs.tenant_id.is_none() => cx.error_spanned_by(
+                field.original,
+                format!(
+                    "`{}` holds a `TenantId` in the #[tenant(global)] model `{}`, which reads and \
+                     rewrites every tenant's rows: if the table belongs to tenants, remove `global` \
+                     and mark this field #[tenant(tenant_id)]; if it really is shared (a membership \
+                     or audit table), say why with #[tenant(unscoped_tenant_id = \"...\")]",
+                    field.ident, model.input.ident
+                ),
+            ),
+            None => {}
+        }
+    }
+}
+
+/// `TenantId`, `Option<TenantId>`, or a path ending in `TenantId`.
+fn is_tenant_id_type(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    if last.ident == "TenantId" {
+        return true;
+    }
+    if last.ident == "Option"
+        && let syn::PathArguments::AngleBracketed(args) = &last.arguments
+        && let Some(syn::GenericArgument::Type(inner)) = args.args.first()
+    {
+        return is_tenant_id_type(inner);
+    }
+    false
 }
 
 fn check_fields(cx: &Ctxt, model: &Model<'_>) {
@@ -87,10 +148,17 @@ fn check_fields(cx: &Ctxt, model: &Model<'_>) {
                 None => cx.error_spanned_by(field.ident, message),
             }
         }
-        if let Some((_, first)) = seen.iter().find(|(c, _)| *c == column) {
+        // SQLite and MySQL compare identifiers without regard to ASCII case:
+        // `Tenant_ID` is the same column as `tenant_id` there.
+        if let Some((other, first)) = seen.iter().find(|(c, _)| c.eq_ignore_ascii_case(&column)) {
+            let same = if *other == column {
+                String::new()
+            } else {
+                format!(" (as {other:?}: SQLite and MySQL ignore the case of identifiers)")
+            };
             cx.error_spanned_by(
                 field.original,
-                format!("column {column:?} is already mapped by field `{first}`"),
+                format!("column {column:?} is already mapped by field `{first}`{same}"),
             );
         } else {
             seen.push((column, field.ident));
@@ -117,6 +185,12 @@ fn check_fields(cx: &Ctxt, model: &Model<'_>) {
                 span,
                 "a primary key is database-generated already; remove `generated` \
                  (or use `client_generated` if the caller supplies it)",
+            ));
+        }
+        if let (Some(reason), None) = (&attrs.unscoped_tenant_id, model.attrs.global) {
+            cx.syn_error(syn::Error::new(
+                reason.span,
+                "`unscoped_tenant_id` applies only to fields of a #[tenant(global)] model",
             ));
         }
         if let Some(span) = attrs.tenant_id {
@@ -149,6 +223,13 @@ pub(crate) fn check_identifier(name: &str) -> Result<(), String> {
     if !(first.is_ascii_alphabetic() || first == '_') {
         return Err("it must start with an ASCII letter or `_`".into());
     }
+    if name.len() >= RESERVED_PREFIX.len()
+        && name[..RESERVED_PREFIX.len()].eq_ignore_ascii_case(RESERVED_PREFIX)
+    {
+        return Err(format!(
+            "names starting with `{RESERVED_PREFIX}` are reserved for the aliases of the generated SQL"
+        ));
+    }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
@@ -175,5 +256,8 @@ mod tests {
         assert!(check_identifier("é").is_err());
         assert!(check_identifier(&"a".repeat(63)).is_ok());
         assert!(check_identifier(&"a".repeat(64)).is_err());
+        assert!(check_identifier("__tenant_ctx").is_err());
+        assert!(check_identifier("__TENANT_row").is_err());
+        assert!(check_identifier("__tenan").is_ok());
     }
 }

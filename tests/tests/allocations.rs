@@ -58,7 +58,7 @@ fn find_by_id_allocates_only_its_arguments() {
         find.to_sql()
     });
     assert_eq!(n, 0, "building a find and its SQL allocated");
-    assert!(sql.contains(r#""tenant_id" = $1 AND "id" = $2"#));
+    assert!(sql.contains(r#""invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#));
 
     // Warm up lazily initialised state (type info caches) before counting.
     let _ = Invoice::find(&scope, 42).prepare_postgres();

@@ -8,18 +8,20 @@ fn acme() -> TenantScope {
     TenantScope::new(TenantId::parse("acme").expect("id"))
 }
 
-const COLS: &str = r#""id", "tenant_id", "amount_cents", "customer_email""#;
+const COLS: &str = r#""invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents", "invoices"."customer_email""#;
 
 #[test]
 fn select_find_count() {
     let s = acme();
     assert_eq!(
         Invoice::query(&s).to_sql(),
-        format!(r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1"#)
+        format!(r#"SELECT {COLS} FROM "invoices" WHERE "invoices"."tenant_id" = $1"#)
     );
     assert_eq!(
         Invoice::find(&s, 1).to_sql(),
-        format!(r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1 AND "id" = $2"#)
+        format!(
+            r#"SELECT {COLS} FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#
+        )
     );
     assert_eq!(
         Invoice::query(&s)
@@ -35,12 +37,12 @@ fn select_find_count() {
             .offset(10)
             .to_sql(),
         format!(
-            r#"SELECT {COLS} FROM "invoices" WHERE "tenant_id" = $1 AND ("amount_cents" > $2 AND "customer_email" LIKE $3) AND NOT ("id" IN ($4, $5, $6)) ORDER BY "amount_cents" DESC, "id" ASC LIMIT $7 OFFSET $8"#
+            r#"SELECT {COLS} FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND ("invoices"."amount_cents" > $2 AND "invoices"."customer_email" LIKE $3) AND NOT ("invoices"."id" IN ($4, $5, $6)) ORDER BY "invoices"."amount_cents" DESC, "invoices"."id" ASC LIMIT $7 OFFSET $8"#
         )
     );
     assert_eq!(
         Invoice::query(&s).filter(Invoice::ID.ne(3)).to_count_sql(),
-        r#"SELECT COUNT(*) FROM "invoices" WHERE "tenant_id" = $1 AND "id" <> $2"#
+        r#"SELECT COUNT(*) FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" <> $2"#
     );
 }
 
@@ -66,15 +68,15 @@ fn writes() {
             .increment(Invoice::AMOUNT_CENTS, 5)
             .filter(Invoice::ID.eq(7))
             .to_sql(),
-        r#"UPDATE "invoices" SET "customer_email" = $2, "amount_cents" = "amount_cents" + $3 WHERE "tenant_id" = $1 AND "id" = $4"#
+        r#"UPDATE "invoices" SET "customer_email" = $2, "amount_cents" = "invoices"."amount_cents" + $3 WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $4"#
     );
     assert_eq!(
         Invoice::delete(&s).to_sql(),
-        r#"DELETE FROM "invoices" WHERE "tenant_id" = $1"#
+        r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
     );
     assert_eq!(
         Invoice::delete(&s).filter(Invoice::ID.le(9)).to_sql(),
-        r#"DELETE FROM "invoices" WHERE "tenant_id" = $1 AND "id" <= $2"#
+        r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" <= $2"#
     );
 }
 
@@ -86,7 +88,7 @@ fn renamed_tenant_column_and_nulls() {
         .to_sql();
     assert!(
         sql.contains(
-            r#"FROM "customers" WHERE "tenant" = $1 AND ("note" IS NULL OR "visits" IS NOT NULL)"#
+            r#"FROM "customers" WHERE "customers"."tenant" = $1 AND ("customers"."note" IS NULL OR "customers"."visits" IS NOT NULL)"#
         ),
         "{sql}"
     );
@@ -96,15 +98,15 @@ fn renamed_tenant_column_and_nulls() {
 fn global_models_have_no_tenant_predicate() {
     assert_eq!(
         Plan::query().to_sql(),
-        r#"SELECT "id", "name" FROM "plans""#
+        r#"SELECT "plans"."id", "plans"."name" FROM "plans""#
     );
     assert_eq!(
         Plan::query().filter(Plan::NAME.eq("pro")).to_sql(),
-        r#"SELECT "id", "name" FROM "plans" WHERE "name" = $1"#
+        r#"SELECT "plans"."id", "plans"."name" FROM "plans" WHERE "plans"."name" = $1"#
     );
     assert_eq!(
         Plan::find(1).to_sql(),
-        r#"SELECT "id", "name" FROM "plans" WHERE "id" = $1"#
+        r#"SELECT "plans"."id", "plans"."name" FROM "plans" WHERE "plans"."id" = $1"#
     );
     assert_eq!(
         Plan::update().set(Plan::NAME, "x").to_sql(),
