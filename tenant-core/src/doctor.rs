@@ -16,13 +16,30 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! Policies are judged by what they let through, not by what they mention.
+//! The doctor asks PostgreSQL for the canonical text of the expression
+//! [`policy_sql`](crate::rls::policy_sql) writes (it creates that policy on a
+//! temporary table inside a transaction it rolls back) and compares every
+//! live policy's `USING` and `WITH CHECK` with it:
+//!
+//! - a **permissive** policy whose every expression is exactly the tenant
+//!   comparison admits only the tenant's rows, whatever its name or command;
+//! - any other permissive policy is a leak: permissive policies are OR-ed, so
+//!   `USING (tenant_id IS NOT NULL)` next to the tenant policy shows every
+//!   tenant's rows, and `FOR INSERT WITH CHECK (amount_cents >= 0)` lets a
+//!   row be written for any tenant;
+//! - a **restrictive** policy is AND-ed with the permissive ones: it can
+//!   only narrow what they admit, so it passes.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use sqlx::PgPool;
+use sqlx::postgres::types::Oid;
 
 use crate::Error;
-use crate::rls::{ModelInfo, TENANT_SETTING};
+use crate::rls::{ModelInfo, POLICY_NAME, TENANT_SETTING};
 
 /// One check and its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,134 +116,168 @@ fn quote(identifier: &str) -> String {
     format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
+fn join_quoted<S: AsRef<str>>(names: &[S]) -> String {
+    names
+        .iter()
+        .map(|n| quote(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The tenant comparison exactly as [`policy_sql`](crate::rls::policy_sql)
+/// writes it (its `USING` and its `WITH CHECK`).
+fn tenant_expression(column: &str) -> String {
+    format!(
+        "{} = (SELECT current_setting('{TENANT_SETTING}', true))",
+        quote(column)
+    )
+}
+
+/// The `CREATE POLICY` statement of [`policy_sql`](crate::rls::policy_sql)
+/// for `table` (an already quoted, possibly qualified name).
+fn tenant_policy_statement(table: &str, column: &str) -> String {
+    let expression = tenant_expression(column);
+    format!(
+        "CREATE POLICY {} ON {table} AS PERMISSIVE FOR ALL USING ({expression}) WITH CHECK ({expression});",
+        quote(POLICY_NAME)
+    )
+}
+
 /// Inspects the database behind `pool`, as the role `pool` connects as,
-/// against `models`. Global models are only listed; every tenant model's
-/// table is checked for:
+/// against `models`.
 ///
-/// - row-level security enabled and forced;
-/// - a policy comparing the tenant column with `app.tenant_id`, and no
-///   permissive policy that lets rows through when the setting is unset
-///   (`IS NULL OR ..`, `true`);
-/// - the tenant column `NOT NULL`;
-/// - an index whose first column is the tenant column;
-/// - every unique constraint and unique index including the tenant column;
-/// - every foreign key to another tenant table including the tenant column.
+/// The role (checks on subject `role "…"`):
 ///
-/// The role must not be a superuser, must lack `BYPASSRLS` and must own no
-/// tenant table; views (and materialized views) reading tenant tables must
-/// be `security_invoker`.
+/// - `role_not_superuser`, `role_no_bypassrls`: policies never apply to a
+///   superuser or a `BYPASSRLS` role;
+/// - `role_owns_no_tenant_table`: it owns no tenant table, partition or
+///   inheritance child (an owner can turn the policies off);
+/// - `role_not_member_of_owner`: it is not a member (`pg_has_role(..,
+///   'MEMBER')`, with or without `INHERIT`) of a role owning one: it could
+///   `SET ROLE` and `ALTER TABLE .. NO FORCE ROW LEVEL SECURITY`;
+/// - `role_no_createrole`: neither it nor a role it belongs to has
+///   `CREATEROLE`, which can grant itself the owner's membership;
+/// - `role_no_privileged_membership`: it belongs to no superuser or
+///   `BYPASSRLS` role (`SET ROLE` would leave the policies behind).
+///
+/// Every tenant model's table (`table_exists`):
+///
+/// - `rls_enabled`, `rls_forced`: row-level security enabled and forced;
+/// - `policy_present`: permissive policies applying to the role compare the
+///   tenant column with `app.tenant_id` exactly as
+///   [`policy_sql`](crate::rls::policy_sql) does, for every command;
+/// - `policy_admits_only_tenant`: every other permissive policy is a leak
+///   (reported as `policy_not_open_when_unset` instead when it lets rows
+///   through with the setting unset: `IS NULL OR ..`, `true`, `= ''`);
+///   restrictive policies only narrow and pass;
+/// - `tenant_column_exists`, `tenant_not_null`: the tenant column exists
+///   and is `NOT NULL`;
+/// - `tenant_index`: an index leads with the tenant column;
+/// - `unique_includes_tenant`: every unique constraint and index includes it;
+/// - `foreign_keys_include_tenant`: every foreign key to another tenant
+///   table includes it;
+/// - `child_table_protected`: each partition and inheritance child
+///   (recursively, through `pg_inherits`) is either out of the role's reach
+///   (no privilege on it) or itself has row-level security enabled and
+///   forced, the tenant policy, and no leaking policy: read directly, a
+///   child applies its own policies, not its parent's.
+///
+/// Every global model's table (`table_exists`,
+/// `global_table_is_tenant_table`): it has no row-level security and no
+/// policy, is not also a tenant model's table, and has no column named like
+/// a tenant model's tenant column — a `#[tenant(global)]` model reads and
+/// rewrites every row of its table with no scope.
+///
+/// Views (and materialized views) reading tenant tables or their children
+/// must be `security_invoker` (`view_security_invoker`).
 pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Error> {
     let mut report = Report::default();
-    let (role, superuser, bypass): (String, bool, bool) = sqlx::query_as(
-        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    let (role, superuser, bypass, createrole): (String, bool, bool, bool) = sqlx::query_as(
+        "SELECT rolname::text, rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user",
     )
     .fetch_one(pool)
     .await?;
-    let role_subject = format!("role {}", quote(&role));
-    report.push(
-        &role_subject,
-        "role_not_superuser",
-        !superuser,
-        if superuser {
-            "is a superuser: policies never apply to it. Serve as a role created with NOSUPERUSER."
-                .into()
-        } else {
-            "is not a superuser".into()
-        },
-    );
-    report.push(
-        &role_subject,
-        "role_no_bypassrls",
-        !bypass,
-        if bypass {
-            format!(
-                "has BYPASSRLS: policies never apply to it. Fix: ALTER ROLE {} NOBYPASSRLS;",
-                quote(&role)
-            )
-        } else {
-            "does not have BYPASSRLS".into()
-        },
-    );
 
+    // The tenant tables, then their partitions and inheritance children.
     let tenant_models: Vec<&ModelInfo> = models
         .iter()
         .filter(|m| m.tenant_column.is_some())
         .collect();
-    let mut tenant_oids: Vec<u32> = Vec::new();
-    let mut owned: Vec<&str> = Vec::new();
     let mut tables = Vec::new();
     for model in &tenant_models {
-        let row: Option<(sqlx::postgres::types::Oid, bool, bool, String)> = sqlx::query_as(
-            "SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity, pg_get_userbyid(c.relowner)::text
+        let row: Option<TableRow> = sqlx::query_as(
+            "SELECT c.oid, c.relrowsecurity, c.relforcerowsecurity
              FROM pg_class c WHERE c.oid = to_regclass($1)",
         )
         .bind(quote(model.table))
         .fetch_optional(pool)
         .await?;
-        if let Some((oid, _, _, owner)) = &row {
-            tenant_oids.push(oid.0);
-            if *owner == role {
-                owned.push(model.table);
-            }
-        }
-        tables.push((*model, row));
+        let children = match &row {
+            Some((oid, _, _)) => children_of(pool, *oid).await?,
+            None => Vec::new(),
+        };
+        tables.push((*model, row, children));
     }
-    report.push(
-        &role_subject,
-        "role_owns_no_tenant_table",
-        owned.is_empty(),
-        if owned.is_empty() {
-            "owns no tenant table".into()
-        } else {
-            format!(
-                "owns {}: an owner can disable or drop the policies. Run migrations as another role and serve as one that owns nothing.",
-                owned.iter().map(|t| quote(t)).collect::<Vec<_>>().join(", ")
-            )
-        },
-    );
+    let tenant_tables: Vec<(Oid, &ModelInfo)> = tables
+        .iter()
+        .filter_map(|(model, row, _)| row.as_ref().map(|r| (r.0, *model)))
+        .collect();
+    let all_oids: Vec<Oid> = tables
+        .iter()
+        .flat_map(|(_, row, children)| {
+            row.iter()
+                .map(|r| r.0)
+                .chain(children.iter().map(|c| c.oid))
+        })
+        .collect();
 
-    for (model, row) in tables {
+    role_checks(
+        pool,
+        &mut report,
+        &role,
+        superuser,
+        bypass,
+        createrole,
+        &all_oids,
+    )
+    .await?;
+
+    let mut expected = ExpectedExpressions::default();
+    for (model, row, children) in &tables {
         let column = model.tenant_column.unwrap_or_default();
         let subject = format!(
             "table {} (tenant column {})",
             quote(model.table),
             quote(column)
         );
-        let Some((oid, enabled, forced, _)) = row else {
+        let Some((oid, enabled, forced)) = *row else {
             report.push(
                 &subject,
                 "table_exists",
                 false,
-                "does not exist (or is not on the search_path)".into(),
+                format!(
+                    "does not exist (or is not on the search_path). Fix: create it (run the migrations), then apply tenant_core::rls::policy_sql for {}.",
+                    quote(model.table)
+                ),
             );
             continue;
         };
-        check_table(
-            pool,
-            &mut report,
-            &subject,
+        let expected_text = expected.get(pool, oid, column).await?;
+        let table = Table {
             model,
             oid,
             enabled,
             forced,
-            &tenant_oids,
-        )
-        .await?;
+            expected: &expected_text,
+        };
+        check_table(pool, &mut report, &subject, &table, &all_oids).await?;
+        for child in children {
+            check_child(pool, &mut report, &role, model, child, &expected_text).await?;
+        }
     }
 
-    for model in models.iter().filter(|m| m.tenant_column.is_none()) {
-        report.push(
-            &format!("table {}", quote(model.table)),
-            "global_table",
-            true,
-            "is global (shared by all tenants, declared #[tenant(global)]): not checked".into(),
-        );
-    }
+    check_global_models(pool, &mut report, models, &tenant_models, &tenant_tables).await?;
 
-    let oids: Vec<sqlx::postgres::types::Oid> = tenant_oids
-        .iter()
-        .map(|o| sqlx::postgres::types::Oid(*o))
-        .collect();
     let views: Vec<(String, String, bool)> = sqlx::query_as(
         "SELECT DISTINCT v.oid::regclass::text, v.relkind::text,
                 coalesce(array_to_string(v.reloptions, ',') ~* 'security_invoker=(true|on|1|yes)', false)
@@ -236,7 +287,7 @@ pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Err
          WHERE d.refobjid = ANY($1) AND v.relkind IN ('v', 'm') AND v.oid <> d.refobjid
          ORDER BY 1",
     )
-    .bind(&oids)
+    .bind(&all_oids)
     .fetch_all(pool)
     .await?;
     for (view, kind, invoker) in views {
@@ -260,66 +311,502 @@ pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Err
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// `(oid, relrowsecurity, relforcerowsecurity)` of a table.
+type TableRow = (Oid, bool, bool);
+
+/// The checks of the serving role, given every tenant table, partition and
+/// child (`oids`).
+async fn role_checks(
+    pool: &PgPool,
+    report: &mut Report,
+    role: &str,
+    superuser: bool,
+    bypass: bool,
+    createrole: bool,
+    oids: &[Oid],
+) -> Result<(), Error> {
+    let subject = format!("role {}", quote(role));
+    let role_q = quote(role);
+    report.push(
+        &subject,
+        "role_not_superuser",
+        !superuser,
+        if superuser {
+            "is a superuser: policies never apply to it. Serve as a role created with NOSUPERUSER."
+                .into()
+        } else {
+            "is not a superuser".into()
+        },
+    );
+    report.push(
+        &subject,
+        "role_no_bypassrls",
+        !bypass,
+        if bypass {
+            format!(
+                "has BYPASSRLS: policies never apply to it. Fix: ALTER ROLE {role_q} NOBYPASSRLS;"
+            )
+        } else {
+            "does not have BYPASSRLS".into()
+        },
+    );
+
+    // Owners of the tenant tables (and their children): the role itself, or
+    // a role it is a member of (directly or through other roles, with or
+    // without INHERIT: a member can SET ROLE to it).
+    let owners: Vec<(String, String, bool, bool)> = sqlx::query_as(
+        "SELECT c.oid::regclass::text, pg_get_userbyid(c.relowner)::text,
+                pg_get_userbyid(c.relowner) = current_user,
+                pg_has_role(current_user, c.relowner, 'MEMBER')
+                    OR pg_has_role(current_user, c.relowner, 'USAGE')
+         FROM pg_class c WHERE c.oid = ANY($1) ORDER BY 1",
+    )
+    .bind(oids)
+    .fetch_all(pool)
+    .await?;
+    let owned: Vec<&str> = owners
+        .iter()
+        .filter(|o| o.2)
+        .map(|o| o.0.as_str())
+        .collect();
+    report.push(
+        &subject,
+        "role_owns_no_tenant_table",
+        owned.is_empty(),
+        if owned.is_empty() {
+            "owns no tenant table".into()
+        } else {
+            format!(
+                "owns {}: an owner can disable or drop the policies. Run migrations as another role and serve as one that owns nothing.",
+                owned.join(", ")
+            )
+        },
+    );
+    let via_membership: Vec<String> = owners
+        .iter()
+        .filter(|o| !o.2 && o.3)
+        .map(|o| format!("{} (owned by {})", o.0, quote(&o.1)))
+        .collect();
+    let owner_roles: Vec<&str> = {
+        let mut r: Vec<&str> = owners
+            .iter()
+            .filter(|o| !o.2 && o.3)
+            .map(|o| o.1.as_str())
+            .collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    report.push(
+        &subject,
+        "role_not_member_of_owner",
+        via_membership.is_empty(),
+        if via_membership.is_empty() {
+            "is not a member of any role owning a tenant table".into()
+        } else {
+            format!(
+                "is a member of the owner of {}: it can SET ROLE to the owner and ALTER TABLE .. NO FORCE / DISABLE ROW LEVEL SECURITY or drop the policies. Fix: {}",
+                via_membership.join(", "),
+                owner_roles
+                    .iter()
+                    .map(|o| format!("REVOKE {} FROM {role_q};", quote(o)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    + " (or revoke the role through which the membership is inherited)"
+            )
+        },
+    );
+
+    // Roles it can become with SET ROLE that carry attributes it must not
+    // have itself (role attributes are never inherited, but SET ROLE takes
+    // them on).
+    let privileged: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+        "SELECT r.rolname::text, r.rolsuper, r.rolbypassrls, r.rolcreaterole
+         FROM pg_roles r
+         WHERE r.rolname <> current_user
+           AND (r.rolsuper OR r.rolbypassrls OR r.rolcreaterole)
+           AND pg_has_role(current_user, r.oid, 'MEMBER')
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?;
+    let creators: Vec<&str> = privileged
+        .iter()
+        .filter(|p| p.3)
+        .map(|p| p.0.as_str())
+        .collect();
+    let createrole_ok = !createrole && creators.is_empty();
+    report.push(
+        &subject,
+        "role_no_createrole",
+        createrole_ok,
+        if createrole_ok {
+            "has no CREATEROLE, directly or through a role it belongs to".into()
+        } else {
+            let mut why = Vec::new();
+            let mut fix = Vec::new();
+            if createrole {
+                why.push("has CREATEROLE".to_owned());
+                fix.push(format!("ALTER ROLE {role_q} NOCREATEROLE;"));
+            }
+            if !creators.is_empty() {
+                why.push(format!(
+                    "is a member of {} which has CREATEROLE",
+                    join_quoted(&creators)
+                ));
+                fix.extend(
+                    creators
+                        .iter()
+                        .map(|c| format!("REVOKE {} FROM {role_q};", quote(c))),
+                );
+            }
+            format!(
+                "{}: it can grant itself membership in the tables' owner and turn the policies off. Fix: {}",
+                why.join(" and "),
+                fix.join(" ")
+            )
+        },
+    );
+    let bypassers: Vec<String> = privileged
+        .iter()
+        .filter(|p| p.1 || p.2)
+        .map(|p| {
+            format!(
+                "{} ({})",
+                quote(&p.0),
+                if p.1 { "superuser" } else { "BYPASSRLS" }
+            )
+        })
+        .collect();
+    report.push(
+        &subject,
+        "role_no_privileged_membership",
+        bypassers.is_empty(),
+        if bypassers.is_empty() {
+            "belongs to no superuser or BYPASSRLS role".into()
+        } else {
+            format!(
+                "is a member of {}: after SET ROLE no policy applies. Fix: {}",
+                bypassers.join(", "),
+                privileged
+                    .iter()
+                    .filter(|p| p.1 || p.2)
+                    .map(|p| format!("REVOKE {} FROM {role_q};", quote(&p.0)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        },
+    );
+    Ok(())
+}
+
+/// The canonical text PostgreSQL gives the tenant comparison, per tenant
+/// column name and type.
+#[derive(Default)]
+struct ExpectedExpressions {
+    by_column: HashMap<(String, String), String>,
+}
+
+impl ExpectedExpressions {
+    /// The text `pg_get_expr` shows for the tenant comparison on column
+    /// `column` of table `oid`.
+    async fn get(&mut self, pool: &PgPool, oid: Oid, column: &str) -> Result<String, Error> {
+        let column_type: Option<String> = sqlx::query_scalar(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+             WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
+        )
+        .bind(oid)
+        .bind(column)
+        .fetch_optional(pool)
+        .await?;
+        let column_type = column_type.unwrap_or_else(|| "text".to_owned());
+        let key = (column.to_owned(), column_type);
+        if let Some(text) = self.by_column.get(&key) {
+            return Ok(text.clone());
+        }
+        let text = match probe(pool, column, &key.1).await? {
+            Some(text) => text,
+            None => {
+                // The role may not create a temporary table (no TEMP
+                // privilege on the database, a read-only standby): fall back
+                // to the text PostgreSQL 15 gives the expression, built here,
+                // and compared with whitespace normalised (`same_expression`).
+                let column: String = sqlx::query_scalar("SELECT quote_ident($1)")
+                    .bind(column)
+                    .fetch_one(pool)
+                    .await?;
+                format!(
+                    "({column} = ( SELECT current_setting('{TENANT_SETTING}'::text, true) AS current_setting))"
+                )
+            }
+        };
+        self.by_column.insert(key, text.clone());
+        Ok(text)
+    }
+}
+
+/// Creates the tenant policy on a temporary table with the same column name
+/// and type, reads back PostgreSQL's text for it, and rolls everything back.
+/// `None` when the role may not do that.
+async fn probe(pool: &PgPool, column: &str, column_type: &str) -> Result<Option<String>, Error> {
+    let table = "pg_temp.\"__tenant_doctor_probe\"";
+    let mut tx = pool.begin().await?;
+    let mut result = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TEMP TABLE \"__tenant_doctor_probe\" ({} {column_type})",
+        quote(column)
+    )))
+    .execute(&mut *tx)
+    .await
+    .map(|_| ());
+    if result.is_ok() {
+        result = sqlx::query(sqlx::AssertSqlSafe(tenant_policy_statement(table, column)))
+            .execute(&mut *tx)
+            .await
+            .map(|_| ());
+    }
+    let text = match result {
+        Ok(()) => sqlx::query_scalar(
+            "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy
+             WHERE polrelid = 'pg_temp.__tenant_doctor_probe'::regclass",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .map(Some),
+        Err(e) => Err(e),
+    };
+    tx.rollback().await?;
+    match text {
+        Ok(text) => Ok(text),
+        Err(sqlx::Error::Database(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether two `pg_get_expr` texts are the same expression (whitespace runs
+/// compared as one space).
+fn same_expression(a: &str, b: &str) -> bool {
+    a.split_whitespace().eq(b.split_whitespace())
+}
+
+/// A policy as read from `pg_policy`.
+struct Policy {
+    name: String,
+    permissive: bool,
+    /// `polcmd`: `*` (ALL), `r` (SELECT), `a` (INSERT), `w` (UPDATE), `d`
+    /// (DELETE).
+    command: String,
+    /// Whether it applies to the connecting role (PUBLIC, or a role whose
+    /// rights the role has).
+    applies: bool,
+    roles: String,
+    using: Option<String>,
+    check: Option<String>,
+}
+
+impl Policy {
+    fn describe(&self) -> String {
+        let command = match self.command.as_str() {
+            "r" => "SELECT",
+            "a" => "INSERT",
+            "w" => "UPDATE",
+            "d" => "DELETE",
+            _ => "ALL",
+        };
+        let mut text = format!(
+            "{} ({}, FOR {command}, TO {})",
+            quote(&self.name),
+            if self.permissive {
+                "permissive"
+            } else {
+                "restrictive"
+            },
+            self.roles
+        );
+        if let Some(using) = &self.using {
+            text.push_str(&format!(" USING {using}"));
+        }
+        if let Some(check) = &self.check {
+            text.push_str(&format!(" WITH CHECK {check}"));
+        }
+        text
+    }
+
+    /// `IS NULL OR ..`, `true`, `= ''`: lets rows through when the setting
+    /// is unset. Only used to name the failure more precisely; the verdict
+    /// itself comes from comparing with the expected expression.
+    fn open_when_unset(&self) -> bool {
+        [&self.using, &self.check].into_iter().flatten().any(|t| {
+            let upper = t.to_uppercase();
+            upper.contains("IS NULL") || upper.trim() == "TRUE" || upper.contains("= ''")
+        })
+    }
+}
+
+/// A `pg_policy` row as selected: name, permissive, command, applies to
+/// the role, roles, `USING` text, `WITH CHECK` text.
+type PolicyRow = (
+    String,
+    bool,
+    String,
+    bool,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// What the policies of one table amount to.
+struct PolicyVerdict {
+    /// Permissive policies applying to the role cover SELECT, INSERT,
+    /// UPDATE and DELETE with exactly the tenant comparison.
+    present: bool,
+    /// Permissive policies with any other expression.
+    leaks: Vec<Policy>,
+    /// Restrictive policies (only narrow).
+    restrictive: Vec<String>,
+    /// Count of permissive policies with exactly the tenant comparison.
+    tenant_policies: usize,
+}
+
+async fn policies_of(pool: &PgPool, oid: Oid, expected: &str) -> Result<PolicyVerdict, Error> {
+    let rows: Vec<PolicyRow> = sqlx::query_as(
+        "SELECT p.polname::text, p.polpermissive, p.polcmd::text,
+                0 = ANY(p.polroles) OR EXISTS (
+                    SELECT 1 FROM unnest(p.polroles) AS r(oid)
+                    WHERE r.oid <> 0 AND pg_has_role(current_user, r.oid, 'USAGE')),
+                CASE WHEN 0 = ANY(p.polroles) THEN 'PUBLIC' ELSE coalesce((
+                    SELECT string_agg(quote_ident(rolname), ', ' ORDER BY rolname)
+                    FROM pg_roles WHERE oid = ANY(p.polroles)), '?') END,
+                pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
+         FROM pg_policy p WHERE p.polrelid = $1 ORDER BY 1",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?;
+    let is_tenant = |e: &Option<String>| e.as_deref().is_some_and(|e| same_expression(e, expected));
+    let mut covered = [false; 4]; // SELECT, INSERT, UPDATE, DELETE
+    let mut verdict = PolicyVerdict {
+        present: false,
+        leaks: Vec::new(),
+        restrictive: Vec::new(),
+        tenant_policies: 0,
+    };
+    for (name, permissive, command, applies, roles, using, check) in rows {
+        let policy = Policy {
+            name,
+            permissive,
+            command,
+            applies,
+            roles,
+            using,
+            check,
+        };
+        if !policy.permissive {
+            verdict.restrictive.push(policy.name);
+            continue;
+        }
+        // A missing expression adds nothing (PostgreSQL ignores it); any
+        // present one must be the tenant comparison.
+        let only_tenant = [&policy.using, &policy.check]
+            .into_iter()
+            .all(|e| e.is_none() || is_tenant(e));
+        if !only_tenant {
+            verdict.leaks.push(policy);
+            continue;
+        }
+        verdict.tenant_policies += 1;
+        if !policy.applies {
+            continue;
+        }
+        // WITH CHECK defaults to USING for ALL and UPDATE policies.
+        let using_ok = is_tenant(&policy.using);
+        let check_ok = match &policy.check {
+            Some(_) => is_tenant(&policy.check),
+            None => matches!(policy.command.as_str(), "*" | "w") && using_ok,
+        };
+        let all = policy.command == "*";
+        covered[0] |= (all || policy.command == "r") && using_ok;
+        covered[1] |= (all || policy.command == "a") && check_ok;
+        covered[2] |= (all || policy.command == "w") && using_ok && check_ok;
+        covered[3] |= (all || policy.command == "d") && using_ok;
+    }
+    verdict.present = covered.iter().all(|c| *c);
+    Ok(verdict)
+}
+
+/// A tenant model's table as found in the catalog.
+struct Table<'a> {
+    model: &'a ModelInfo,
+    oid: Oid,
+    enabled: bool,
+    forced: bool,
+    /// `pg_get_expr` text of the tenant comparison on this table.
+    expected: &'a str,
+}
+
 async fn check_table(
     pool: &PgPool,
     report: &mut Report,
     subject: &str,
-    model: &ModelInfo,
-    oid: sqlx::postgres::types::Oid,
-    enabled: bool,
-    forced: bool,
-    tenant_oids: &[u32],
+    t: &Table<'_>,
+    tenant_oids: &[Oid],
 ) -> Result<(), Error> {
-    let table = quote(model.table);
-    let column = model.tenant_column.unwrap_or_default();
-    report.push(subject, "rls_enabled", enabled, if enabled {
+    let oid = t.oid;
+    let table = quote(t.model.table);
+    let column = t.model.tenant_column.unwrap_or_default();
+    report.push(subject, "rls_enabled", t.enabled, if t.enabled {
         "row-level security is enabled".into()
     } else {
         format!("row-level security is disabled: no policy applies. Fix: ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;")
     });
-    report.push(subject, "rls_forced", forced, if forced {
+    report.push(subject, "rls_forced", t.forced, if t.forced {
         "row-level security is forced (applies to the owner too)".into()
     } else {
         format!("row-level security is not forced: the table owner bypasses the policies. Fix: ALTER TABLE {table} FORCE ROW LEVEL SECURITY;")
     });
 
-    let policies: Vec<(String, bool, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT polname::text, polpermissive, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid)
-         FROM pg_policy WHERE polrelid = $1 ORDER BY polname",
-    )
-    .bind(oid)
-    .fetch_all(pool)
-    .await?;
-    let reads_setting = |expr: &Option<String>| {
-        expr.as_deref().is_some_and(|e| {
-            e.contains(&format!("current_setting('{TENANT_SETTING}'")) && e.contains(column)
-        })
-    };
-    let mut has_tenant_policy = false;
-    for (name, permissive, qual, check) in &policies {
-        let texts = [
-            qual.as_deref().unwrap_or(""),
-            check.as_deref().unwrap_or(""),
-        ];
-        let open_when_unset = texts.iter().any(|t| {
-            let upper = t.to_uppercase();
-            upper.contains("IS NULL") || upper.trim() == "TRUE" || upper.contains("= ''")
-        });
-        if *permissive && open_when_unset {
+    let verdict = policies_of(pool, oid, t.expected).await?;
+    for policy in &verdict.leaks {
+        let name = quote(&policy.name);
+        let fix = if policy.name == POLICY_NAME {
+            "Fix: re-apply tenant_core::rls::policy_sql (it drops and recreates it).".to_owned()
+        } else {
+            format!(
+                "Fix: DROP POLICY {name} ON {table}; (a condition meant to narrow access belongs in a policy created AS RESTRICTIVE)."
+            )
+        };
+        if policy.open_when_unset() {
             report.push(subject, "policy_not_open_when_unset", false, format!(
-                "policy {} lets rows through when {TENANT_SETTING} is unset ({}). Replace it with the policy from tenant_core::rls::policy_sql.",
-                quote(name), texts.iter().filter(|t| !t.is_empty()).cloned().collect::<Vec<_>>().join(" / ")
+                "policy {} lets rows through when {TENANT_SETTING} is unset. Replace it with the policy from tenant_core::rls::policy_sql. {fix}",
+                policy.describe()
+            ));
+        } else {
+            report.push(subject, "policy_admits_only_tenant", false, format!(
+                "policy {} admits rows the tenant comparison {} does not: permissive policies are OR-ed, so it widens what every tenant may read or write. {fix}",
+                policy.describe(), t.expected
             ));
         }
-        if reads_setting(qual) && (check.is_none() || reads_setting(check)) {
-            has_tenant_policy = true;
-        }
     }
-    report.push(subject, "policy_present", has_tenant_policy, if has_tenant_policy {
-        format!("a policy compares {} with current_setting('{TENANT_SETTING}')", quote(column))
+    if verdict.leaks.is_empty() {
+        let mut detail = format!(
+            "every permissive policy admits only the tenant's rows ({})",
+            t.expected
+        );
+        if !verdict.restrictive.is_empty() {
+            detail.push_str(&format!(
+                "; restrictive {} only narrow that",
+                join_quoted(&verdict.restrictive)
+            ));
+        }
+        report.push(subject, "policy_admits_only_tenant", true, detail);
+    }
+    report.push(subject, "policy_present", verdict.present, if verdict.present {
+        format!("a policy compares {} with current_setting('{TENANT_SETTING}') for every command", quote(column))
     } else {
-        format!("no policy compares {} with current_setting('{TENANT_SETTING}', true): with RLS on, the table shows nothing; off, everything. Apply tenant_core::rls::policy_sql.", quote(column))
+        format!(
+            "no permissive policy applying to this role compares {} with current_setting('{TENANT_SETTING}', true) exactly as tenant_core::rls::policy_sql does ({}) for SELECT, INSERT, UPDATE and DELETE: with RLS on, the table shows nothing; off, everything. Fix: apply tenant_core::rls::policy_sql.",
+            quote(column),
+            t.expected
+        )
     });
 
     let attr: Option<(i16, bool)> = sqlx::query_as(
@@ -371,7 +858,7 @@ async fn check_table(
             unique_without.join(", "), quote(column), quote(column))
     });
 
-    let fks: Vec<(String, sqlx::postgres::types::Oid)> = sqlx::query_as(
+    let fks: Vec<(String, Oid)> = sqlx::query_as(
         "SELECT conname::text, confrelid FROM pg_constraint
          WHERE conrelid = $1 AND contype = 'f' AND NOT ($2 = ANY(conkey)) ORDER BY 1",
     )
@@ -381,7 +868,7 @@ async fn check_table(
     .await?;
     let bad_fks: Vec<String> = fks
         .into_iter()
-        .filter(|(_, target)| tenant_oids.contains(&target.0))
+        .filter(|(_, target)| tenant_oids.contains(target))
         .map(|(name, _)| quote(&name))
         .collect();
     report.push(subject, "foreign_keys_include_tenant", bad_fks.is_empty(), if bad_fks.is_empty() {
@@ -390,5 +877,250 @@ async fn check_table(
         format!("foreign key {} to a tenant table leaves out {}: a child row can point at another tenant's parent. Use FOREIGN KEY ({}, ..) REFERENCES parent ({}, ..).",
             bad_fks.join(", "), quote(column), quote(column), quote(column))
     });
+    Ok(())
+}
+
+/// A partition or inheritance child of a tenant table, at any depth.
+struct Child {
+    oid: Oid,
+    /// `regclass` text (quoted and qualified as needed).
+    name: String,
+    /// `regclass` text of its direct parent.
+    parent: String,
+    is_partition: bool,
+    enabled: bool,
+    forced: bool,
+    /// The privileges the connecting role has on it (table or any column).
+    privileges: Vec<String>,
+}
+
+/// Every table inheriting, directly or not, from `oid` (partitions are
+/// inheritance children in `pg_inherits` too).
+async fn children_of(pool: &PgPool, oid: Oid) -> Result<Vec<Child>, Error> {
+    let rows: Vec<ChildRow> = sqlx::query_as(
+        "WITH RECURSIVE tree (oid, parent, depth) AS (
+             SELECT inhrelid, inhparent, 1 FROM pg_inherits WHERE inhparent = $1
+             UNION
+             SELECT i.inhrelid, i.inhparent, t.depth + 1
+             FROM pg_inherits i JOIN tree t ON i.inhparent = t.oid
+             WHERE t.depth < 100
+         ), children AS (
+             SELECT DISTINCT ON (c.oid) c.oid, c.oid::regclass::text AS name,
+                    t.parent::regclass::text AS parent, t.depth,
+                    c.relispartition AS is_partition,
+                    c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced,
+                    array_remove(ARRAY[
+                        CASE WHEN has_any_column_privilege(c.oid, 'SELECT') THEN 'SELECT' END,
+                        CASE WHEN has_any_column_privilege(c.oid, 'INSERT') THEN 'INSERT' END,
+                        CASE WHEN has_any_column_privilege(c.oid, 'UPDATE') THEN 'UPDATE' END,
+                        CASE WHEN has_table_privilege(c.oid, 'DELETE') THEN 'DELETE' END,
+                        CASE WHEN has_table_privilege(c.oid, 'TRUNCATE') THEN 'TRUNCATE' END
+                    ], NULL) AS privileges
+             FROM tree t JOIN pg_class c ON c.oid = t.oid
+             ORDER BY c.oid, t.depth
+         )
+         SELECT oid, name, parent, is_partition, enabled, forced, privileges
+         FROM children ORDER BY depth, name",
+    )
+    .bind(oid)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(oid, name, parent, is_partition, enabled, forced, privileges)| Child {
+                oid,
+                name,
+                parent,
+                is_partition,
+                enabled,
+                forced,
+                privileges,
+            },
+        )
+        .collect())
+}
+
+/// The columns of [`Child`], as selected.
+type ChildRow = (Oid, String, String, bool, bool, bool, Vec<String>);
+
+async fn check_child(
+    pool: &PgPool,
+    report: &mut Report,
+    role: &str,
+    model: &ModelInfo,
+    child: &Child,
+    expected: &str,
+) -> Result<(), Error> {
+    let column = model.tenant_column.unwrap_or_default();
+    let kind = if child.is_partition {
+        "partition"
+    } else {
+        "inheritance child"
+    };
+    let subject = format!("table {} ({kind} of {})", child.name, child.parent);
+    if child.privileges.is_empty() {
+        report.push(
+            &subject,
+            "child_table_protected",
+            true,
+            format!(
+                "the serving role has no privilege on it: it is reached only through {}",
+                quote(model.table)
+            ),
+        );
+        return Ok(());
+    }
+    let verdict = policies_of(pool, child.oid, expected).await?;
+    let mut problems = Vec::new();
+    if !child.enabled {
+        problems.push("row-level security is disabled".to_owned());
+    }
+    if !child.forced {
+        problems.push("row-level security is not forced".to_owned());
+    }
+    if !verdict.present {
+        problems.push(format!("no tenant policy ({expected})"));
+    }
+    for leak in &verdict.leaks {
+        problems.push(format!("policy {} admits other rows", leak.describe()));
+    }
+    let name = &child.name;
+    report.push(
+        &subject,
+        "child_table_protected",
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!(
+                "row-level security is enabled and forced with the tenant policy (read directly, its own policies apply, not {}'s)",
+                child.parent
+            )
+        } else {
+            format!(
+                "the serving role has {} on it, and a {kind} queried directly applies its own policies, not those of {}: {}. Every tenant's rows in it are exposed. Fix: REVOKE ALL ON {name} FROM {}; or protect it too: ALTER TABLE {name} ENABLE ROW LEVEL SECURITY; ALTER TABLE {name} FORCE ROW LEVEL SECURITY; {}{}",
+                child.privileges.join(", "),
+                child.parent,
+                problems.join("; "),
+                quote(role),
+                tenant_policy_statement(name, column),
+                if verdict.leaks.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " {}",
+                        verdict
+                            .leaks
+                            .iter()
+                            .map(|l| format!("DROP POLICY {} ON {name};", quote(&l.name)))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )
+                }
+            )
+        },
+    );
+    Ok(())
+}
+
+/// A `#[tenant(global)]` model reads and rewrites every row of its table
+/// with no scope: the table must not hold tenant data.
+async fn check_global_models(
+    pool: &PgPool,
+    report: &mut Report,
+    models: &[ModelInfo],
+    tenant_models: &[&ModelInfo],
+    tenant_tables: &[(Oid, &ModelInfo)],
+) -> Result<(), Error> {
+    let mut tenant_columns: Vec<&str> = tenant_models
+        .iter()
+        .filter_map(|m| m.tenant_column)
+        .collect();
+    tenant_columns.sort_unstable();
+    tenant_columns.dedup();
+    for model in models.iter().filter(|m| m.tenant_column.is_none()) {
+        let table = quote(model.table);
+        let subject = format!("table {table} (global)");
+        let row: Option<(Oid, bool, Vec<String>, Vec<String>)> = sqlx::query_as(
+            "SELECT c.oid, c.relrowsecurity,
+                    ARRAY(SELECT polname::text FROM pg_policy WHERE polrelid = c.oid ORDER BY 1),
+                    ARRAY(SELECT attname::text FROM pg_attribute
+                          WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
+                            AND attname::text = ANY($2) ORDER BY attnum)
+             FROM pg_class c WHERE c.oid = to_regclass($1)",
+        )
+        .bind(&table)
+        .bind(&tenant_columns)
+        .fetch_optional(pool)
+        .await?;
+        let Some((oid, rls, policies, columns)) = row else {
+            report.push(
+                &subject,
+                "table_exists",
+                false,
+                "does not exist (or is not on the search_path). Fix: create it (run the migrations)."
+                    .into(),
+            );
+            continue;
+        };
+        let mut problems = Vec::new();
+        let mut undo = Vec::new();
+        let also_tenant = tenant_tables
+            .iter()
+            .find(|(o, _)| *o == oid)
+            .map(|(_, m)| *m);
+        if let Some(tenant) = also_tenant {
+            problems.push(format!(
+                "it is also the table of a tenant model (tenant column {})",
+                quote(tenant.tenant_column.unwrap_or_default())
+            ));
+        }
+        if rls {
+            problems.push("row-level security is enabled on it".to_owned());
+            undo.push(format!("ALTER TABLE {table} DISABLE ROW LEVEL SECURITY;"));
+        }
+        if !policies.is_empty() {
+            problems.push(format!("it has policies {}", join_quoted(&policies)));
+            undo.extend(
+                policies
+                    .iter()
+                    .map(|p| format!("DROP POLICY {} ON {table};", quote(p))),
+            );
+        }
+        if !columns.is_empty() {
+            problems.push(format!(
+                "it has column {}, named like a tenant column",
+                join_quoted(&columns)
+            ));
+            undo.push(format!("rename {}", join_quoted(&columns)));
+        }
+        let fix = if also_tenant.is_some() {
+            "remove the #[tenant(global)] model and use the tenant model, which the compiler scopes"
+                .to_owned()
+        } else {
+            format!(
+                "if it holds tenant rows, make the model tenant-owned (#[tenant(tenant_id)] on {}); if it really is shared by all tenants: {}",
+                if columns.is_empty() {
+                    "its tenant column".to_owned()
+                } else {
+                    join_quoted(&columns)
+                },
+                undo.join(" ")
+            )
+        };
+        report.push(
+            &subject,
+            "global_table_is_tenant_table",
+            problems.is_empty(),
+            if problems.is_empty() {
+                "is global (shared by all tenants, declared #[tenant(global)]): no row-level security, no policy, no tenant column".into()
+            } else {
+                format!(
+                    "is mapped by a #[tenant(global)] model, but {}: it looks like tenant data, and a global model reads and rewrites every tenant's rows with no scope. Fix: {}.",
+                    problems.join("; "),
+                    fix
+                )
+            },
+        );
+    }
     Ok(())
 }

@@ -79,7 +79,8 @@ async fn reports_each_defect() {
              CREATE POLICY lax ON invoices USING (current_setting('app.tenant_id', true) IS NULL OR tenant_id = current_setting('app.tenant_id', true))",
             "invoices",
             "policy_not_open_when_unset",
-            &[],
+            // the tenant policy was replaced, so the expected one is missing
+            &["policy_present"],
         ),
         (
             "ALTER TABLE customers DROP CONSTRAINT customers_pkey CASCADE;
@@ -162,4 +163,402 @@ async fn reports_a_missing_table() {
     let role = pg.create_app_role().await;
     let report = diagnose_as(&pg, &role).await;
     assert!(report.failed("invoices", "table_exists"), "{report}");
+}
+
+/// `script` with every `{role}` replaced by the quoted serving role.
+fn for_role(script: &str, role: &str) -> String {
+    script.replace("{role}", &format!("\"{role}\""))
+}
+
+/// Runs `defect` (with `{role}` standing for the serving role) on a fresh
+/// copy of the good schema and requires exactly `check` on `subject` (and
+/// the checks in `also`) to fail.
+async fn assert_reported(
+    models: &[ModelInfo],
+    defect: &str,
+    subject: &str,
+    check: &str,
+    also: &[&str],
+) {
+    let (pg, role) = good_db().await;
+    pg.execute_script(&for_role(defect, &role)).await;
+    let pool = pg.pool_as(&role, 1).await;
+    let report = diagnose(&pool, models).await.expect("diagnose");
+    assert!(!report.passed(), "{defect}: passed\n{report}");
+    assert!(
+        report.failed(subject, check),
+        "{defect}: {check} on {subject} not reported\n{report}"
+    );
+    let failures: Vec<&str> = report.failures().map(|f| f.check).collect();
+    assert!(
+        failures.iter().all(|c| *c == check || also.contains(c)),
+        "{defect}: also {failures:?}\n{report}"
+    );
+    let detail = report
+        .failures()
+        .find(|f| f.check == check && f.subject.contains(subject))
+        .map(|f| f.detail.clone())
+        .unwrap_or_default();
+    assert!(
+        detail.contains("Fix") || detail.contains("fix") || detail.contains("Replace"),
+        "{defect}: the detail does not say how to fix it: {detail}"
+    );
+}
+
+/// Runs `change` on a fresh copy of the good schema and requires every check
+/// to pass.
+async fn assert_passes(change: &str) {
+    let (pg, role) = good_db().await;
+    pg.execute_script(&for_role(change, &role)).await;
+    let report = diagnose_as(&pg, &role).await;
+    assert!(report.passed(), "{change}: failed\n{report}");
+}
+
+/// Policies are judged by what they let through, not by what they mention:
+/// every permissive policy besides the tenant comparison is a leak.
+#[tokio::test]
+async fn reports_every_permissive_policy_that_is_not_the_tenant_policy() {
+    let cases: &[(&str, &str, &str, &[&str])] = &[
+        (
+            "CREATE POLICY not_null ON invoices FOR SELECT USING (tenant_id IS NOT NULL)",
+            "invoices",
+            "policy_admits_only_tenant",
+            &[],
+        ),
+        (
+            "CREATE POLICY everything ON customers FOR SELECT USING (1 = 1)",
+            "customers",
+            "policy_admits_only_tenant",
+            &[],
+        ),
+        (
+            "CREATE POLICY for_admins ON customers TO {role} USING (tenant <> '')",
+            "customers",
+            "policy_admits_only_tenant",
+            &[],
+        ),
+        (
+            "DROP POLICY tenant_isolation ON invoices;
+             CREATE POLICY tenant_isolation ON invoices AS PERMISSIVE FOR ALL
+                 USING (tenant_id <> current_setting('app.tenant_id', true))
+                 WITH CHECK (tenant_id <> current_setting('app.tenant_id', true))",
+            "invoices",
+            "policy_admits_only_tenant",
+            &["policy_present"],
+        ),
+        (
+            "DROP POLICY tenant_isolation ON invoices;
+             CREATE POLICY tenant_isolation ON invoices AS PERMISSIVE FOR ALL
+                 USING (tenant_id = (SELECT current_setting('app.tenant_id', true)))
+                 WITH CHECK (true)",
+            "invoices",
+            "policy_not_open_when_unset",
+            &["policy_present"],
+        ),
+        (
+            "CREATE POLICY positive ON invoices FOR INSERT WITH CHECK (amount_cents >= 0)",
+            "invoices",
+            "policy_admits_only_tenant",
+            &[],
+        ),
+    ];
+    for (defect, subject, check, also) in cases {
+        assert_reported(&models(), defect, subject, check, also).await;
+    }
+}
+
+/// A restrictive policy only narrows what the tenant policy admits, and a
+/// second permissive policy with the tenant comparison admits nothing more.
+#[tokio::test]
+async fn passes_with_policies_that_only_narrow() {
+    assert_passes(
+        "CREATE POLICY positive ON invoices AS RESTRICTIVE FOR INSERT WITH CHECK (amount_cents >= 0);
+         CREATE POLICY no_deletes ON customers AS RESTRICTIVE FOR DELETE USING (false)",
+    )
+    .await;
+    assert_passes(
+        "CREATE POLICY reads ON invoices AS PERMISSIVE FOR SELECT
+             USING (tenant_id = (SELECT current_setting('app.tenant_id', true)))",
+    )
+    .await;
+}
+
+/// `invoices` rebuilt as a partitioned table (two levels), the tenant policy
+/// on the parent only, and the serving role granted DML on every table.
+const PARTITIONED: &str = r#"
+DROP VIEW invoice_totals;
+DROP TABLE invoices;
+CREATE TABLE invoices (
+    id BIGINT GENERATED BY DEFAULT AS IDENTITY, tenant_id TEXT NOT NULL,
+    amount_cents BIGINT NOT NULL, customer_email TEXT NOT NULL, customer_id UUID,
+    plan_id BIGINT REFERENCES plans (id),
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, customer_id) REFERENCES customers (tenant, id)
+) PARTITION BY HASH (tenant_id);
+CREATE TABLE invoices_p0 PARTITION OF invoices FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE invoices_p1 PARTITION OF invoices FOR VALUES WITH (MODULUS 2, REMAINDER 1)
+    PARTITION BY LIST (tenant_id);
+CREATE TABLE invoices_p1_rest PARTITION OF invoices_p1 DEFAULT;
+CREATE VIEW invoice_totals WITH (security_invoker = true) AS
+    SELECT tenant_id, sum(amount_cents) AS total FROM invoices GROUP BY tenant_id;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE invoices FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON invoices AS PERMISSIVE FOR ALL
+    USING (tenant_id = (SELECT current_setting('app.tenant_id', true)))
+    WITH CHECK (tenant_id = (SELECT current_setting('app.tenant_id', true)));
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};
+"#;
+
+/// The tenant policy, as `policy_sql` writes it, on `table`.
+fn tenant_policy_on(table: &str) -> String {
+    format!(
+        "ALTER TABLE {table} ENABLE ROW LEVEL SECURITY;
+         ALTER TABLE {table} FORCE ROW LEVEL SECURITY;
+         CREATE POLICY tenant_isolation ON {table} AS PERMISSIVE FOR ALL
+             USING (tenant_id = (SELECT current_setting('app.tenant_id', true)))
+             WITH CHECK (tenant_id = (SELECT current_setting('app.tenant_id', true)));"
+    )
+}
+
+/// A partition or inheritance child is a table of its own: read directly,
+/// only its own policies apply, not its parent's.
+#[tokio::test]
+async fn reports_partitions_and_children_readable_without_policies() {
+    // Every partition, at every level, readable without a policy.
+    for partition in ["invoices_p0", "invoices_p1", "invoices_p1_rest"] {
+        assert_reported(
+            &models(),
+            PARTITIONED,
+            partition,
+            "child_table_protected",
+            &[],
+        )
+        .await;
+    }
+    // Policies on the first level only: the second level still leaks.
+    let script = format!(
+        "{PARTITIONED}{}{}",
+        tenant_policy_on("invoices_p0"),
+        tenant_policy_on("invoices_p1")
+    );
+    assert_reported(
+        &models(),
+        &script,
+        "invoices_p1_rest",
+        "child_table_protected",
+        &[],
+    )
+    .await;
+    // RLS on, but a leaky policy on a partition.
+    let script = format!(
+        "{PARTITIONED}{}{}{}CREATE POLICY everything ON invoices_p0 FOR SELECT USING (true);",
+        tenant_policy_on("invoices_p0"),
+        tenant_policy_on("invoices_p1"),
+        tenant_policy_on("invoices_p1_rest"),
+    );
+    assert_reported(
+        &models(),
+        &script,
+        "invoices_p0",
+        "child_table_protected",
+        &[],
+    )
+    .await;
+    // Inheritance children, recursively: the child is protected, its own
+    // child is not.
+    let script = format!(
+        "CREATE TABLE invoices_archive () INHERITS (invoices);
+         {}
+         CREATE TABLE invoices_archive_2019 () INHERITS (invoices_archive);
+         GRANT SELECT ON invoices_archive, invoices_archive_2019 TO {{role}};",
+        tenant_policy_on("invoices_archive")
+    );
+    assert_reported(
+        &models(),
+        &script,
+        "invoices_archive_2019",
+        "child_table_protected",
+        &[],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn passes_with_protected_or_unreachable_partitions() {
+    assert_passes(&format!(
+        "{PARTITIONED}{}{}{}",
+        tenant_policy_on("invoices_p0"),
+        tenant_policy_on("invoices_p1"),
+        tenant_policy_on("invoices_p1_rest"),
+    ))
+    .await;
+    assert_passes(&format!(
+        "{PARTITIONED}REVOKE ALL ON invoices_p0, invoices_p1, invoices_p1_rest FROM {{role}};"
+    ))
+    .await;
+    // The inserts and reads through the parent still work for the tenant.
+    let (pg, role) = good_db().await;
+    pg.execute_script(&for_role(
+        &format!(
+            "{PARTITIONED}REVOKE ALL ON invoices_p0, invoices_p1, invoices_p1_rest FROM {{role}};"
+        ),
+        &role,
+    ))
+    .await;
+    let pool = pg.pool_as(&role, 1).await;
+    let mut tx = pool.begin().await.expect("begin");
+    sqlx::query("SELECT set_config('app.tenant_id', 'acme', true)")
+        .execute(&mut *tx)
+        .await
+        .expect("set tenant");
+    sqlx::query(
+        "INSERT INTO invoices (tenant_id, amount_cents, customer_email) VALUES ('acme', 1, 'a@b.c')",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("insert through the parent");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM invoices")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+    tx.rollback().await.expect("rollback");
+}
+
+/// A `#[tenant(global)]` model reads and rewrites every row of its table:
+/// that table must not hold tenant data.
+#[tokio::test]
+async fn reports_a_global_model_over_tenant_data() {
+    let cases: &[(&str, &str)] = &[
+        ("ALTER TABLE plans ENABLE ROW LEVEL SECURITY", "plans"),
+        ("CREATE POLICY visible ON plans USING (name <> '')", "plans"),
+        ("ALTER TABLE plans ADD COLUMN tenant_id TEXT", "plans"),
+        ("ALTER TABLE plans ADD COLUMN tenant TEXT", "plans"),
+    ];
+    for (defect, subject) in cases {
+        assert_reported(
+            &models(),
+            defect,
+            subject,
+            "global_table_is_tenant_table",
+            &[],
+        )
+        .await;
+    }
+    // A global model mapped onto a tenant model's table.
+    let mut both = models();
+    both.push(ModelInfo {
+        table: "invoices",
+        tenant_column: None,
+    });
+    assert_reported(
+        &both,
+        "SELECT 1",
+        "invoices",
+        "global_table_is_tenant_table",
+        &[],
+    )
+    .await;
+}
+
+/// Roles the policies apply to only until the role decides otherwise.
+#[tokio::test]
+async fn reports_a_role_that_can_get_around_the_policies() {
+    // A member of the tables' owner can ALTER TABLE .. NO FORCE / DISABLE
+    // ROW LEVEL SECURITY, with or without inheriting its rights.
+    for inherit in ["INHERIT", "NOINHERIT"] {
+        let (mut pg, role) = good_db().await;
+        let owner = pg.create_app_role().await;
+        pg.execute_script(&format!(
+            "ALTER TABLE invoices OWNER TO \"{owner}\";
+             ALTER ROLE \"{role}\" {inherit};
+             GRANT \"{owner}\" TO \"{role}\";"
+        ))
+        .await;
+        let report = diagnose_as(&pg, &role).await;
+        assert!(
+            report.failed("role", "role_not_member_of_owner"),
+            "{report}"
+        );
+        assert!(
+            report
+                .failures()
+                .all(|f| f.check == "role_not_member_of_owner"),
+            "{report}"
+        );
+        // and it really can:
+        let pool = pg.pool_as(&role, 1).await;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "SET ROLE \"{owner}\"; ALTER TABLE invoices NO FORCE ROW LEVEL SECURITY; RESET ROLE"
+        )))
+        .execute(&pool)
+        .await
+        .expect("a member of the owner alters the table");
+        pg.execute_script(&format!(
+            "ALTER TABLE invoices OWNER TO CURRENT_USER; REVOKE \"{owner}\" FROM \"{role}\""
+        ))
+        .await;
+    }
+
+    // CREATEROLE can grant itself the owner's membership.
+    let (pg, role) = good_db().await;
+    pg.execute_script(&format!("ALTER ROLE \"{role}\" CREATEROLE"))
+        .await;
+    let report = diagnose_as(&pg, &role).await;
+    assert!(report.failed("role", "role_no_createrole"), "{report}");
+
+    // Membership in a role that bypasses row-level security, or is a
+    // superuser: SET ROLE and the policies are gone.
+    for attribute in ["BYPASSRLS", "SUPERUSER", "CREATEROLE"] {
+        let (mut pg, role) = good_db().await;
+        let privileged = pg.create_app_role().await;
+        pg.execute_script(&format!(
+            "ALTER ROLE \"{privileged}\" {attribute}; GRANT \"{privileged}\" TO \"{role}\";"
+        ))
+        .await;
+        let report = diagnose_as(&pg, &role).await;
+        let check = if attribute == "CREATEROLE" {
+            "role_no_createrole"
+        } else {
+            "role_no_privileged_membership"
+        };
+        assert!(report.failed("role", check), "{attribute}: {report}");
+        pg.execute_script(&format!(
+            "REVOKE \"{privileged}\" FROM \"{role}\"; ALTER ROLE \"{privileged}\" NOSUPERUSER"
+        ))
+        .await;
+    }
+}
+
+/// Without the TEMP privilege the doctor cannot ask PostgreSQL for the
+/// expected policy text; it falls back to the text PostgreSQL 15 prints and
+/// judges the same way.
+#[tokio::test]
+async fn judges_policies_without_the_temp_privilege() {
+    let (pg, role) = good_db().await;
+    pg.execute_script(&format!(
+        "REVOKE TEMPORARY ON DATABASE \"{}\" FROM PUBLIC",
+        pg.name()
+    ))
+    .await;
+    let pool = pg.pool_as(&role, 1).await;
+    let refused = sqlx::query("CREATE TEMP TABLE t (x int)")
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err(), "the role can still create a TEMP table");
+    let report = diagnose(&pool, &models()).await.expect("diagnose");
+    assert!(report.passed(), "{report}");
+    pg.execute_script(
+        "DROP POLICY tenant_isolation ON invoices;
+         CREATE POLICY tenant_isolation ON invoices AS PERMISSIVE FOR ALL
+             USING (tenant_id <> (SELECT current_setting('app.tenant_id', true)))
+             WITH CHECK (tenant_id = (SELECT current_setting('app.tenant_id', true)))",
+    )
+    .await;
+    let report = diagnose(&pool, &models()).await.expect("diagnose");
+    assert!(
+        report.failed("invoices", "policy_admits_only_tenant"),
+        "{report}"
+    );
+    assert!(report.failed("invoices", "policy_present"), "{report}");
 }
