@@ -24,6 +24,14 @@ pub(crate) const DELETE: usize = 6;
 const MAX_WORDS: usize = 40;
 /// Entries per thread before the cache starts over.
 const MAX_ENTRIES: usize = 1024;
+/// Texts longer than this (long `IN` lists) are rendered every time: the
+/// rendering is cheap next to binding that many values, and caching them
+/// let 20 000 distinct list lengths hold 142 MiB per thread.
+const MAX_ENTRY_BYTES: usize = 2048;
+/// Bytes of SQL text per thread before the cache starts over. With
+/// `MAX_ENTRIES` and `MAX_ENTRY_BYTES` this bounds the cache, keys
+/// included, to well under 2 MiB per thread whatever the shapes.
+const MAX_TOTAL_BYTES: usize = 512 * 1024;
 
 /// The shape of one statement, as a sequence of words. Strings enter as
 /// (address, length) of their `&'static str`: equal words mean equal text.
@@ -108,7 +116,14 @@ impl Hasher for WordHasher {
     }
 }
 
-type Cache = HashMap<ShapeKey, Arc<str>, BuildHasherDefault<WordHasher>>;
+type Map = HashMap<ShapeKey, Arc<str>, BuildHasherDefault<WordHasher>>;
+
+#[derive(Default)]
+struct Cache {
+    map: Map,
+    /// Bytes of SQL text held by `map`.
+    bytes: usize,
+}
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
@@ -121,15 +136,23 @@ pub(crate) fn cached(key: ShapeKey, render: impl FnOnce() -> String) -> Sql {
         return Sql::Owned(render());
     }
     CACHE.with(|cache| {
-        if let Some(sql) = cache.borrow().get(&key) {
+        if let Some(sql) = cache.borrow().map.get(&key) {
             return Sql::Shared(Arc::clone(sql));
         }
-        let sql: Arc<str> = render().into();
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= MAX_ENTRIES {
-            cache.clear();
+        let text = render();
+        if text.len() > MAX_ENTRY_BYTES {
+            return Sql::Owned(text);
         }
-        cache.insert(key, Arc::clone(&sql));
+        let sql: Arc<str> = text.into();
+        let mut cache = cache.borrow_mut();
+        if cache.map.len() >= MAX_ENTRIES || cache.bytes + sql.len() > MAX_TOTAL_BYTES {
+            // Starting over keeps the hot shapes (they come straight back)
+            // without bookkeeping per hit.
+            cache.map = Map::default();
+            cache.bytes = 0;
+        }
+        cache.bytes += sql.len();
+        cache.map.insert(key, Arc::clone(&sql));
         Sql::Shared(sql)
     })
 }
@@ -153,6 +176,16 @@ mod tests {
         assert_eq!(cached(a, || render("never")).as_str(), "A");
         assert_eq!(cached(b, || render("B")).as_str(), "B");
         assert_eq!(render_count.get(), 2);
+    }
+
+    #[test]
+    fn long_texts_are_not_kept() {
+        let mut key = ShapeKey::new(3, "SELECT z");
+        key.push(1);
+        let long = "x".repeat(MAX_ENTRY_BYTES + 1);
+        assert!(matches!(cached(key.clone(), || long.clone()), Sql::Owned(_)));
+        assert!(matches!(cached(key, || long.clone()), Sql::Owned(_)));
+        CACHE.with(|c| assert!(c.borrow().bytes <= MAX_TOTAL_BYTES));
     }
 
     #[test]
