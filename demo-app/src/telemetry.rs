@@ -50,7 +50,13 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         tenant = tracing::field::Empty,
     );
     let started = Instant::now();
+    let mut unfinished = Cancelled {
+        span: span.clone(),
+        started,
+        armed: true,
+    };
     let response = next.run(request).instrument(span.clone()).await;
+    unfinished.armed = false;
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
@@ -61,4 +67,25 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         }
     });
     response
+}
+
+/// Logs a request whose future was dropped before it produced a response
+/// (the client disconnected): such a request would otherwise leave no log
+/// line. Whatever it committed before is counted and billed by the database
+/// (see [`crate::metering`]); whatever it had not committed is rolled back.
+struct Cancelled {
+    span: tracing::Span,
+    started: Instant,
+    armed: bool,
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        if self.armed {
+            let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            self.span.in_scope(|| {
+                tracing::info!(latency_ms, "request cancelled: the client went away");
+            });
+        }
+    }
 }
