@@ -112,7 +112,8 @@ mod tx;
 mod value;
 
 pub use condition::{
-    Assignable, Column, Condition, ConditionOn, Nullable, Order, OrderOn, TenantColumn, TextColumn,
+    Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
+    OrderOn, TenantColumn, TextColumn,
 };
 pub use db::{Backend, Executor, TenantDb, TenantTransaction};
 pub use error::Error;
@@ -148,7 +149,7 @@ pub mod __private {
     pub use sqlx::postgres::{PgArguments, PgRow};
     pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
-    pub use crate::condition::{Column, TenantColumn};
+    pub use crate::condition::{Column, NotNull, Null, TenantColumn};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSql,
         NewRow, Scoped, TenantOwned,

@@ -183,7 +183,10 @@ mod tests {
         let mut key = ShapeKey::new(3, "SELECT z");
         key.push(1);
         let long = "x".repeat(MAX_ENTRY_BYTES + 1);
-        assert!(matches!(cached(key.clone(), || long.clone()), Sql::Owned(_)));
+        assert!(matches!(
+            cached(key.clone(), || long.clone()),
+            Sql::Owned(_)
+        ));
         assert!(matches!(cached(key, || long.clone()), Sql::Owned(_)));
         CACHE.with(|c| assert!(c.borrow().bytes <= MAX_TOTAL_BYTES));
     }

@@ -50,12 +50,37 @@ impl<T> SqlType for T where
 
 /// A value that may be compared with, or stored in, a column of type `T`.
 ///
-/// `T` itself always qualifies; so does `&str` for `String` columns and a
-/// bare `T` for `Option<T>` columns.
+/// `T` itself always qualifies; so does `&str` for `String` columns. An
+/// `Option<T>` column is set with an `Option<T>` (`None` stores NULL), a
+/// bare `T`, or a `&str` for `Option<String>`; it is *compared* with a bare
+/// `T` only (see [`Column`](crate::Column): `.eq(None)` would match no row,
+/// so NULL is tested with `is_null()`).
+///
+/// ```
+/// use tenant_core::prelude::*;
+///
+/// #[derive(TenantModel)]
+/// #[tenant(table = "customers")]
+/// struct Customer {
+///     #[tenant(primary_key)]
+///     id: i64,
+///     #[tenant(tenant_id)]
+///     tenant_id: TenantId,
+///     visits: Option<i32>,
+///     note: Option<String>,
+/// }
+///
+/// # let scope = TenantScope::new(TenantId::parse("acme").unwrap());
+/// let _ = Customer::update(&scope)
+///     .set(Customer::VISITS, 3)        // a bare i32
+///     .set(Customer::NOTE, None)       // NULL
+///     .filter(Customer::VISITS.lt(3)); // compared with a bare i32
+/// ```
 #[diagnostic::on_unimplemented(
     message = "a value of type `{Self}` cannot be used with a column of type `{T}`",
     label = "expected a value of the column's type `{T}`",
-    note = "columns only compare with (and are set to) values of their own Rust type; convert the value first"
+    note = "columns only compare with (and are set to) values of their own Rust type; convert the value first",
+    note = "a nullable column compares with a bare value (`.eq(x)`, not `.eq(Some(x))`); test for NULL with `.is_null()` / `.is_not_null()`"
 )]
 pub trait IntoValue<T> {
     /// Turns the value into a bound parameter.
@@ -66,6 +91,12 @@ pub trait IntoValue<T> {
 impl<T: SqlType> IntoValue<T> for T {
     fn into_value(self) -> Value {
         Value::new(self)
+    }
+}
+
+impl<T: SqlType> IntoValue<Option<T>> for T {
+    fn into_value(self) -> Value {
+        Value::new(Some(self))
     }
 }
 

@@ -268,9 +268,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
             )
         } else {
             let doc = format!("Column `{column}` of `{table}`.");
+            // A field declared `Option<_>` is a nullable column: it compares
+            // with bare values, and NULL only through `is_null()`.
+            let nullability = if is_option(ty) {
+                quote!(__tc::Null)
+            } else {
+                quote!(__tc::NotNull)
+            };
             quote_spanned!(f.ident.span()=>
                 #[doc = #doc]
-                pub const #const_name: __tc::Column<#ident, #ty> = __tc::Column::new(#column);
+                pub const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#column);
             )
         }
     });
@@ -405,6 +412,38 @@ fn expand(model: &Model<'_>) -> TokenStream {
             }
         };
     }
+}
+
+/// `Option<T>` written as such (`Option`, `std::option::Option`,
+/// `core::option::Option`). A type alias of an `Option` is not seen through:
+/// such a column compares with `Option` values, as SQL does.
+fn is_option(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    if path.qself.is_some() {
+        return false;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let last_has_args = path
+        .path
+        .segments
+        .last()
+        .is_some_and(|s| matches!(s.arguments, syn::PathArguments::AngleBracketed(_)));
+    last_has_args
+        && matches!(
+            segments
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["Option"] | ["std" | "core", "option", "Option"]
+        )
 }
 
 /// The inherent constructors: scoped for tenant-owned models, unscoped for

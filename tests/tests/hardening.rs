@@ -338,3 +338,69 @@ async fn increment_overflow_is_an_error_and_changes_nothing() {
         assert_eq!((bottom.small, bottom.big), (i32::MIN, i64::MIN), "{name}");
     }
 }
+
+// --- 8. NULL comparisons -----------------------------------------------------
+
+/// Nullable columns compare with bare values (`.eq(None)` does not compile,
+/// see `tests/ui/columns/eq_none_on_nullable.rs`), are set with bare values
+/// or `None`, and `ne` leaves NULL out as SQL does.
+#[tokio::test]
+async fn nullable_columns_compare_with_bare_values() {
+    use tenant_tests::models::{Customer, NewCustomer, Status};
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        let acme = scope("acme");
+        for (note, visits) in [(Some("vip"), Some(5)), (None, None), (Some("new"), Some(1))] {
+            Customer::insert(
+                &acme,
+                NewCustomer {
+                    id: uuid::Uuid::new_v4(),
+                    email: format!("{}@example.com", uuid::Uuid::new_v4()),
+                    status: Status::Active,
+                    score: 0.0,
+                    active: true,
+                    note: note.map(str::to_owned),
+                    metadata: serde_json::json!({}),
+                    visits,
+                },
+            )
+            .execute(db)
+            .await
+            .expect("insert");
+        }
+        let count = |c: Condition<Customer>| async move {
+            Customer::query(&scope("acme"))
+                .filter(c)
+                .count(db)
+                .await
+                .expect("count")
+        };
+        assert_eq!(count(Customer::NOTE.eq("vip")).await, 1, "{name}");
+        assert_eq!(
+            count(Customer::NOTE.ne("vip")).await,
+            1,
+            "{name}: ne skips NULL"
+        );
+        assert_eq!(
+            count(Customer::NOTE.ne("vip").or(Customer::NOTE.is_null())).await,
+            2,
+            "{name}"
+        );
+        assert_eq!(count(Customer::VISITS.is_in([1, 5])).await, 2, "{name}");
+        assert_eq!(count(Customer::VISITS.ge(2)).await, 1, "{name}");
+        assert_eq!(count(Customer::NOTE.is_null()).await, 1, "{name}");
+        let changed = Customer::update(&acme)
+            .set(Customer::VISITS, 9)
+            .set(Customer::NOTE, None)
+            .filter(Customer::VISITS.eq(1))
+            .execute(db)
+            .await
+            .expect("update");
+        assert_eq!(changed, 1, "{name}");
+        assert_eq!(
+            count(Customer::VISITS.eq(9).and(Customer::NOTE.is_null())).await,
+            1,
+            "{name}"
+        );
+    }
+}

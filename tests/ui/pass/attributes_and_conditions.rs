@@ -57,7 +57,7 @@ async fn conditions(db: &TenantDb, scope: &TenantScope) -> Result<Vec<Order>, te
         .and(!Order::STATUS.is_in([Status::Void, Status::Paid]))
         .and(Order::REFERENCE.like("A-%"))
         .and(Order::NOTE.like("%urgent%").or(Order::NOTE.is_not_null()))
-        .and(Order::NOTE.eq("x").or(Order::NOTE.eq(Some("y".to_owned()))))
+        .and(Order::NOTE.eq("x").or(Order::NOTE.eq("y".to_owned())))
         .and(Order::PAID.ne(true))
         .and(Order::RATIO.le(1.0))
         .and(Order::CREATED_AT.gt(chrono::Utc::now()))
