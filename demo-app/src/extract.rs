@@ -101,7 +101,15 @@ fn describe_shape_error(field: Option<String>, serde_message: &str) -> (Option<S
     if serde_message.starts_with("missing field") || serde_message.starts_with("duplicate field") {
         return (field, serde_message.to_owned());
     }
+    // The standard library's integer parse errors are fixed texts.
+    const FIXED: [&str; 4] = [
+        "cannot parse integer from empty string",
+        "invalid digit found in string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+    ];
     let message = match (&field, expected) {
+        (Some(f), _) if FIXED.contains(&serde_message) => format!("{f}: {serde_message}"),
         (Some(f), Some(e)) => format!("{f}: invalid value, expected {e}"),
         (Some(f), None) => format!("{f}: invalid value"),
         (None, Some(e)) => format!("invalid value, expected {e}"),

@@ -261,6 +261,9 @@ async fn errors_never_echo_the_rejected_value(backend: Backend) {
     ] {
         let reply = srv.get(&key, &format!("/api/invoices?{query}")).await;
         reply.assert_error(400, "invalid_query");
+        let name = query.split('=').next().unwrap();
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(name), "{query}: {message}");
         assert!(!reply.text.contains(&secret), "{query}: {}", reply.text);
         assert!(
             !reply.text.contains(&secret[4..20]),
