@@ -1052,7 +1052,7 @@ async fn check_global_models(
         .bind(&tenant_columns)
         .fetch_optional(pool)
         .await?;
-        let Some((oid, rls, policies, columns)) = row else {
+        let Some((oid, rls, policies, mut columns)) = row else {
             report.push(
                 &subject,
                 "table_exists",
@@ -1062,6 +1062,12 @@ async fn check_global_models(
             );
             continue;
         };
+        // Its own key (a directory of tenants) and the columns it declares
+        // `#[tenant(unscoped_tenant_id = "..")]` hold tenant ids on purpose.
+        columns.retain(|c| {
+            model.primary_key != Some(c.as_str())
+                && !model.unscoped_tenant_columns.contains(&c.as_str())
+        });
         let mut problems = Vec::new();
         let mut undo = Vec::new();
         let also_tenant = tenant_tables

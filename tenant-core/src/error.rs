@@ -27,6 +27,11 @@ pub enum Error {
         /// Tenant of the statement that was refused.
         statement: Box<TenantId>,
     },
+    /// The models do not match the live database
+    /// ([`TenantDb::verify`](crate::TenantDb::verify)); the report lists
+    /// every mismatch with its fix.
+    #[error("{0}")]
+    SchemaMismatch(Box<crate::verify::SchemaReport>),
     /// The database, the connection or the driver failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

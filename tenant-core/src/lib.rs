@@ -110,6 +110,7 @@ mod shape;
 mod tenant;
 mod tx;
 mod value;
+pub mod verify;
 
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
@@ -151,8 +152,8 @@ pub mod __private {
 
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
     pub use crate::model::{
-        DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSql,
-        NewRow, Scoped, TenantOwned,
+        DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,
+        ModelSql, NewRow, Scoped, TenantOwned,
     };
     pub use crate::query::{Delete, Find, Insert, NoAssignments, Prepare, Select, Update};
     use crate::value::{SqlType, TenantKey};
@@ -164,6 +165,16 @@ pub mod __private {
     /// Fails to compile, with a message naming the fix, unless `T` can be a
     /// column.
     pub const fn assert_sql_type<T: SqlType>() {}
+
+    /// Whether a value of `T` reads a SQLite column of type `ty`.
+    pub fn compatible_sqlite<T: SqlType>(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+        <T as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    }
+
+    /// Whether a value of `T` reads a PostgreSQL column of type `ty`.
+    pub fn compatible_postgres<T: SqlType>(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <T as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
 
     /// Reads column `index` of a SQLite row.
     #[inline]

@@ -51,6 +51,23 @@ pub struct ModelSql {
     pub rls_insert_returning: &'static str,
 }
 
+/// Facts about a model's fields, in field order, for the schema check
+/// ([`TenantDb::verify`](crate::TenantDb::verify)). Written by the derive.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSchema {
+    /// Each field's Rust type, as written.
+    pub rust_types: &'static [&'static str],
+    /// Whether each field is declared `Option<_>`.
+    pub nullable: &'static [bool],
+    /// Whether each field's type reads a SQLite column of a declared type.
+    pub sqlite_types: &'static [fn(&sqlx::sqlite::SqliteTypeInfo) -> bool],
+    /// Whether each field's type reads a PostgreSQL column of a type.
+    pub postgres_types: &'static [fn(&sqlx::postgres::PgTypeInfo) -> bool],
+    /// Columns of a global model declared `#[tenant(unscoped_tenant_id = "..")]`.
+    pub unscoped_tenant_columns: &'static [&'static str],
+}
+
 /// A struct that `#[derive(TenantModel)]` maps to a table.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a tenant model",
@@ -74,6 +91,9 @@ pub trait Model: Sized + Send + Unpin + 'static {
     type Scope;
     #[doc(hidden)]
     const SQL: ModelSql;
+    /// What the schema check compares with the live table.
+    #[doc(hidden)]
+    const SCHEMA: ModelSchema;
 
     /// Decodes a row of the model's `SELECT`. Only the executor can call it:
     /// a [`DecodeToken`] cannot be made outside this crate, so raw rows of

@@ -2,13 +2,17 @@
 //! name of the setting the policies read.
 //!
 //! The compile-time check covers code written with the builders. Row-level
-//! security covers everything else: raw SQL, a forgotten migration, a `psql`
-//! session as the application role. Use both: run migrations as the table
+//! security is a second, independent layer under code that runs with the
+//! tenant the framework set — raw SQL with a forgotten predicate, a report,
+//! a view — and under sessions that never set a tenant (they see nothing).
+//! It does not stop anyone who can run arbitrary SQL as the application
+//! role: such a session can set any tenant (see docs/defence-in-depth.md).
+//! Use both: run migrations as the table
 //! owner, apply [`policy_sql`] for every tenant model, and serve as a role
 //! that is not a superuser, lacks `BYPASSRLS` and owns no table, through
 //! [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls).
 
-use crate::model::{Model, TenantOwned};
+use crate::model::{Model, ModelSchema, TenantOwned};
 
 /// The setting the policies compare the tenant column with. It is only ever
 /// set transaction-locally (`set_config(.., true)`).
@@ -67,15 +71,56 @@ pub fn policy_sql<M: TenantOwned>() -> String {
     )
 }
 
-/// Facts about a model that the [doctor](crate::doctor) and migrations need,
+/// Facts about a model that the [doctor](crate::doctor), the schema check
+/// ([`TenantDb::verify`](crate::TenantDb::verify)) and migrations need,
 /// without naming its type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// ```
+/// use tenant_core::prelude::*;
+/// use tenant_core::rls::ModelInfo;
+///
+/// #[derive(TenantModel)]
+/// #[tenant(table = "invoices")]
+/// struct Invoice {
+///     #[tenant(primary_key)]
+///     id: i64,
+///     #[tenant(tenant_id)]
+///     tenant_id: TenantId,
+///     amount_cents: i64,
+/// }
+///
+/// let info = ModelInfo::of::<Invoice>();
+/// assert_eq!(info.table, "invoices");
+/// assert_eq!(info.tenant_column, Some("tenant_id"));
+/// assert_eq!(info.columns, ["id", "tenant_id", "amount_cents"]);
+/// ```
+#[derive(Debug, Clone, Copy)]
 pub struct ModelInfo {
     /// The table.
     pub table: &'static str,
     /// The tenant column; `None` for a global model.
     pub tenant_column: Option<&'static str>,
+    /// Every column, in field order.
+    pub columns: &'static [&'static str],
+    /// The primary key column, if one is marked.
+    pub primary_key: Option<&'static str>,
+    /// Columns of a global model that hold tenant ids without scoping it,
+    /// declared `#[tenant(unscoped_tenant_id = "..")]`.
+    pub unscoped_tenant_columns: &'static [&'static str],
+    pub(crate) schema: ModelSchema,
 }
+
+impl PartialEq for ModelInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.table == other.table
+            && self.tenant_column == other.tenant_column
+            && self.columns == other.columns
+            && self.primary_key == other.primary_key
+            && self.schema.rust_types == other.schema.rust_types
+    }
+}
+
+impl Eq for ModelInfo {}
 
 impl ModelInfo {
     /// The facts of model `M`.
@@ -83,6 +128,10 @@ impl ModelInfo {
         ModelInfo {
             table: M::TABLE,
             tenant_column: M::TENANT_COLUMN,
+            columns: M::COLUMNS,
+            primary_key: M::PRIMARY_KEY,
+            unscoped_tenant_columns: M::SCHEMA.unscoped_tenant_columns,
+            schema: M::SCHEMA,
         }
     }
 }

@@ -284,6 +284,20 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
     let builders = builders(model, &new_ident);
 
+    // Schema facts for `TenantDb::verify`.
+    let rust_types = model.fields.iter().map(|f| {
+        let ty = f.ty;
+        quote!(#ty).to_string().replace(' ', "")
+    });
+    let nullable = model.fields.iter().map(|f| is_option(f.ty));
+    let field_types: Vec<&syn::Type> = model.fields.iter().map(|f| f.ty).collect();
+    let unscoped: Vec<String> = model
+        .fields
+        .iter()
+        .filter(|f| f.attrs.unscoped_tenant_id.is_some())
+        .map(Field::column)
+        .collect();
+
     let Sql {
         qualifier,
         select,
@@ -366,6 +380,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     rls_count: #rls_count,
                     rls_insert: #rls_insert,
                     rls_insert_returning: #rls_insert_returning,
+                };
+
+                const SCHEMA: __tc::ModelSchema = __tc::ModelSchema {
+                    rust_types: &[#(#rust_types),*],
+                    nullable: &[#(#nullable),*],
+                    sqlite_types: &[#(__tc::compatible_sqlite::<#field_types>),*],
+                    postgres_types: &[#(__tc::compatible_postgres::<#field_types>),*],
+                    unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
                 fn decode_sqlite(row: &__tc::SqliteRow, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {

@@ -447,10 +447,7 @@ async fn reports_a_global_model_over_tenant_data() {
     }
     // A global model mapped onto a tenant model's table.
     let mut both = models();
-    both.push(ModelInfo {
-        table: "invoices",
-        tenant_column: None,
-    });
+    both.push(ModelInfo::of::<AllInvoices>());
     assert_reported(
         &both,
         "SELECT 1",
@@ -561,4 +558,15 @@ async fn judges_policies_without_the_temp_privilege() {
         "{report}"
     );
     assert!(report.failed("invoices", "policy_present"), "{report}");
+}
+
+/// A global model mapped onto the tenant table `invoices`.
+#[derive(tenant_core::TenantModel)]
+#[tenant(table = "invoices", global)]
+pub struct AllInvoices {
+    /// Key.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// Amount.
+    pub amount_cents: i64,
 }

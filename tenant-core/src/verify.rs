@@ -1,0 +1,442 @@
+//! The schema check: the registered models against the live database, on
+//! every backend, before the first request.
+//!
+//! A model that does not match its table fails at run time otherwise, and
+//! not always loudly: on SQLite an integer tenant column stores an insert
+//! and then fails to decode it (a retry inserts it twice), and a global model
+//! over a tenant table reads every tenant's rows. [`TenantDb::verify`]
+//! reports every mismatch at once, each with its fix.
+
+use std::fmt;
+
+use sqlx::{Column as _, Executor as _, Statement as _, TypeInfo as _};
+
+use crate::rls::ModelInfo;
+use crate::{Backend, Error, TenantDb};
+
+/// One difference between a model and its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The table.
+    pub table: String,
+    /// The column, when the mismatch is about one.
+    pub column: Option<String>,
+    /// Stable identifier of the check: `table_exists`, `column_exists`,
+    /// `column_type`, `column_nullable`, `tenant_not_null`,
+    /// `global_table_is_tenant_table`.
+    pub check: &'static str,
+    /// What differs, why it matters, and the fix.
+    pub detail: String,
+}
+
+/// Every mismatch [`TenantDb::verify`] found; empty when the schema matches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaReport {
+    /// The mismatches, in model order.
+    pub mismatches: Vec<Mismatch>,
+    /// How many models were checked.
+    pub models: usize,
+}
+
+impl SchemaReport {
+    /// `true` when every model matches its table.
+    pub fn passed(&self) -> bool {
+        self.mismatches.is_empty()
+    }
+
+    /// Whether check `check` failed for `table`.
+    pub fn failed(&self, table: &str, check: &str) -> bool {
+        self.mismatches
+            .iter()
+            .any(|m| m.check == check && m.table == table)
+    }
+
+    /// `Ok(())` when the schema matches, otherwise
+    /// [`Error::SchemaMismatch`] with this report.
+    pub fn into_result(self) -> Result<(), Error> {
+        if self.passed() {
+            Ok(())
+        } else {
+            Err(Error::SchemaMismatch(Box::new(self)))
+        }
+    }
+
+    fn push(&mut self, table: &str, column: Option<&str>, check: &'static str, detail: String) {
+        self.mismatches.push(Mismatch {
+            table: table.to_owned(),
+            column: column.map(str::to_owned),
+            check,
+            detail,
+        });
+    }
+}
+
+impl fmt::Display for SchemaReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.passed() {
+            return write!(f, "all {} models match their tables", self.models);
+        }
+        writeln!(
+            f,
+            "{} mismatch(es) between the models and the database:",
+            self.mismatches.len()
+        )?;
+        for m in &self.mismatches {
+            match &m.column {
+                Some(column) => {
+                    writeln!(f, "  table {:?} column {column:?}: {}", m.table, m.detail)?
+                }
+                None => writeln!(f, "  table {:?}: {}", m.table, m.detail)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A column of the live table.
+struct LiveColumn {
+    name: String,
+    not_null: bool,
+    primary_key: bool,
+}
+
+/// What the catalog says about a table.
+struct LiveTable {
+    columns: Vec<LiveColumn>,
+    /// PostgreSQL: row-level security enabled.
+    row_security: bool,
+}
+
+impl TenantDb {
+    /// Compares `models` with the live database and reports every mismatch
+    /// at once, with its fix: each table and column exists, each column's
+    /// type reads into the field's Rust type, a non-`Option` field is not
+    /// over a nullable column, the tenant column is `NOT NULL`, and no
+    /// `#[tenant(global)]` model maps a tenant table (a table also mapped
+    /// by a tenant model, one with a column named like a tenant column, or
+    /// with row-level security on).
+    ///
+    /// Run it at startup and refuse to serve on a mismatch:
+    ///
+    /// ```
+    /// use tenant_core::prelude::*;
+    /// use tenant_core::rls::ModelInfo;
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "invoices")]
+    /// struct Invoice {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     amount_cents: i64,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// let db = TenantDb::connect("sqlite::memory:").await?;
+    /// let pool = db.as_sqlite().expect("sqlite");
+    /// // The tenant column was created as an integer.
+    /// sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL)")
+    ///     .execute(pool)
+    ///     .await?;
+    /// let report = db.verify(&[ModelInfo::of::<Invoice>()]).await?;
+    /// assert!(report.failed("invoices", "column_type"));
+    /// assert!(report.failed("invoices", "column_exists")); // amount_cents
+    /// assert!(report.into_result().is_err());
+    /// # Ok(()) }
+    /// ```
+    pub async fn verify(&self, models: &[ModelInfo]) -> Result<SchemaReport, Error> {
+        let backend = self.backend();
+        let mut report = SchemaReport {
+            mismatches: Vec::new(),
+            models: models.len(),
+        };
+        let tenant_models: Vec<&ModelInfo> = models
+            .iter()
+            .filter(|m| m.tenant_column.is_some())
+            .collect();
+        for model in models {
+            let Some(live) = self.live_table(model.table).await? else {
+                report.push(
+                    model.table,
+                    None,
+                    "table_exists",
+                    "does not exist. Fix: create it (run the migrations), or correct #[tenant(table = \"..\")]."
+                        .into(),
+                );
+                continue;
+            };
+            self.check_columns(model, &live, &mut report).await?;
+            if model.tenant_column.is_none() {
+                check_global(backend, model, &live, &tenant_models, &mut report);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn live_table(&self, table: &str) -> Result<Option<LiveTable>, Error> {
+        if let Some(pool) = self.as_sqlite() {
+            let rows: Vec<(String, bool, i64)> =
+                sqlx::query_as("SELECT name, \"notnull\", pk FROM pragma_table_info(?1)")
+                    .bind(table)
+                    .fetch_all(pool)
+                    .await?;
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            return Ok(Some(LiveTable {
+                columns: rows
+                    .into_iter()
+                    .map(|(name, not_null, pk)| LiveColumn {
+                        name,
+                        not_null,
+                        primary_key: pk > 0,
+                    })
+                    .collect(),
+                row_security: false,
+            }));
+        }
+        let pool = self.as_postgres().ok_or_else(|| {
+            Error::InvalidInput("the schema check supports SQLite and PostgreSQL".into())
+        })?;
+        let rows: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+            "SELECT a.attname::text, a.attnotnull, c.relrowsecurity,
+                    COALESCE(a.attnum = ANY(pk.conkey), false)
+             FROM pg_class c
+             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+             WHERE c.oid = to_regclass($1)
+             ORDER BY a.attnum",
+        )
+        .bind(quote(table))
+        .fetch_all(pool)
+        .await?;
+        let Some(row_security) = rows.first().map(|r| r.2) else {
+            return Ok(None);
+        };
+        Ok(Some(LiveTable {
+            columns: rows
+                .into_iter()
+                .map(|(name, not_null, _, primary_key)| LiveColumn {
+                    name,
+                    not_null,
+                    primary_key,
+                })
+                .collect(),
+            row_security,
+        }))
+    }
+
+    /// Existence, type and nullability of each of the model's columns.
+    async fn check_columns(
+        &self,
+        model: &ModelInfo,
+        live: &LiveTable,
+        report: &mut SchemaReport,
+    ) -> Result<(), Error> {
+        let backend = self.backend();
+        // (field index, live column) of the columns that exist.
+        let mut present: Vec<(usize, &LiveColumn)> = Vec::new();
+        for (index, column) in model.columns.iter().enumerate() {
+            match live
+                .columns
+                .iter()
+                .find(|c| same_identifier(backend, &c.name, column))
+            {
+                Some(found) => present.push((index, found)),
+                None => {
+                    let near = live
+                        .columns
+                        .iter()
+                        .find(|c| c.name.eq_ignore_ascii_case(column))
+                        .map(|c| {
+                            format!(
+                                " (there is {:?}: PostgreSQL compares quoted names exactly)",
+                                c.name
+                            )
+                        })
+                        .unwrap_or_default();
+                    report.push(
+                        model.table,
+                        Some(column),
+                        "column_exists",
+                        format!(
+                            "the model maps column {column:?}, which the table does not have{near}. \
+                             Fix: add it, or correct the field (#[tenant(rename = \"..\")])."
+                        ),
+                    );
+                }
+            }
+        }
+        for &(index, live_column) in &present {
+            let is_tenant = model.tenant_column == Some(model.columns[index]);
+            let is_key = model.primary_key == Some(model.columns[index]) || live_column.primary_key;
+            if is_tenant && !live_column.not_null {
+                report.push(
+                    model.table,
+                    Some(model.columns[index]),
+                    "tenant_not_null",
+                    format!(
+                        "the tenant column allows NULL: a row without a tenant belongs to nobody. \
+                         Fix: make it NOT NULL (ALTER TABLE {} ALTER COLUMN {} SET NOT NULL, or rebuild the SQLite table).",
+                        quote(model.table),
+                        quote(model.columns[index])
+                    ),
+                );
+            } else if !is_key && !live_column.not_null && !model.schema.nullable[index] {
+                report.push(
+                    model.table,
+                    Some(model.columns[index]),
+                    "column_nullable",
+                    format!(
+                        "the column allows NULL but the field is `{}`: reading a row where it is NULL fails. \
+                         Fix: declare the field `Option<{}>`, or make the column NOT NULL.",
+                        model.schema.rust_types[index], model.schema.rust_types[index]
+                    ),
+                );
+            }
+        }
+        if present.is_empty() {
+            return Ok(());
+        }
+        // The types as the driver sees them when it reads the columns.
+        let mut sql = String::from("SELECT ");
+        for (i, (index, _)) in present.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&quote(model.table));
+            sql.push('.');
+            sql.push_str(&quote(model.columns[*index]));
+        }
+        sql.push_str(" FROM ");
+        sql.push_str(&quote(model.table));
+        let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql));
+        let mut types: Vec<(usize, bool, String)> = Vec::new();
+        if let Some(pool) = self.as_sqlite() {
+            let statement = pool.prepare(sql.clone()).await?;
+            for ((index, _), column) in present.iter().zip(statement.columns()) {
+                let ty = column.type_info();
+                // No declared type, or one SQLite maps to no affinity sqlx
+                // knows: values are checked when read.
+                if ty.is_null() {
+                    continue;
+                }
+                types.push((
+                    *index,
+                    (model.schema.sqlite_types[*index])(ty),
+                    ty.name().to_owned(),
+                ));
+            }
+        } else if let Some(pool) = self.as_postgres() {
+            let statement = pool.prepare(sql.clone()).await?;
+            for ((index, _), column) in present.iter().zip(statement.columns()) {
+                let ty = column.type_info();
+                types.push((
+                    *index,
+                    (model.schema.postgres_types[*index])(ty),
+                    ty.name().to_owned(),
+                ));
+            }
+        }
+        for (index, compatible, sql_type) in types {
+            if !compatible {
+                let column = model.columns[index];
+                let rust = model.schema.rust_types[index];
+                let tenant = if model.tenant_column == Some(column) {
+                    " A tenant column holds tenant ids as text."
+                } else {
+                    ""
+                };
+                report.push(
+                    model.table,
+                    Some(column),
+                    "column_type",
+                    format!(
+                        "the column is {sql_type} but the field is `{rust}`, which cannot read it: \
+                         every read fails (on SQLite an insert is stored before the failure).{tenant} \
+                         Fix: change the column's type or the field's."
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A global model must not map a tenant table.
+fn check_global(
+    backend: Backend,
+    model: &ModelInfo,
+    live: &LiveTable,
+    tenant_models: &[&ModelInfo],
+    report: &mut SchemaReport,
+) {
+    if let Some(tenant) = tenant_models
+        .iter()
+        .find(|t| same_identifier(backend, t.table, model.table))
+    {
+        report.push(
+            model.table,
+            None,
+            "global_table_is_tenant_table",
+            format!(
+                "a #[tenant(global)] model maps the table of a tenant model (tenant column {:?}): \
+                 it reads and rewrites every tenant's rows with no scope. Fix: remove the global \
+                 model and use the tenant model, which the compiler scopes.",
+                tenant.tenant_column.unwrap_or_default()
+            ),
+        );
+        return;
+    }
+    for column in &live.columns {
+        let exempt = model
+            .primary_key
+            .is_some_and(|pk| same_identifier(backend, pk, &column.name))
+            || model
+                .unscoped_tenant_columns
+                .iter()
+                .any(|u| same_identifier(backend, u, &column.name));
+        let tenant_like = tenant_models.iter().any(|t| {
+            t.tenant_column
+                .is_some_and(|c| same_identifier(backend, c, &column.name))
+        });
+        if tenant_like && !exempt {
+            report.push(
+                model.table,
+                Some(&column.name),
+                "global_table_is_tenant_table",
+                "a #[tenant(global)] model maps a table with a column named like a tenant column: \
+                 it looks like tenant data, and a global model reads and rewrites every tenant's \
+                 rows. Fix: make it a tenant model (#[tenant(tenant_id)]), or map the column and \
+                 say why it does not scope the rows with #[tenant(unscoped_tenant_id = \"..\")]."
+                    .into(),
+            );
+        }
+    }
+    if live.row_security {
+        report.push(
+            model.table,
+            None,
+            "global_table_is_tenant_table",
+            "row-level security is enabled on the table of a #[tenant(global)] model: it holds \
+             tenant data. Fix: make it a tenant model, or disable row-level security if it is \
+             really shared."
+                .into(),
+        );
+    }
+}
+
+/// Identifiers compared the way the backend compares quoted names: SQLite
+/// ignores ASCII case, PostgreSQL does not.
+fn same_identifier(backend: Backend, a: &str, b: &str) -> bool {
+    match backend {
+        Backend::Sqlite => a.eq_ignore_ascii_case(b),
+        _ => a == b,
+    }
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
