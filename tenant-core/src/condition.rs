@@ -42,8 +42,11 @@ use crate::value::{IntoValue, Value};
 /// ```
 pub struct Column<M, T, N = NotNull> {
     name: &'static str,
-    _marker: PhantomData<fn() -> (M, T, N)>,
+    _marker: PhantomData<ColumnMarker<M, T, N>>,
 }
+
+/// Covariant, `Send` and `Sync` whatever `M`, `T` and `N` are.
+type ColumnMarker<M, T, N> = fn() -> (M, T, N);
 
 /// [`Column`] marker: the field is not an `Option`; comparisons take a `T`.
 #[derive(Debug, Clone, Copy)]
