@@ -222,6 +222,19 @@ async fn execute(cli: Cli) -> Result<(), String> {
             format!("cannot migrate the database (run it as the tables' owner): {e}")
         })?;
     }
+    // The models must match the tables before anything runs on them; the
+    // doctor reports a mismatch itself, with everything else it finds.
+    if !matches!(cli.command, Some(Command::Doctor)) {
+        let report = crate::db::verify(&db)
+            .await
+            .map_err(|e| format!("cannot check the schema: {e}"))?;
+        if !report.passed() {
+            db.close().await;
+            return Err(format!(
+                "refusing to start: {report}Fix the schema (or the models) and start again; `demo-app doctor` shows every check."
+            ));
+        }
+    }
     let result = match cli.command {
         None => match ServeArgs::from_env() {
             Ok(args) => serve(&db, args).await,
@@ -248,25 +261,31 @@ async fn migrate(db: &TenantDb, app_role: Option<&str>) -> Result<(), String> {
 }
 
 async fn doctor(db: &TenantDb) -> Result<(), String> {
-    match crate::db::doctor(db)
+    let schema = crate::db::verify(db)
+        .await
+        .map_err(|e| format!("doctor failed: {e}"))?;
+    println!("schema: {schema}");
+    let rls_failures = match crate::db::doctor(db)
         .await
         .map_err(|e| format!("doctor failed: {e}"))?
     {
         None => {
             println!(
                 "SQLite has no row-level security: isolation rests on the builders' tenant predicate. \
-                 Run the doctor against PostgreSQL."
+                 Run the doctor against PostgreSQL for the row-level security checks."
             );
-            Ok(())
+            0
         }
         Some(report) => {
             print!("{report}");
-            if report.passed() {
-                Ok(())
-            } else {
-                Err(format!("{} check(s) failed", report.failures().count()))
-            }
+            report.failures().count()
         }
+    };
+    match (schema.mismatches.len(), rls_failures) {
+        (0, 0) => Ok(()),
+        (schema, rls) => Err(format!(
+            "{schema} schema mismatch(es), {rls} row-level security check(s) failed"
+        )),
     }
 }
 

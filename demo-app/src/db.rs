@@ -246,6 +246,12 @@ pub async fn grant_app_role(db: &TenantDb, role: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Compares the service's models with the live database, on every backend
+/// (see [`TenantDb::verify`]): the server refuses to start on a mismatch.
+pub async fn verify(db: &TenantDb) -> Result<tenant_core::verify::SchemaReport, Error> {
+    db.verify(&models()).await
+}
+
 /// Checks the live PostgreSQL database against the service's models (see
 /// [`tenant_core::doctor`]). `None` on SQLite, which has no row-level
 /// security to check.

@@ -239,3 +239,43 @@ async fn no_arguments_serves_sqlite_and_seeds_demo_tenants_once() {
         "seeded twice: {rest:?}"
     );
 }
+
+/// A schema that does not match the models stops every command but the
+/// doctor, which lists the mismatch with the rest of its checks (on SQLite
+/// too).
+#[tokio::test]
+async fn a_schema_mismatch_stops_the_service_and_the_doctor_reports_it() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let migrated = run(&db.url, &["migrate"]).await;
+    assert!(migrated.status.success(), "{migrated:?}");
+    let doctor = run(&db.url, &["doctor"]).await;
+    assert!(doctor.status.success(), "{doctor:?}");
+    assert!(
+        stdout(&doctor).contains("models match their tables"),
+        "{}",
+        stdout(&doctor)
+    );
+
+    let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+    sqlx::query("ALTER TABLE invoices RENAME COLUMN customer_email TO email")
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let listed = run(&db.url, &["tenant", "list"]).await;
+    assert!(!listed.status.success(), "started on a mismatched schema");
+    let err = stderr(&listed);
+    assert!(err.contains("refusing to start"), "{err}");
+    assert!(err.contains("customer_email"), "{err}");
+    let doctor = run(&db.url, &["doctor"]).await;
+    assert!(
+        !doctor.status.success(),
+        "the doctor passed a mismatched schema"
+    );
+    assert!(
+        stdout(&doctor).contains("customer_email"),
+        "{}",
+        stdout(&doctor)
+    );
+}

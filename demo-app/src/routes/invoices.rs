@@ -264,12 +264,16 @@ pub async fn update(
         });
     };
     let scope = tenant.scope();
-    let update = changes.fold(apply(Invoice::update(scope), first), apply);
+    // By key: another tenant's id is `NotFound`, never a silent no-op.
+    let update = changes.fold(apply(Invoice::update_by_id(scope, id), first), apply);
 
     let mut tx = super::begin(&state, &tenant).await?;
-    if update.filter(Invoice::ID.eq(id)).execute(tx.tx()).await? == 0 {
+    if let Err(err) = update.execute(tx.tx()).await {
         tx.rollback().await?;
-        return Err(ApiError::NotFound("invoice"));
+        return Err(match err {
+            tenant_core::Error::NotFound => ApiError::NotFound("invoice"),
+            other => other.into(),
+        });
     }
     let invoice = Invoice::find(scope, id).fetch_one(tx.tx()).await?;
     tx.commit().await?;
@@ -284,14 +288,12 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let scope = tenant.scope();
     let mut tx = super::begin(&state, &tenant).await?;
-    if Invoice::delete(scope)
-        .filter(Invoice::ID.eq(id))
-        .execute(tx.tx())
-        .await?
-        == 0
-    {
+    if let Err(err) = Invoice::delete_by_id(scope, id).execute(tx.tx()).await {
         tx.rollback().await?;
-        return Err(ApiError::NotFound("invoice"));
+        return Err(match err {
+            tenant_core::Error::NotFound => ApiError::NotFound("invoice"),
+            other => other.into(),
+        });
     }
     InvoiceQuota::update(scope)
         .increment(InvoiceQuota::INVOICES_STORED, -1)
