@@ -131,6 +131,9 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<TenantDb, Error> 
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
+                // A cancelled acquire ping makes sqlx close the connection,
+                // and with it the in-memory database.
+                .test_before_acquire(false)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .acquire_timeout(options.acquire_timeout)
