@@ -15,7 +15,7 @@
 //! every tenant's rows in one query. It walks the global tenants directory
 //! instead and makes a [`TenantScope`] for each tenant: the worker is one of
 //! the few trust boundaries that mint scopes (the tenant comes from the
-//! directory, not from any request), and [`tenant_scope`] is that one call
+//! directory, not from any request), and `tenant_scope` is that one call
 //! site. A pass costs one query per tenant, so after a commit the worker
 //! visits just the tenants that were woken ([`OutboxSignal::wake`]); a full
 //! sweep of every tenant runs every [`SWEEP_INTERVAL`] and at shutdown, and
