@@ -199,7 +199,11 @@ pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
     } else if let Some(pool) = db.as_postgres() {
         // Serialise concurrent migrations (two servers starting at once):
         // CREATE ... IF NOT EXISTS alone can race in PostgreSQL's catalog.
-        let mut tx = pool.begin().await?;
+        // On a connection taken out of the pool for good: sqlx's `begin` is
+        // not cancel-safe on PostgreSQL, and a connection left inside a
+        // transaction must never go back to the pool.
+        let mut conn = pool.acquire().await?.detach();
+        let mut tx = sqlx::Connection::begin(&mut conn).await?;
         sqlx::query("SELECT pg_advisory_xact_lock(727274)")
             .execute(&mut *tx)
             .await?;
@@ -208,6 +212,7 @@ pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        sqlx::Connection::close(conn).await?;
     }
     Ok(())
 }

@@ -205,6 +205,15 @@ enum Tx {
     Postgres(TxConn<sqlx::Postgres>),
 }
 
+impl Tx {
+    fn failed(&self) -> bool {
+        match self {
+            Tx::Sqlite(tx) => tx.failed(),
+            Tx::Postgres(tx) => tx.failed(),
+        }
+    }
+}
+
 /// A database transaction that belongs to one tenant, from
 /// [`TenantDb::begin`].
 ///
@@ -222,7 +231,19 @@ impl TenantTransaction {
     }
 
     /// Commits.
+    ///
+    /// If a statement run on this transaction failed in the database, the
+    /// transaction is rolled back instead and this returns
+    /// [`Error::RolledBack`]: PostgreSQL aborts a transaction at its first
+    /// error and answers a later `COMMIT` with a rollback that sqlx reports
+    /// as success, which would silently lose every write of it. SQLite, which
+    /// would commit the rest, is held to the same rule, so the same code
+    /// behaves the same on every backend.
     pub async fn commit(self) -> Result<(), Error> {
+        if self.tx.failed() {
+            self.rollback().await?;
+            return Err(Error::RolledBack);
+        }
         match self.tx {
             Tx::Sqlite(tx) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
@@ -271,8 +292,14 @@ impl<'c> Executor<'c> for &'c mut TenantTransaction {
     fn into_target(self) -> Target<'c> {
         let TenantTransaction { scope, tx } = self;
         match tx {
-            Tx::Sqlite(tx) => Target::SqliteTx(tx.connection(), scope.tenant_id()),
-            Tx::Postgres(tx) => Target::PgTx(tx.connection(), scope.tenant_id()),
+            Tx::Sqlite(tx) => {
+                let (conn, failed) = tx.parts();
+                Target::SqliteTx(conn, scope.tenant_id(), failed)
+            }
+            Tx::Postgres(tx) => {
+                let (conn, failed) = tx.parts();
+                Target::PgTx(conn, scope.tenant_id(), failed)
+            }
         }
     }
 }
@@ -284,8 +311,9 @@ pub enum Target<'c> {
     SqlitePool(&'c SqlitePool),
     /// The flag: row-level-security mode.
     PgPool(&'c PgPool, bool),
-    SqliteTx(&'c mut SqliteConnection, &'c TenantId),
-    PgTx(&'c mut PgConnection, &'c TenantId),
+    /// The flag: set when a statement fails (see [`TenantTransaction::commit`]).
+    SqliteTx(&'c mut SqliteConnection, &'c TenantId, &'c mut bool),
+    PgTx(&'c mut PgConnection, &'c TenantId, &'c mut bool),
 }
 
 /// How a statement must be written for its target.
@@ -319,7 +347,7 @@ impl Target<'_> {
     /// Refuses a statement for another tenant on a tenant's transaction.
     fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
         let transaction = match self {
-            Target::SqliteTx(_, t) | Target::PgTx(_, t) => *t,
+            Target::SqliteTx(_, t, _) | Target::PgTx(_, t, _) => *t,
             Target::SqlitePool(_) | Target::PgPool(..) => return Ok(()),
         };
         match statement {
@@ -431,12 +459,16 @@ macro_rules! on_target {
                 let $args = sqlite_args(stmt.params)?;
                 $body
             }
-            Target::SqliteTx($exec, _) => {
+            Target::SqliteTx($exec, _, failed) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Sqlite;
                 let $exec = &mut *$exec;
                 let $args = sqlite_args(stmt.params)?;
-                $body
+                let result: Result<_, Error> = async { Ok($body) }.await;
+                if matches!(result, Err(Error::Database(_))) {
+                    *failed = true;
+                }
+                result?
             }
             Target::PgPool($exec, _) => {
                 #[allow(dead_code)]
@@ -444,12 +476,16 @@ macro_rules! on_target {
                 let $args = postgres_args(stmt.params)?;
                 $body
             }
-            Target::PgTx($exec, _) => {
+            Target::PgTx($exec, _, failed) => {
                 #[allow(dead_code)]
                 type $db = sqlx::Postgres;
                 let $exec = &mut *$exec;
                 let $args = postgres_args(stmt.params)?;
-                $body
+                let result: Result<_, Error> = async { Ok($body) }.await;
+                if matches!(result, Err(Error::Database(_))) {
+                    *failed = true;
+                }
+                result?
             }
         }
     }};

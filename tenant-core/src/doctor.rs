@@ -550,17 +550,20 @@ impl ExpectedExpressions {
 /// `None` when the role may not do that.
 async fn probe(pool: &PgPool, column: &str, column_type: &str) -> Result<Option<String>, Error> {
     let table = "pg_temp.\"__tenant_doctor_probe\"";
-    let mut tx = pool.begin().await?;
+    // The framework's own transaction guard: `diagnose` may run on the
+    // application's pool (a health check with a timeout), and sqlx's `begin`
+    // dropped mid-flight would return the connection inside a transaction.
+    let mut tx = crate::tx::TxConn::begin(pool, None).await?;
     let mut result = sqlx::query(sqlx::AssertSqlSafe(format!(
         "CREATE TEMP TABLE \"__tenant_doctor_probe\" ({} {column_type})",
         quote(column)
     )))
-    .execute(&mut *tx)
+    .execute(tx.connection())
     .await
     .map(|_| ());
     if result.is_ok() {
         result = sqlx::query(sqlx::AssertSqlSafe(tenant_policy_statement(table, column)))
-            .execute(&mut *tx)
+            .execute(tx.connection())
             .await
             .map(|_| ());
     }
@@ -569,7 +572,7 @@ async fn probe(pool: &PgPool, column: &str, column_type: &str) -> Result<Option<
             "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy
              WHERE polrelid = 'pg_temp.__tenant_doctor_probe'::regclass",
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.connection())
         .await
         .map(Some),
         Err(e) => Err(e),
@@ -1040,19 +1043,23 @@ async fn check_global_models(
     for model in models.iter().filter(|m| m.tenant_column.is_none()) {
         let table = quote(model.table);
         let subject = format!("table {table} (global)");
-        let row: Option<(Oid, bool, Vec<String>, Vec<String>)> = sqlx::query_as(
+        type Row = (Oid, bool, Vec<String>, Vec<String>, Vec<String>);
+        let row: Option<Row> = sqlx::query_as(
             "SELECT c.oid, c.relrowsecurity,
                     ARRAY(SELECT polname::text FROM pg_policy WHERE polrelid = c.oid ORDER BY 1),
                     ARRAY(SELECT attname::text FROM pg_attribute
                           WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped
-                            AND attname::text = ANY($2) ORDER BY attnum)
+                            AND attname::text = ANY($2) ORDER BY attnum),
+                    ARRAY(SELECT a.attname::text FROM pg_constraint k
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY(k.conkey)
+                          WHERE k.conrelid = c.oid AND k.contype = 'p' ORDER BY 1)
              FROM pg_class c WHERE c.oid = to_regclass($1)",
         )
         .bind(&table)
         .bind(&tenant_columns)
         .fetch_optional(pool)
         .await?;
-        let Some((oid, rls, policies, mut columns)) = row else {
+        let Some((oid, rls, policies, mut columns, live_key)) = row else {
             report.push(
                 &subject,
                 "table_exists",
@@ -1064,8 +1071,12 @@ async fn check_global_models(
         };
         // Its own key (a directory of tenants) and the columns it declares
         // `#[tenant(unscoped_tenant_id = "..")]` hold tenant ids on purpose.
+        // The key is exempt only when it is the table's real, single-column
+        // key: a global model cannot claim the tenant column as its key.
+        let key_is_real =
+            matches!((model.primary_key, live_key.as_slice()), (Some(pk), [only]) if pk == only);
         columns.retain(|c| {
-            model.primary_key != Some(c.as_str())
+            !(key_is_real && model.primary_key == Some(c.as_str()))
                 && !model.unscoped_tenant_columns.contains(&c.as_str())
         });
         let mut problems = Vec::new();

@@ -27,6 +27,13 @@ pub enum Error {
         /// Tenant of the statement that was refused.
         statement: Box<TenantId>,
     },
+    /// [`TenantTransaction::commit`](crate::TenantTransaction::commit) rolled
+    /// the transaction back instead, because a statement in it had failed:
+    /// nothing of it was stored.
+    #[error(
+        "the transaction was rolled back, not committed: a statement in it failed, so nothing of it was stored"
+    )]
+    RolledBack,
     /// The models do not match the live database
     /// ([`TenantDb::verify`](crate::TenantDb::verify)); the report lists
     /// every mismatch with its fix.

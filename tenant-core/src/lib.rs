@@ -155,7 +155,9 @@ pub mod __private {
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,
         ModelSql, NewRow, Scoped, TenantOwned,
     };
-    pub use crate::query::{Delete, Find, Insert, NoAssignments, Prepare, Select, Update};
+    pub use crate::query::{
+        Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
+    };
     use crate::value::{SqlType, TenantKey};
 
     /// Fails to compile, with a message naming the fix, unless `T` can be a

@@ -597,8 +597,8 @@ impl HasAssignments for Assigned {}
 struct Assignment {
     column: &'static str,
     value: Value,
-    /// `Some` for an increment: the integer range of the Rust type, if any.
-    increment: Option<Option<(i64, i64)>>,
+    /// `Some` for an increment: the range of the Rust type.
+    increment: Option<NumericRange>,
 }
 
 mod numeric_sealed {
@@ -614,58 +614,72 @@ mod numeric_sealed {
     note = "use `.set(column, value)` for other types"
 )]
 pub trait Numeric: numeric_sealed::Sealed {
-    /// The range of an integer type; `None` for floating point.
+    /// The values the type holds.
     #[doc(hidden)]
-    const INT_RANGE: Option<(i64, i64)>;
+    const RANGE: NumericRange;
+}
+
+/// The values a [`Numeric`] type holds.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumericRange {
+    /// An integer type: its minimum and maximum.
+    Int(i64, i64),
+    /// A floating-point type: its largest finite magnitude.
+    Float(f64),
 }
 
 macro_rules! numeric {
     ($($ty:ty => $range:expr;)*) => {$(
         impl numeric_sealed::Sealed for $ty {}
         impl Numeric for $ty {
-            const INT_RANGE: Option<(i64, i64)> = $range;
+            const RANGE: NumericRange = $range;
         }
     )*};
 }
 
 numeric! {
-    i16 => Some((i16::MIN as i64, i16::MAX as i64));
-    i32 => Some((i32::MIN as i64, i32::MAX as i64));
-    i64 => Some((i64::MIN, i64::MAX));
-    f32 => None;
-    f64 => None;
+    i16 => NumericRange::Int(i16::MIN as i64, i16::MAX as i64);
+    i32 => NumericRange::Int(i32::MIN as i64, i32::MAX as i64);
+    i64 => NumericRange::Int(i64::MIN, i64::MAX);
+    f32 => NumericRange::Float(f32::MAX as f64);
+    f64 => NumericRange::Float(f64::MAX);
 }
 
 /// Appends the right-hand side of `column = column + $n`.
 ///
-/// PostgreSQL raises an error when an integer sum leaves its type. SQLite
-/// does not: a 64-bit overflow silently becomes a REAL (after which every
-/// read of the row fails to decode), and a sum outside `i32` is stored and
-/// then truncated when read. So on SQLite the sum is checked in the
-/// statement, and out of range it evaluates `abs(i64::MIN)`, which SQLite
-/// reports as an "integer overflow" error: the statement fails and the row
-/// is unchanged.
+/// PostgreSQL raises an error when a sum leaves its type. SQLite does not:
+/// a 64-bit overflow silently becomes a REAL (after which every read of the
+/// row fails to decode), a sum outside `i32` is stored and then truncated
+/// when read, and a floating-point overflow stores infinity. So on SQLite
+/// the sum is checked in the statement, and out of range it evaluates
+/// `abs(i64::MIN)`, which SQLite reports as an "integer overflow" error:
+/// the statement fails and the row is unchanged.
 fn push_increment(
     sql: &mut String,
     table: &str,
     column: &str,
     placeholder: &str,
-    range: Option<(i64, i64)>,
+    range: NumericRange,
     backend: Backend,
 ) {
     let mut sum = String::with_capacity(table.len() + column.len() + 12);
     push_column(&mut sum, table, column);
     sum.push_str(" + ");
     sum.push_str(placeholder);
+    let overflow = "ELSE abs(-9223372036854775807 - 1) END";
     match (backend, range) {
-        (Backend::Sqlite, Some((lo, hi))) => {
+        (Backend::Sqlite, NumericRange::Int(lo, hi)) => {
             let _ = write!(sql, "CASE WHEN typeof({sum}) = 'integer'");
             if (lo, hi) != (i64::MIN, i64::MAX) {
                 let _ = write!(sql, " AND ({sum}) BETWEEN {lo} AND {hi}");
             }
+            let _ = write!(sql, " THEN {sum} WHEN ({sum}) IS NULL THEN NULL {overflow}");
+        }
+        (Backend::Sqlite, NumericRange::Float(max)) => {
             let _ = write!(
                 sql,
-                " THEN {sum} WHEN ({sum}) IS NULL THEN NULL ELSE abs(-9223372036854775807 - 1) END"
+                "CASE WHEN abs({sum}) <= {max:e} THEN {sum} WHEN ({sum}) IS NULL THEN NULL {overflow}"
             );
         }
         _ => sql.push_str(&sum),
@@ -756,14 +770,14 @@ impl<M: Model, S> Update<M, S> {
     where
         T: Numeric + crate::SqlType,
     {
-        self.push(column.name(), Value::new(delta), Some(T::INT_RANGE))
+        self.push(column.name(), Value::new(delta), Some(T::RANGE))
     }
 
     fn push(
         self,
         column: &'static str,
         value: Value,
-        increment: Option<Option<(i64, i64)>>,
+        increment: Option<NumericRange>,
     ) -> Update<M, Assigned> {
         let mut sets = self.sets;
         sets.push(Assignment {

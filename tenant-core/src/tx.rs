@@ -73,6 +73,8 @@ impl TxBackend for Sqlite {
 pub(crate) struct TxConn<DB: TxBackend> {
     conn: PoolConnection<DB>,
     state: State,
+    /// A statement run on it failed in the database.
+    failed: bool,
 }
 
 impl<DB: TxBackend> std::fmt::Debug for TxConn<DB> {
@@ -94,6 +96,7 @@ impl<DB: TxBackend> TxConn<DB> {
         let mut tx = TxConn {
             conn,
             state: State::Starting,
+            failed: false,
         };
         DB::TransactionManager::begin(&mut tx.conn, statement).await?;
         tx.state = State::Open;
@@ -103,6 +106,16 @@ impl<DB: TxBackend> TxConn<DB> {
     /// The connection, for statements inside the transaction.
     pub(crate) fn connection(&mut self) -> &mut DB::Connection {
         &mut self.conn
+    }
+
+    /// The connection and the flag that a failed statement sets.
+    pub(crate) fn parts(&mut self) -> (&mut DB::Connection, &mut bool) {
+        (&mut self.conn, &mut self.failed)
+    }
+
+    /// Whether a statement run on it failed in the database.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
     }
 
     /// Commits.

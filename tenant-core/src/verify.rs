@@ -23,7 +23,7 @@ pub struct Mismatch {
     pub column: Option<String>,
     /// Stable identifier of the check: `table_exists`, `column_exists`,
     /// `column_type`, `column_nullable`, `tenant_not_null`,
-    /// `global_table_is_tenant_table`.
+    /// `tenant_collation`, `global_table_is_tenant_table`.
     pub check: &'static str,
     /// What differs, why it matters, and the fix.
     pub detail: String,
@@ -98,6 +98,12 @@ struct LiveColumn {
     name: String,
     not_null: bool,
     primary_key: bool,
+    /// SQLite: the declared type, which decides the column's affinity.
+    declared: String,
+    /// PostgreSQL: its collation is deterministic (equal only when
+    /// byte-equal). Always `true` on SQLite, whose built-in collations
+    /// cannot make two valid tenant ids equal.
+    deterministic: bool,
 }
 
 /// What the catalog says about a table.
@@ -105,6 +111,8 @@ struct LiveTable {
     columns: Vec<LiveColumn>,
     /// PostgreSQL: row-level security enabled.
     row_security: bool,
+    /// A view (or materialized view) that reads a tenant model's table.
+    view_of_tenant_table: bool,
 }
 
 impl TenantDb {
@@ -156,8 +164,9 @@ impl TenantDb {
             .iter()
             .filter(|m| m.tenant_column.is_some())
             .collect();
+        let tenant_tables: Vec<&str> = tenant_models.iter().map(|m| m.table).collect();
         for model in models {
-            let Some(live) = self.live_table(model.table).await? else {
+            let Some(live) = self.live_table(model.table, &tenant_tables).await? else {
                 report.push(
                     model.table,
                     None,
@@ -175,56 +184,92 @@ impl TenantDb {
         Ok(report)
     }
 
-    async fn live_table(&self, table: &str) -> Result<Option<LiveTable>, Error> {
+    async fn live_table(
+        &self,
+        table: &str,
+        tenant_tables: &[&str],
+    ) -> Result<Option<LiveTable>, Error> {
         if let Some(pool) = self.as_sqlite() {
-            let rows: Vec<(String, bool, i64)> =
-                sqlx::query_as("SELECT name, \"notnull\", pk FROM pragma_table_info(?1)")
+            let rows: Vec<(String, String, bool, i64)> =
+                sqlx::query_as("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
                     .bind(table)
                     .fetch_all(pool)
                     .await?;
             if rows.is_empty() {
                 return Ok(None);
             }
+            let view: Option<String> = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_schema WHERE type = 'view' AND name = ?1 COLLATE NOCASE",
+            )
+            .bind(table)
+            .fetch_optional(pool)
+            .await?;
+            let view_of_tenant_table = view.is_some_and(|sql| {
+                let words: Vec<String> = sql
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .map(str::to_ascii_lowercase)
+                    .collect();
+                tenant_tables
+                    .iter()
+                    .any(|t| words.contains(&t.to_ascii_lowercase()))
+            });
             return Ok(Some(LiveTable {
                 columns: rows
                     .into_iter()
-                    .map(|(name, not_null, pk)| LiveColumn {
+                    .map(|(name, declared, not_null, pk)| LiveColumn {
                         name,
                         not_null,
                         primary_key: pk > 0,
+                        declared,
+                        deterministic: true,
                     })
                     .collect(),
                 row_security: false,
+                view_of_tenant_table,
             }));
         }
         let pool = self.as_postgres().ok_or_else(|| {
             Error::InvalidInput("the schema check supports SQLite and PostgreSQL".into())
         })?;
-        let rows: Vec<(String, bool, bool, bool)> = sqlx::query_as(
+        type Row = (String, bool, bool, bool, bool, bool);
+        let rows: Vec<Row> = sqlx::query_as(
             "SELECT a.attname::text, a.attnotnull, c.relrowsecurity,
-                    COALESCE(a.attnum = ANY(pk.conkey), false)
+                    COALESCE(a.attnum = ANY(pk.conkey), false),
+                    COALESCE(coll.collisdeterministic, true),
+                    c.relkind IN ('v', 'm') AND EXISTS (
+                        SELECT 1 FROM pg_rewrite r
+                        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                        JOIN pg_class t ON t.oid = d.refobjid
+                        WHERE r.ev_class = c.oid AND t.oid <> c.oid AND t.relname::text = ANY($2))
              FROM pg_class c
              JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
              LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+             LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
              WHERE c.oid = to_regclass($1)
              ORDER BY a.attnum",
         )
         .bind(quote(table))
+        .bind(tenant_tables)
         .fetch_all(pool)
         .await?;
-        let Some(row_security) = rows.first().map(|r| r.2) else {
+        let Some(&(_, _, row_security, _, _, view_of_tenant_table)) = rows.first() else {
             return Ok(None);
         };
         Ok(Some(LiveTable {
             columns: rows
                 .into_iter()
-                .map(|(name, not_null, _, primary_key)| LiveColumn {
-                    name,
-                    not_null,
-                    primary_key,
-                })
+                .map(
+                    |(name, not_null, _, primary_key, deterministic, _)| LiveColumn {
+                        name,
+                        not_null,
+                        primary_key,
+                        declared: String::new(),
+                        deterministic,
+                    },
+                )
                 .collect(),
             row_security,
+            view_of_tenant_table,
         }))
     }
 
@@ -272,6 +317,33 @@ impl TenantDb {
         for &(index, live_column) in &present {
             let is_tenant = model.tenant_column == Some(model.columns[index]);
             let is_key = model.primary_key == Some(model.columns[index]) || live_column.primary_key;
+            if is_tenant && backend == Backend::Sqlite && !keeps_text(&live_column.declared) {
+                report.push(
+                    model.table,
+                    Some(model.columns[index]),
+                    "column_type",
+                    format!(
+                        "the tenant column is declared {:?}, which gives it numeric affinity in SQLite: \
+                         tenant ids such as \"0123\" and \"123\" are stored as the same number, and \
+                         one tenant's statements match the other's rows. Fix: declare it TEXT.",
+                        live_column.declared
+                    ),
+                );
+            }
+            if is_tenant && !live_column.deterministic {
+                report.push(
+                    model.table,
+                    Some(model.columns[index]),
+                    "tenant_collation",
+                    format!(
+                        "the tenant column has a nondeterministic collation: two different tenant ids \
+                         can compare equal, in the builders' predicate and in the policies alike. \
+                         Fix: ALTER TABLE {} ALTER COLUMN {} TYPE text COLLATE \"C\";",
+                        quote(model.table),
+                        quote(model.columns[index])
+                    ),
+                );
+            }
             if is_tenant && !live_column.not_null {
                 report.push(
                     model.table,
@@ -390,10 +462,35 @@ fn check_global(
         );
         return;
     }
+    if live.view_of_tenant_table {
+        report.push(
+            model.table,
+            None,
+            "global_table_is_tenant_table",
+            "a #[tenant(global)] model maps a view that reads a tenant model's table: it shows \
+             every tenant's rows with no scope. Fix: map the tenant table with a tenant model, or \
+             give the view its own tenant column and model."
+                .into(),
+        );
+    }
+    // The model's key is exempt only when it really is the table's key: a
+    // global model cannot claim the tenant column as its key to look like
+    // a directory of tenants.
+    let live_key: Vec<&str> = live
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.as_str())
+        .collect();
+    let key_is_real = match (model.primary_key, live_key.as_slice()) {
+        (Some(pk), [only]) => same_identifier(backend, pk, only),
+        _ => false,
+    };
     for column in &live.columns {
-        let exempt = model
-            .primary_key
-            .is_some_and(|pk| same_identifier(backend, pk, &column.name))
+        let exempt = key_is_real
+            && model
+                .primary_key
+                .is_some_and(|pk| same_identifier(backend, pk, &column.name))
             || model
                 .unscoped_tenant_columns
                 .iter()
@@ -426,6 +523,25 @@ fn check_global(
                 .into(),
         );
     }
+}
+
+/// Whether a SQLite column declared `declared` keeps a tenant id as text, as
+/// far as the type check cannot tell: a declared type that the driver does
+/// not know (`STRING`, `NUMERIC`, `DECIMAL`, `UUID` ...) gets NUMERIC
+/// affinity, which turns numeric-looking text into a number. Types the
+/// driver knows (INTEGER, REAL, BOOLEAN, DATETIME ...) are judged by the
+/// type check itself.
+fn keeps_text(declared: &str) -> bool {
+    let upper = declared.to_ascii_uppercase();
+    [
+        "INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB",
+    ]
+    .iter()
+    .any(|k| upper.contains(k))
+        || matches!(
+            upper.as_str(),
+            "" | "BOOLEAN" | "BOOL" | "DATE" | "TIME" | "DATETIME" | "TIMESTAMP"
+        )
 }
 
 /// Identifiers compared the way the backend compares quoted names: SQLite

@@ -200,14 +200,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    // Type checks, each spanned on the user's field type.
-    let type_checks = model.fields.iter().map(|f| {
+    // Type checks, each spanned on the user's field type. An ordinary
+    // column's type is checked by `SCHEMA`'s `compatible_sqlite::<T>` below,
+    // on the same span: a second check would repeat the same error.
+    let type_checks = model.fields.iter().filter(|f| f.is_tenant()).map(|f| {
         let ty = f.ty;
-        if f.is_tenant() {
-            quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
-        } else {
-            quote_spanned!(ty.span()=> __tc::assert_sql_type::<#ty>();)
-        }
+        quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
     });
 
     // Row decoding by position: the SELECTs above list the fields in order.

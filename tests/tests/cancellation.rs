@@ -353,3 +353,32 @@ async fn a_timed_out_begin_leaves_no_transaction_behind() {
         }
     }
 }
+
+/// The doctor runs on the application's pool (a health check with a
+/// timeout, say): dropped at any point, it leaves the connection clean too.
+#[tokio::test]
+async fn a_dropped_doctor_leaves_the_connection_clean() {
+    let (pg, db) = postgres(true).await;
+    let probe = Probe::Postgres { owner: &pg.owner };
+    let pool = db.as_postgres().expect("postgres").clone();
+    let models = [
+        tenant_core::rls::ModelInfo::of::<Invoice>(),
+        tenant_core::rls::ModelInfo::of::<Plan>(),
+    ];
+    let mut completed = false;
+    for k in 1..=2_000 {
+        match drop_after(tenant_core::doctor::diagnose(&pool, &models), k).await {
+            Some(report) => {
+                report.expect("diagnose");
+                completed = true;
+                break;
+            }
+            None => {
+                probe
+                    .check(&db, &format!("doctor dropped after poll {k}"))
+                    .await
+            }
+        }
+    }
+    assert!(completed, "the doctor never completed");
+}

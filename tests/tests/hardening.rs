@@ -404,3 +404,108 @@ async fn nullable_columns_compare_with_bare_values() {
         );
     }
 }
+
+// --- A failed statement inside a transaction --------------------------------
+
+/// PostgreSQL aborts a transaction at its first error and answers COMMIT
+/// with a rollback that sqlx reports as success: every write of it was lost
+/// behind an `Ok(())`. `commit` now rolls back and says so, on every backend
+/// (SQLite would have committed the rest: the same code behaves the same).
+#[tokio::test]
+async fn commit_after_a_failed_statement_rolls_back_and_says_so() {
+    use tenant_tests::models::{Customer, NewCustomer, Status};
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        let acme = scope("acme");
+        let id = uuid::Uuid::new_v4();
+        let customer = |email: &str| NewCustomer {
+            id,
+            email: email.to_owned(),
+            status: Status::Active,
+            score: 0.0,
+            active: true,
+            note: None,
+            metadata: serde_json::json!({}),
+            visits: None,
+        };
+        Customer::insert(&acme, customer("first@example.com"))
+            .execute(db)
+            .await
+            .expect("seed");
+        let mut tx = db.begin(&acme).await.expect("begin");
+        Invoice::insert(&acme, new_invoice(1))
+            .execute(&mut tx)
+            .await
+            .expect("insert in tx");
+        let duplicate = Customer::insert(&acme, customer("second@example.com"))
+            .execute(&mut tx)
+            .await;
+        assert!(
+            duplicate.as_ref().is_err_and(Error::is_unique_violation),
+            "{name}: {duplicate:?}"
+        );
+        let committed = tx.commit().await;
+        assert!(
+            matches!(committed, Err(Error::RolledBack)),
+            "{name}: commit after a failed statement gave {committed:?}"
+        );
+        assert_eq!(
+            Invoice::query(&acme).count(db).await.expect("count"),
+            0,
+            "{name}: part of a rolled-back transaction was stored"
+        );
+        // A transaction without failures commits as before.
+        let mut tx = db.begin(&acme).await.expect("begin");
+        Invoice::insert(&acme, new_invoice(2))
+            .execute(&mut tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        assert_eq!(acme_amounts(db).await, [2], "{name}");
+    }
+}
+
+/// SQLite stored infinity for a floating-point increment past the type's
+/// largest value; PostgreSQL raises an error. Both raise one now.
+#[tokio::test]
+async fn float_increment_overflow_is_an_error() {
+    let pool = tenant_tests::sqlite_memory().await;
+    sqlx::raw_sql(COUNTERS_SQLITE)
+        .execute(&pool)
+        .await
+        .expect("schema");
+    let mut pg = PgTestDb::create().await;
+    pg.execute_script(COUNTERS_POSTGRES).await;
+    let role = pg.create_app_role().await;
+    let pg_db = TenantDb::postgres(pg.pool_as(&role, 2).await);
+    let sqlite = TenantDb::sqlite(pool);
+    let acme = scope("acme");
+    for (name, db) in [("sqlite", &sqlite), ("postgres", &pg_db)] {
+        Counter::insert(
+            &acme,
+            NewCounter {
+                small: 0,
+                big: 0,
+                ratio: f64::MAX,
+            },
+        )
+        .execute(db)
+        .await
+        .expect("insert");
+        let result = Counter::update(&acme)
+            .increment(Counter::RATIO, f64::MAX)
+            .execute(db)
+            .await;
+        assert!(
+            result.is_err(),
+            "{name}: f64::MAX + f64::MAX gave {result:?}"
+        );
+        let row = Counter::query(&acme).fetch_one(db).await.expect("read");
+        assert_eq!(row.ratio, f64::MAX, "{name}: the row changed");
+        Counter::update(&acme)
+            .increment(Counter::RATIO, -1.0e308)
+            .execute(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: an in-range float increment failed: {e}"));
+    }
+}

@@ -198,3 +198,91 @@ async fn sqlite_matches_identifiers_without_case() {
     let report = db.verify(&good_models()).await.expect("verify");
     assert!(report.passed(), "{report}");
 }
+
+/// SQLite gives a column of an unknown declared type (`STRING`, `NUMERIC`,
+/// `UUID` ...) numeric affinity: tenant ids "0123" and "123" are stored as
+/// the same number and match each other's rows. The check refuses it.
+#[tokio::test]
+async fn sqlite_tenant_column_of_numeric_affinity_is_refused() {
+    for declared in ["STRING", "NUMERIC", "DECIMAL(10)", "UUID"] {
+        let db = sqlite_with(&models::SQLITE_SCHEMA.replace(
+            "tenant_id TEXT NOT NULL",
+            &format!("tenant_id {declared} NOT NULL"),
+        ))
+        .await;
+        let report = db.verify(&good_models()).await.expect("verify");
+        assert!(
+            report.failed("invoices", "column_type"),
+            "{declared}: {report}"
+        );
+    }
+    let db = sqlite_with(
+        &models::SQLITE_SCHEMA.replace("tenant_id TEXT NOT NULL", "tenant_id VARCHAR(63) NOT NULL"),
+    )
+    .await;
+    let report = db.verify(&good_models()).await.expect("verify");
+    assert!(report.passed(), "VARCHAR: {report}");
+}
+
+/// A nondeterministic collation on the tenant column makes different ids
+/// equal, in the predicate and in the policies.
+#[tokio::test]
+async fn postgres_tenant_column_with_a_nondeterministic_collation_is_refused() {
+    let (pg, db) = postgres_with(models::POSTGRES_SCHEMA).await;
+    pg.execute_script(
+        "CREATE COLLATION tenant_ci (provider = icu, locale = 'und-u-ka-shifted', deterministic = false);
+         ALTER TABLE invoices ALTER COLUMN tenant_id TYPE text COLLATE tenant_ci;",
+    )
+    .await;
+    let report = db.verify(&good_models()).await.expect("verify");
+    assert!(report.failed("invoices", "tenant_collation"), "{report}");
+}
+
+/// A global model that claims the tenant column as its key, over a tenant
+/// table (not mapped by a tenant model) whose real key is another column.
+#[derive(Debug, TenantModel)]
+#[tenant(table = "orders", global)]
+pub struct ClaimsTenantKey {
+    /// Not the table's key at all.
+    #[tenant(primary_key)]
+    pub tenant_id: TenantId,
+    /// Amount.
+    pub amount_cents: i64,
+}
+
+/// A global model over a view of a tenant table.
+#[derive(Debug, TenantModel)]
+#[tenant(table = "invoice_amounts", global)]
+pub struct InvoiceAmounts {
+    /// Key.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// Amount.
+    pub amount_cents: i64,
+}
+
+#[tokio::test]
+async fn global_models_cannot_hide_a_tenant_table() {
+    let view = "CREATE VIEW invoice_amounts AS SELECT id, amount_cents FROM invoices;
+        CREATE TABLE orders (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, amount_cents BIGINT NOT NULL);";
+    let tenant_only = vec![ModelInfo::of::<Invoice>()];
+    let mut fake_key = tenant_only.clone();
+    fake_key.push(ModelInfo::of::<ClaimsTenantKey>());
+    let mut over_view = tenant_only.clone();
+    over_view.push(ModelInfo::of::<InvoiceAmounts>());
+
+    let sqlite = sqlite_with(&format!("{}{view}", models::SQLITE_SCHEMA)).await;
+    let (_pg, postgres) = postgres_with(&format!("{}{view}", models::POSTGRES_SCHEMA)).await;
+    for (name, db) in [("sqlite", &sqlite), ("postgres", &postgres)] {
+        let report = db.verify(&fake_key).await.expect("verify");
+        assert!(
+            report.failed("orders", "global_table_is_tenant_table"),
+            "{name}: {report}"
+        );
+        let report = db.verify(&over_view).await.expect("verify");
+        assert!(
+            report.failed("invoice_amounts", "global_table_is_tenant_table"),
+            "{name}: {report}"
+        );
+    }
+}
