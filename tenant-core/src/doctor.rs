@@ -1076,8 +1076,9 @@ async fn check_global_models(
         let key_is_real =
             matches!((model.primary_key, live_key.as_slice()), (Some(pk), [only]) if pk == only);
         columns.retain(|c| {
-            !(key_is_real && model.primary_key == Some(c.as_str()))
-                && !model.unscoped_tenant_columns.contains(&c.as_str())
+            let own_key = key_is_real && model.primary_key == Some(c.as_str());
+            let declared = model.unscoped_tenant_columns.contains(&c.as_str());
+            !own_key && !declared
         });
         let mut problems = Vec::new();
         let mut undo = Vec::new();
