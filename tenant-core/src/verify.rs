@@ -109,7 +109,7 @@ struct LiveColumn {
 /// What the catalog says about a table.
 struct LiveTable {
     columns: Vec<LiveColumn>,
-    /// PostgreSQL: row-level security enabled.
+    /// PostgreSQL: row-level security enabled, or a policy defined.
     row_security: bool,
     /// A view (or materialized view) that reads a tenant model's table.
     view_of_tenant_table: bool,
@@ -233,7 +233,8 @@ impl TenantDb {
         })?;
         type Row = (String, bool, bool, bool, bool, bool);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT a.attname::text, a.attnotnull, c.relrowsecurity,
+            "SELECT a.attname::text, a.attnotnull,
+                    c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid),
                     COALESCE(a.attnum = ANY(pk.conkey), false),
                     COALESCE(coll.collisdeterministic, true),
                     c.relkind IN ('v', 'm') AND EXISTS (
@@ -517,9 +518,9 @@ fn check_global(
             model.table,
             None,
             "global_table_is_tenant_table",
-            "row-level security is enabled on the table of a #[tenant(global)] model: it holds \
-             tenant data. Fix: make it a tenant model, or disable row-level security if it is \
-             really shared."
+            "the table of a #[tenant(global)] model has row-level security enabled or a policy: \
+             it holds tenant data. Fix: make it a tenant model, or drop the policies and disable \
+             row-level security if it is really shared."
                 .into(),
         );
     }

@@ -181,8 +181,15 @@ async fn every_mismatch_is_reported_at_once_on_postgres() {
         .await;
     let report = db.verify(&good_models()).await.expect("verify");
     assert!(report.failed("customers", "column_nullable"), "{report}");
-    // Row-level security on a global model's table.
-    pg.execute_script("ALTER TABLE plans ENABLE ROW LEVEL SECURITY")
+    // A policy on a global model's table, then row-level security on it.
+    pg.execute_script("CREATE POLICY p ON plans USING (true)")
+        .await;
+    let report = db.verify(&good_models()).await.expect("verify");
+    assert!(
+        report.failed("plans", "global_table_is_tenant_table"),
+        "{report}"
+    );
+    pg.execute_script("DROP POLICY p ON plans; ALTER TABLE plans ENABLE ROW LEVEL SECURITY")
         .await;
     let report = db.verify(&good_models()).await.expect("verify");
     assert!(
