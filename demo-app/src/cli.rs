@@ -70,9 +70,10 @@ pub enum Command {
         #[arg(long)]
         app_role: Option<String>,
     },
-    /// Check that PostgreSQL really enforces tenant isolation (row-level
-    /// security enabled and forced, policies, keys, the serving role); exits
-    /// non-zero when a check fails. Run it as the role that serves the app.
+    /// Check the schema against the models (every backend), and that
+    /// PostgreSQL really enforces tenant isolation (row-level security
+    /// enabled and forced, policies, keys, the serving role); exits non-zero
+    /// when a check fails. Run it as the role that serves the app.
     Doctor,
     /// Manage tenants.
     #[command(subcommand)]

@@ -132,6 +132,39 @@ fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
     }
 }
 
+/// The constructors of `update_by_id` / `delete_by_id`: a filter on the
+/// primary key, and `NotFound` when it matches no row. Shared by [`Update`]
+/// and [`Delete`], which both have `filters` and `by_key`.
+macro_rules! by_key_constructors {
+    () => {
+        fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
+        where
+            M: HasPrimaryKey,
+        {
+            let mut statement = Self::with_tenant(tenant);
+            statement.filters.push(key_filter::<M>(key));
+            statement.by_key = true;
+            statement
+        }
+
+        #[doc(hidden)]
+        pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
+        where
+            M: TenantOwned + HasPrimaryKey,
+        {
+            Self::with_key(scoped_tenant(scope), key)
+        }
+
+        #[doc(hidden)]
+        pub fn global_by_key(key: M::PrimaryKey) -> Self
+        where
+            M: GlobalModel + HasPrimaryKey,
+        {
+            Self::with_key(None, key)
+        }
+    };
+}
+
 /// `primary_key = key`, the filter of the by-key forms.
 fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
     Node::Compare {
@@ -709,31 +742,7 @@ impl<M: Model> Update<M, NoAssignments> {
         }
     }
 
-    fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
-    where
-        M: HasPrimaryKey,
-    {
-        let mut update = Self::with_tenant(tenant);
-        update.filters.push(key_filter::<M>(key));
-        update.by_key = true;
-        update
-    }
-
-    #[doc(hidden)]
-    pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
-    where
-        M: TenantOwned + HasPrimaryKey,
-    {
-        Self::with_key(scoped_tenant(scope), key)
-    }
-
-    #[doc(hidden)]
-    pub fn global_by_key(key: M::PrimaryKey) -> Self
-    where
-        M: GlobalModel + HasPrimaryKey,
-    {
-        Self::with_key(None, key)
-    }
+    by_key_constructors!();
 
     #[doc(hidden)]
     pub fn scoped(scope: &TenantScope) -> Self
@@ -922,31 +931,7 @@ impl<M: Model> Delete<M> {
         }
     }
 
-    fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
-    where
-        M: HasPrimaryKey,
-    {
-        let mut delete = Self::with_tenant(tenant);
-        delete.filters.push(key_filter::<M>(key));
-        delete.by_key = true;
-        delete
-    }
-
-    #[doc(hidden)]
-    pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
-    where
-        M: TenantOwned + HasPrimaryKey,
-    {
-        Self::with_key(scoped_tenant(scope), key)
-    }
-
-    #[doc(hidden)]
-    pub fn global_by_key(key: M::PrimaryKey) -> Self
-    where
-        M: GlobalModel + HasPrimaryKey,
-    {
-        Self::with_key(None, key)
-    }
+    by_key_constructors!();
 
     #[doc(hidden)]
     pub fn scoped(scope: &TenantScope) -> Self
