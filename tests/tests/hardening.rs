@@ -246,7 +246,10 @@ async fn counter_dbs() -> (PgTestDb, [(&'static str, TenantDb); 2]) {
     pg.execute_script(COUNTERS_POSTGRES).await;
     let role = pg.create_app_role().await;
     let pg_db = TenantDb::postgres(pg.pool_as(&role, 2).await);
-    (pg, [("sqlite", TenantDb::sqlite(pool)), ("postgres", pg_db)])
+    (
+        pg,
+        [("sqlite", TenantDb::sqlite(pool)), ("postgres", pg_db)],
+    )
 }
 
 /// SQLite turned an `i64` overflow into a REAL (every later read of the
