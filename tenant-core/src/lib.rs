@@ -164,6 +164,69 @@ pub mod __private {
     /// tenant column.
     pub const fn assert_tenant_key<T: TenantKey>() {}
 
+    /// Probes a global model's field type: [`FieldProbe::probe`] resolves to
+    /// the inherent method (a [`HoldsTenantId`]) when the type is
+    /// `TenantId` or `Option<TenantId>` under any name, and to
+    /// [`OrdinaryField::probe`] otherwise. Method resolution on a concrete
+    /// type prefers inherent methods, so this sees through type aliases.
+    pub struct FieldProbe<T>(core::marker::PhantomData<T>);
+
+    impl<T> FieldProbe<T> {
+        /// A probe of `T`.
+        pub const fn new() -> Self {
+            FieldProbe(core::marker::PhantomData)
+        }
+    }
+
+    impl<T> Default for FieldProbe<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// The probe's answer for a field that holds a tenant id.
+    pub struct HoldsTenantId;
+
+    /// The probe's answer for any other field.
+    pub struct Ordinary;
+
+    impl FieldProbe<crate::TenantId> {
+        /// This field holds a tenant id.
+        pub fn probe(&self) -> HoldsTenantId {
+            HoldsTenantId
+        }
+    }
+
+    impl FieldProbe<Option<crate::TenantId>> {
+        /// This field holds a tenant id.
+        pub fn probe(&self) -> HoldsTenantId {
+            HoldsTenantId
+        }
+    }
+
+    /// The fallback of [`FieldProbe::probe`].
+    pub trait OrdinaryField {
+        /// This field holds no tenant id.
+        fn probe(&self) -> Ordinary {
+            Ordinary
+        }
+    }
+
+    impl<T> OrdinaryField for FieldProbe<T> {}
+
+    /// Implemented by the probe's answer for an ordinary field only.
+    #[diagnostic::on_unimplemented(
+        message = "this field of a #[tenant(global)] model holds a `TenantId` (through a type alias)",
+        label = "a global model reads and rewrites every tenant's rows",
+        note = "if the table belongs to tenants, remove `global` and mark this field #[tenant(tenant_id)]; if it really is shared, say why with #[tenant(unscoped_tenant_id = \"...\")]"
+    )]
+    pub trait NotTenantId {}
+
+    impl NotTenantId for Ordinary {}
+
+    /// Fails to compile unless the probe found an ordinary field.
+    pub fn assert_not_tenant_id<R: NotTenantId>(_: R) {}
+
     /// Fails to compile, with a message naming the fix, unless `T` can be a
     /// column.
     pub const fn assert_sql_type<T: SqlType>() {}

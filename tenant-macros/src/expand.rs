@@ -207,6 +207,23 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let ty = f.ty;
         quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
     });
+    // A global model's field whose type *is* `TenantId` under another name
+    // (a type alias): the derive's check reads the type as written, this
+    // one the type itself. Its own key and declared unscoped fields are
+    // exempt; a field written `TenantId` was refused above already.
+    let global_checks = model
+        .fields
+        .iter()
+        .filter(|f| {
+            model.is_global()
+                && f.attrs.primary_key.is_none()
+                && f.attrs.unscoped_tenant_id.is_none()
+                && !valid::is_tenant_id_type(f.ty)
+        })
+        .map(|f| {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> __tc::assert_not_tenant_id(__tc::FieldProbe::<#ty>::new().probe());)
+        });
 
     // Row decoding by position: the SELECTs above list the fields in order.
     let decode = |backend: &syn::Ident| {
@@ -350,7 +367,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
             #[allow(dead_code)]
             fn __tenant_model_type_checks() {
+                #[allow(unused_imports)]
+                use __tc::OrdinaryField as _;
                 #(#type_checks)*
+                #(#global_checks)*
             }
 
             #[automatically_derived]

@@ -116,7 +116,7 @@ fn check_global_fields(cx: &Ctxt, model: &Model<'_>) {
 }
 
 /// `TenantId`, `Option<TenantId>`, or a path ending in `TenantId`.
-fn is_tenant_id_type(ty: &syn::Type) -> bool {
+pub(crate) fn is_tenant_id_type(ty: &syn::Type) -> bool {
     let syn::Type::Path(path) = ty else {
         return false;
     };
