@@ -17,12 +17,20 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     if let Some(model) = &model {
         valid::check(&cx, model);
     }
-    match cx.check() {
-        Ok(()) => match model {
-            Some(model) => expand(&model),
-            None => TokenStream::new(),
-        },
-        Err(err) => err.to_compile_error(),
+    match (cx.check(), model) {
+        (Ok(()), Some(model)) => expand(&model),
+        (Ok(()), None) => TokenStream::new(),
+        // Like serde_derive: report the mistakes and still generate the
+        // model's items, so code using `Model::query(..)` or the column
+        // constants does not add a cascade of "not found" errors to the one
+        // that matters. (A generic struct cannot be expanded: its impls would
+        // lack the generics, which is itself the error reported.)
+        (Err(err), Some(model)) if input.generics.params.is_empty() => {
+            let mut tokens = err.to_compile_error();
+            tokens.extend(expand(&model));
+            tokens
+        }
+        (Err(err), _) => err.to_compile_error(),
     }
 }
 
@@ -277,9 +285,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 "The tenant column `{column}`. It can be read but never set or filtered on: \
                  the scope supplies it."
             );
+            let fvis = &f.original.vis;
             quote_spanned!(f.ident.span()=>
                 #[doc = #doc]
-                pub const #const_name: __tc::TenantColumn<#ident> = __tc::TenantColumn::new(#column);
+                #fvis const #const_name: __tc::TenantColumn<#ident> = __tc::TenantColumn::new(#column);
             )
         } else {
             let doc = format!("Column `{column}` of `{table}`.");
@@ -290,9 +299,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
             } else {
                 quote!(__tc::NotNull)
             };
+            // The constant is as visible as the field it names.
+            let fvis = &f.original.vis;
             quote_spanned!(f.ident.span()=>
                 #[doc = #doc]
-                pub const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#column);
+                #fvis const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#column);
             )
         }
     });
