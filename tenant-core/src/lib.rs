@@ -62,7 +62,11 @@
 //! On the struct:
 //! - `#[tenant(table = "name")]` (required): the table.
 //! - `#[tenant(global)]`: a table shared by all tenants, with no tenant
-//!   column; its builders take no scope (`Plan::query()`).
+//!   column; its builders take no scope (`Plan::query()`). A `TenantId`
+//!   field is refused in a global model unless it is the primary key (a
+//!   directory of tenants) or says why it does not scope the rows.
+//! - `#[tenant(crate = "path")]`: where `tenant_core` is, when a crate
+//!   re-exports or renames it.
 //!
 //! On fields:
 //! - `#[tenant(tenant_id)]`: the tenant column, of type [`TenantId`]. It is
@@ -75,11 +79,16 @@
 //! - `#[tenant(generated)]`: a column the database fills on insert
 //!   (`created_at DEFAULT CURRENT_TIMESTAMP`), left out of `New<Model>`.
 //! - `#[tenant(rename = "column")]`: the SQL column name, when it differs from
-//!   the field name.
+//!   the field name. Names are compared without regard to ASCII case, as
+//!   SQLite and MySQL compare them.
+//! - `#[tenant(unscoped_tenant_id = "why")]`: on a `TenantId` field of a
+//!   global model, the stated reason the table holds tenant ids without
+//!   belonging to a tenant (a membership table, say).
 //!
 //! Table and column names must be safe SQL identifiers
-//! (`[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes); this is checked at compile
-//! time, and the generated SQL quotes them as well.
+//! (`[A-Za-z_][A-Za-z0-9_]*`, at most 63 bytes, not starting with the
+//! reserved `__tenant`); this is checked at compile time, and the generated
+//! SQL quotes them and qualifies every column with its table.
 //!
 //! # Generated items
 //!
@@ -150,6 +159,7 @@ pub mod __private {
     pub use sqlx::postgres::{PgArguments, PgRow};
     pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
+    pub use crate::TenantScope;
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,

@@ -7,7 +7,7 @@ use syn::meta::ParseNestedMeta;
 use crate::ctxt::Ctxt;
 
 /// Keys accepted in the struct's `#[tenant(...)]`.
-const CONTAINER_KEYS: &[&str] = &["table", "global"];
+const CONTAINER_KEYS: &[&str] = &["table", "global", "crate"];
 /// Keys accepted in a field's `#[tenant(...)]`.
 const FIELD_KEYS: &[&str] = &[
     "tenant_id",
@@ -29,6 +29,9 @@ pub(crate) struct Spanned<T> {
 pub(crate) struct Container {
     pub(crate) table: Option<Spanned<String>>,
     pub(crate) global: Option<Span>,
+    /// `crate = "path"`: where `tenant_core` is, when it is re-exported or
+    /// renamed (as `#[serde(crate = "..")]`).
+    pub(crate) krate: Option<Spanned<syn::Path>>,
 }
 
 /// `#[tenant(tenant_id | primary_key | client_generated | generated | rename = "...")]`
@@ -64,6 +67,26 @@ impl Container {
                 } else if meta.path.is_ident("global") {
                     let span = flag(cx, &meta);
                     set_once(cx, &meta, &mut out.global, span);
+                } else if meta.path.is_ident("crate") {
+                    let lit = string_value(&meta)?;
+                    match lit.parse::<syn::Path>() {
+                        Ok(path) => set_once(
+                            cx,
+                            &meta,
+                            &mut out.krate,
+                            Spanned {
+                                value: path,
+                                span: lit.span(),
+                            },
+                        ),
+                        Err(_) => cx.syn_error(syn::Error::new(
+                            lit.span(),
+                            format!(
+                                "`crate` takes the path of tenant_core, such as \"::tenant_core\" or \"my_crate::db\"; {:?} is not a path",
+                                lit.value()
+                            ),
+                        )),
+                    }
                 } else {
                     unknown_key(cx, &meta, CONTAINER_KEYS, FIELD_KEYS, "struct");
                 }

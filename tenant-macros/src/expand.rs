@@ -1,4 +1,5 @@
-//! Code generation. Everything generated names `::tenant_core::__private`,
+//! Code generation. Everything generated names `::tenant_core::__private`
+//! (or the path given with `#[tenant(crate = "..")]`),
 //! never a user import, and every SQL string is built here, once, at compile
 //! time.
 
@@ -309,6 +310,12 @@ fn expand(model: &Model<'_>) -> TokenStream {
     });
 
     let builders = builders(model, &new_ident);
+    let default_krate: syn::Path = syn::parse_quote!(::tenant_core);
+    let krate = model
+        .attrs
+        .krate
+        .as_ref()
+        .map_or(&default_krate, |k| &k.value);
 
     // Schema facts for `TenantDb::verify`.
     let rust_types = model.fields.iter().map(|f| {
@@ -374,7 +381,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
         }
 
         const _: () = {
-            use ::tenant_core::__private as __tc;
+            use #krate::__private as __tc;
 
             #[allow(dead_code)]
             fn __tenant_model_type_checks() {
@@ -519,7 +526,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             );
             quote_spanned!(span=>
                 #[doc = #doc]
-                pub fn find(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Find<#ident> {
+                pub fn find(scope: &__tc::TenantScope, id: #ty) -> __tc::Find<#ident> {
                     __tc::Find::scoped(scope, id)
                 }
             )
@@ -551,11 +558,11 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
         } else {
             quote_spanned!(span=>
                 #[doc = #doc_update]
-                pub fn update_by_id(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
+                pub fn update_by_id(scope: &__tc::TenantScope, id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
                     __tc::Update::scoped_by_key(scope, id)
                 }
                 #[doc = #doc_delete]
-                pub fn delete_by_id(scope: &::tenant_core::TenantScope, id: #ty) -> __tc::Delete<#ident> {
+                pub fn delete_by_id(scope: &__tc::TenantScope, id: #ty) -> __tc::Delete<#ident> {
                     __tc::Delete::scoped_by_key(scope, id)
                 }
             )
@@ -597,21 +604,21 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
         let doc_delete = format!("Deletes rows of `{table}` that belong to the scope's tenant.");
         quote! {
             #[doc = #doc_query]
-            pub fn query(scope: &::tenant_core::TenantScope) -> __tc::Select<#ident> {
+            pub fn query(scope: &__tc::TenantScope) -> __tc::Select<#ident> {
                 __tc::Select::scoped(scope)
             }
             #find
             #by_key
             #[doc = #doc_insert]
-            pub fn insert(scope: &::tenant_core::TenantScope, row: #new_ident) -> __tc::Insert<#ident> {
+            pub fn insert(scope: &__tc::TenantScope, row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::scoped(scope, row)
             }
             #[doc = #doc_update]
-            pub fn update(scope: &::tenant_core::TenantScope) -> __tc::Update<#ident, __tc::NoAssignments> {
+            pub fn update(scope: &__tc::TenantScope) -> __tc::Update<#ident, __tc::NoAssignments> {
                 __tc::Update::scoped(scope)
             }
             #[doc = #doc_delete]
-            pub fn delete(scope: &::tenant_core::TenantScope) -> __tc::Delete<#ident> {
+            pub fn delete(scope: &__tc::TenantScope) -> __tc::Delete<#ident> {
                 __tc::Delete::scoped(scope)
             }
         }
