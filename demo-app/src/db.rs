@@ -158,9 +158,10 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<TenantDb, Error> 
         // scoped statement also sets `app.tenant_id`, transaction-locally.
         Ok(TenantDb::postgres_with_rls(pool))
     } else {
-        Err(Error::InvalidInput(
-            "unsupported database URL: expected sqlite:... or postgres://...".to_owned(),
-        ))
+        // Shown without credentials: only the scheme, which is what is wrong.
+        Err(Error::UnsupportedUrl {
+            url: format!("{}:...", url.split(':').next().unwrap_or_default()),
+        })
     }
 }
 
@@ -238,9 +239,10 @@ pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
 /// table, without owning any (so the policies apply to it). PostgreSQL only.
 pub async fn grant_app_role(db: &TenantDb, role: &str) -> Result<(), Error> {
     let Some(pool) = db.as_postgres() else {
-        return Err(Error::InvalidInput(
-            "--app-role applies to PostgreSQL only: SQLite has no roles".to_owned(),
-        ));
+        return Err(Error::Unsupported {
+            backend: db.backend(),
+            operation: "--app-role (roles exist on PostgreSQL only)",
+        });
     };
     let role = format!("\"{}\"", role.replace('"', "\"\""));
     let script = format!(

@@ -112,10 +112,9 @@ impl TenantDb {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Self::postgres(PgPool::connect(url).await?))
         } else {
-            Err(Error::InvalidInput(format!(
-                "unsupported database URL {:?}: expected sqlite:... or postgres://...",
-                redact_url(url)
-            )))
+            Err(Error::UnsupportedUrl {
+                url: redact_url(url),
+            })
         }
     }
 

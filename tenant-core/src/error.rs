@@ -13,9 +13,30 @@ pub enum Error {
     /// A tenant id failed validation.
     #[error(transparent)]
     InvalidTenantId(#[from] InvalidTenantId),
-    /// Input was refused before reaching the database.
-    #[error("invalid input: {0}")]
-    InvalidInput(String),
+    /// [`TenantDb::connect`](crate::TenantDb::connect) was given a URL of
+    /// no supported database. The URL is shown without its password.
+    #[error("unsupported database URL {url:?}: expected sqlite:... or postgres://...")]
+    UnsupportedUrl {
+        /// The URL, password removed.
+        url: String,
+    },
+    /// An update tried to set the tenant column (through a hand-made column
+    /// constant; the generated ones cannot). Nothing was sent.
+    #[error(
+        "an update cannot set the tenant column {column:?}: a row never moves to another tenant"
+    )]
+    TenantColumnNotSettable {
+        /// The column named, in the case it was written.
+        column: &'static str,
+    },
+    /// The operation does not exist on this backend.
+    #[error("{operation} is not supported on {backend:?}")]
+    Unsupported {
+        /// The backend.
+        backend: crate::Backend,
+        /// What was asked.
+        operation: &'static str,
+    },
     /// A statement scoped to one tenant was run on a transaction opened for
     /// another. Nothing was sent to the database.
     #[error(

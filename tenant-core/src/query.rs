@@ -852,10 +852,7 @@ impl<M: Model, S> Update<M, S> {
             .iter()
             .find(|s| M::TENANT_COLUMN.is_some_and(|tenant| s.column.eq_ignore_ascii_case(tenant)))
         {
-            return Err(Error::InvalidInput(format!(
-                "an update cannot set the tenant column {:?}",
-                set.column
-            )));
+            return Err(Error::TenantColumnNotSettable { column: set.column });
         }
         let mut key = shape::ShapeKey::new(shape::UPDATE, M::SQL.select);
         key.push(backend as usize);

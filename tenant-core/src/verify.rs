@@ -228,8 +228,9 @@ impl TenantDb {
                 view_of_tenant_table,
             }));
         }
-        let pool = self.as_postgres().ok_or_else(|| {
-            Error::InvalidInput("the schema check supports SQLite and PostgreSQL".into())
+        let pool = self.as_postgres().ok_or_else(|| Error::Unsupported {
+            backend: self.backend(),
+            operation: "the schema check",
         })?;
         type Row = (String, bool, bool, bool, bool, bool);
         let rows: Vec<Row> = sqlx::query_as(

@@ -28,7 +28,10 @@ async fn a_forged_tenant_column_cannot_be_set() {
         .filter(Invoice::ID.eq(row.id))
         .execute(&db)
         .await;
-    assert!(matches!(result, Err(Error::InvalidInput(_))), "{result:?}");
+    assert!(
+        matches!(result, Err(Error::TenantColumnNotSettable { .. })),
+        "{result:?}"
+    );
     assert_eq!(
         Invoice::find(&acme, row.id)
             .fetch_one(&db)

@@ -60,7 +60,7 @@ async fn the_tenant_column_cannot_be_set_in_any_case() {
                 .execute(db)
                 .await;
             assert!(
-                matches!(result, Err(Error::InvalidInput(_))),
+                matches!(result, Err(Error::TenantColumnNotSettable { .. })),
                 "{name}: setting {spelling:?} gave {result:?}"
             );
         }

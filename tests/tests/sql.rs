@@ -200,6 +200,6 @@ async fn connect_in_memory_sqlite_and_refuse_unknown_urls() {
     assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
     assert!(matches!(
         TenantDb::connect("mysql://localhost/x").await,
-        Err(tenant_core::Error::InvalidInput(_))
+        Err(tenant_core::Error::UnsupportedUrl { .. })
     ));
 }
