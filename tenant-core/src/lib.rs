@@ -156,8 +156,8 @@ pub mod prelude {
 pub mod __private {
     pub use sqlx;
     pub use sqlx::error::BoxDynError;
-    pub use sqlx::postgres::{PgArguments, PgRow};
-    pub use sqlx::sqlite::{SqliteArguments, SqliteRow};
+    pub use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
+    pub use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteTypeInfo};
 
     pub use crate::TenantScope;
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
@@ -241,40 +241,101 @@ pub mod __private {
     /// column.
     pub const fn assert_sql_type<T: SqlType>() {}
 
-    /// Whether a value of `T` reads a SQLite column of type `ty`.
-    pub fn compatible_sqlite<T: SqlType>(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-        <T as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+    /// The generated code reaches a column type's decode, bind and type
+    /// check through `(&&ColumnProbe::<T>::new()).method(..)`: for a type
+    /// that is a [`SqlType`] that resolves to [`ColumnOps`], otherwise to
+    /// [`ColumnOpsFallback`], whose methods never run (the model does not
+    /// compile: `assert_sql_type::<T>()` reports the type once, on the
+    /// field). So an unsupported column type is one error, not one per use.
+    pub struct ColumnProbe<T>(core::marker::PhantomData<fn() -> T>);
+
+    impl<T> ColumnProbe<T> {
+        /// A probe of `T`.
+        pub const fn new() -> Self {
+            ColumnProbe(core::marker::PhantomData)
+        }
     }
 
-    /// Whether a value of `T` reads a PostgreSQL column of type `ty`.
-    pub fn compatible_postgres<T: SqlType>(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-        <T as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    impl<T> Default for ColumnProbe<T> {
+        fn default() -> Self {
+            Self::new()
+        }
     }
 
-    /// Reads column `index` of a SQLite row.
-    #[inline]
-    pub fn decode_sqlite<T: SqlType>(row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
+    /// A column type's operations, for a [`SqlType`].
+    pub trait ColumnOps<T> {
+        /// Reads column `index` of a SQLite row.
+        fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error>;
+        /// Reads column `index` of a PostgreSQL row.
+        fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error>;
+        /// Binds one value for SQLite.
+        fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError>;
+        /// Binds one value for PostgreSQL.
+        fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError>;
+        /// Whether the type reads a SQLite column of type `ty`.
+        fn compatible_sqlite(&self, ty: &sqlx::sqlite::SqliteTypeInfo) -> bool;
+        /// Whether the type reads a PostgreSQL column of type `ty`.
+        fn compatible_postgres(&self, ty: &sqlx::postgres::PgTypeInfo) -> bool;
     }
 
-    /// Reads column `index` of a PostgreSQL row.
-    #[inline]
-    pub fn decode_postgres<T: SqlType>(row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
-        sqlx::Row::try_get(row, index)
+    impl<T: SqlType> ColumnOps<T> for &ColumnProbe<T> {
+        #[inline]
+        fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
+            sqlx::Row::try_get(row, index)
+        }
+
+        #[inline]
+        fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
+            sqlx::Row::try_get(row, index)
+        }
+
+        #[inline]
+        fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
+            sqlx::Arguments::add(args, value)
+        }
+
+        #[inline]
+        fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
+            sqlx::Arguments::add(args, value)
+        }
+
+        fn compatible_sqlite(&self, ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+            <T as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+        }
+
+        fn compatible_postgres(&self, ty: &sqlx::postgres::PgTypeInfo) -> bool {
+            <T as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+        }
     }
 
-    /// Binds one value for SQLite.
-    #[inline]
-    pub fn bind_sqlite<T: SqlType>(
-        args: &mut SqliteArguments,
-        value: T,
-    ) -> Result<(), BoxDynError> {
-        sqlx::Arguments::add(args, value)
+    /// The fallback of [`ColumnOps`] for a type that is not a column type:
+    /// only ever compiled next to the error that says so, never run.
+    pub trait ColumnOpsFallback<T> {
+        /// Never runs.
+        fn decode_sqlite(&self, _: &SqliteRow, _: usize) -> Result<T, sqlx::Error> {
+            Err(sqlx::Error::Protocol("not a column type".into()))
+        }
+        /// Never runs.
+        fn decode_postgres(&self, _: &PgRow, _: usize) -> Result<T, sqlx::Error> {
+            Err(sqlx::Error::Protocol("not a column type".into()))
+        }
+        /// Never runs.
+        fn bind_sqlite(&self, _: &mut SqliteArguments, _: T) -> Result<(), BoxDynError> {
+            Err("not a column type".into())
+        }
+        /// Never runs.
+        fn bind_postgres(&self, _: &mut PgArguments, _: T) -> Result<(), BoxDynError> {
+            Err("not a column type".into())
+        }
+        /// Never runs.
+        fn compatible_sqlite(&self, _: &sqlx::sqlite::SqliteTypeInfo) -> bool {
+            false
+        }
+        /// Never runs.
+        fn compatible_postgres(&self, _: &sqlx::postgres::PgTypeInfo) -> bool {
+            false
+        }
     }
 
-    /// Binds one value for PostgreSQL.
-    #[inline]
-    pub fn bind_postgres<T: SqlType>(args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
-        sqlx::Arguments::add(args, value)
-    }
+    impl<T> ColumnOpsFallback<T> for ColumnProbe<T> {}
 }

@@ -209,13 +209,18 @@ fn expand(model: &Model<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    // Type checks, each spanned on the user's field type. An ordinary
-    // column's type is checked by `SCHEMA`'s `compatible_sqlite::<T>` below,
-    // on the same span: a second check would repeat the same error.
-    let type_checks = model.fields.iter().filter(|f| f.is_tenant()).map(|f| {
+    // Type checks, each spanned on the user's field type: the one place an
+    // unsupported type is reported. Every other use of a field's type goes
+    // through `ColumnProbe` (see `probe`), which adds no error of its own.
+    let type_checks = model.fields.iter().map(|f| {
         let ty = f.ty;
-        quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
+        if f.is_tenant() {
+            quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
+        } else {
+            quote_spanned!(ty.span()=> __tc::assert_sql_type::<#ty>();)
+        }
     });
+    let probe = |ty: &syn::Type| quote!((&&__tc::ColumnProbe::<#ty>::new()));
     // A global model's field whose type *is* `TenantId` under another name
     // (a type alias): the derive's check reads the type as written, this
     // one the type itself. Its own key and declared unscoped fields are
@@ -238,7 +243,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let decode = |backend: &syn::Ident| {
         let fields = model.fields.iter().enumerate().map(|(i, f)| {
             let name = f.ident;
-            quote!(#name: __tc::#backend(row, #i)?)
+            let probe = probe(f.ty);
+            quote!(#name: #probe.#backend(row, #i)?)
         });
         quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
     };
@@ -259,7 +265,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let new_binds = |backend: &syn::Ident| {
         let binds = insert_fields.iter().map(|f| {
             let name = f.ident;
-            quote!(__tc::#backend(args, self.#name)?;)
+            let probe = probe(f.ty);
+            quote!(#probe.#backend(args, self.#name)?;)
         });
         quote!(#(#binds)* ::core::result::Result::Ok(()))
     };
@@ -323,7 +330,19 @@ fn expand(model: &Model<'_>) -> TokenStream {
         quote!(#ty).to_string().replace(' ', "")
     });
     let nullable = model.fields.iter().map(|f| is_option(f.ty));
-    let field_types: Vec<&syn::Type> = model.fields.iter().map(|f| f.ty).collect();
+    let compat = |method: &syn::Ident| -> Vec<TokenStream> {
+        model
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let probe = probe(f.ty);
+                quote!(#i => #probe.#method(ty),)
+            })
+            .collect()
+    };
+    let compat_sqlite = compat(&format_ident!("compatible_sqlite"));
+    let compat_postgres = compat(&format_ident!("compatible_postgres"));
     let unscoped: Vec<String> = model
         .fields
         .iter()
@@ -383,6 +402,23 @@ fn expand(model: &Model<'_>) -> TokenStream {
         const _: () = {
             use #krate::__private as __tc;
 
+            #[allow(unused_imports)]
+            use __tc::{ColumnOps as _, ColumnOpsFallback as _};
+
+            fn __compatible_sqlite(index: usize, ty: &__tc::SqliteTypeInfo) -> bool {
+                match index {
+                    #(#compat_sqlite)*
+                    _ => false,
+                }
+            }
+
+            fn __compatible_postgres(index: usize, ty: &__tc::PgTypeInfo) -> bool {
+                match index {
+                    #(#compat_postgres)*
+                    _ => false,
+                }
+            }
+
             #[allow(dead_code)]
             fn __tenant_model_type_checks() {
                 #[allow(unused_imports)]
@@ -421,8 +457,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const SCHEMA: __tc::ModelSchema = __tc::ModelSchema {
                     rust_types: &[#(#rust_types),*],
                     nullable: &[#(#nullable),*],
-                    sqlite_types: &[#(__tc::compatible_sqlite::<#field_types>),*],
-                    postgres_types: &[#(__tc::compatible_postgres::<#field_types>),*],
+                    sqlite_compatible: __compatible_sqlite,
+                    postgres_compatible: __compatible_postgres,
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
