@@ -6,16 +6,28 @@ use syn::meta::ParseNestedMeta;
 
 use crate::ctxt::Ctxt;
 
+// Every attribute name, once: parsing, the lists in error messages and the
+// suggestions all read these (as serde_derive's `symbol.rs`).
+const TABLE: &str = "table";
+const GLOBAL: &str = "global";
+const CRATE: &str = "crate";
+const TENANT_ID: &str = "tenant_id";
+const PRIMARY_KEY: &str = "primary_key";
+const CLIENT_GENERATED: &str = "client_generated";
+const GENERATED: &str = "generated";
+const RENAME: &str = "rename";
+const UNSCOPED_TENANT_ID: &str = "unscoped_tenant_id";
+
 /// Keys accepted in the struct's `#[tenant(...)]`.
-const CONTAINER_KEYS: &[&str] = &["table", "global", "crate"];
+const CONTAINER_KEYS: &[&str] = &[TABLE, GLOBAL, CRATE];
 /// Keys accepted in a field's `#[tenant(...)]`.
 const FIELD_KEYS: &[&str] = &[
-    "tenant_id",
-    "primary_key",
-    "client_generated",
-    "generated",
-    "rename",
-    "unscoped_tenant_id",
+    TENANT_ID,
+    PRIMARY_KEY,
+    CLIENT_GENERATED,
+    GENERATED,
+    RENAME,
+    UNSCOPED_TENANT_ID,
 ];
 
 /// A value read from an attribute, with the tokens to blame for it.
@@ -53,7 +65,7 @@ impl Container {
         let mut out = Container::default();
         for attr in attrs.iter().filter(|a| a.path().is_ident("tenant")) {
             let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident("table") {
+                if meta.path.is_ident(TABLE) {
                     let lit = string_value(&meta)?;
                     set_once(
                         cx,
@@ -64,10 +76,10 @@ impl Container {
                             span: lit.span(),
                         },
                     );
-                } else if meta.path.is_ident("global") {
+                } else if meta.path.is_ident(GLOBAL) {
                     let span = flag(cx, &meta);
                     set_once(cx, &meta, &mut out.global, span);
-                } else if meta.path.is_ident("crate") {
+                } else if meta.path.is_ident(CRATE) {
                     let lit = string_value(&meta)?;
                     match lit.parse::<syn::Path>() {
                         Ok(path) => set_once(
@@ -105,17 +117,17 @@ impl Field {
         let mut out = Field::default();
         for attr in attrs.iter().filter(|a| a.path().is_ident("tenant")) {
             let result = attr.parse_nested_meta(|meta| {
-                let slot = if meta.path.is_ident("tenant_id") {
+                let slot = if meta.path.is_ident(TENANT_ID) {
                     &mut out.tenant_id
-                } else if meta.path.is_ident("primary_key") {
+                } else if meta.path.is_ident(PRIMARY_KEY) {
                     &mut out.primary_key
-                } else if meta.path.is_ident("client_generated") {
+                } else if meta.path.is_ident(CLIENT_GENERATED) {
                     &mut out.client_generated
-                } else if meta.path.is_ident("generated") {
+                } else if meta.path.is_ident(GENERATED) {
                     &mut out.generated
-                } else if meta.path.is_ident("rename") || meta.path.is_ident("unscoped_tenant_id") {
+                } else if meta.path.is_ident(RENAME) || meta.path.is_ident(UNSCOPED_TENANT_ID) {
                     let lit = string_value(&meta)?;
-                    let slot = if meta.path.is_ident("rename") {
+                    let slot = if meta.path.is_ident(RENAME) {
                         &mut out.rename
                     } else {
                         &mut out.unscoped_tenant_id
