@@ -74,7 +74,7 @@ impl HandSql {
             find: Invoice::find(scope, 1).to_sql(),
             list50: leak(list50(scope).to_sql()),
             count: leak(Invoice::query(scope).to_count_sql()),
-            insert: <Invoice as Model>::SQL.insert_returning,
+            insert: <Invoice as Model>::sql().insert_returning.as_str(),
             update: leak(update(scope, 0).to_sql()),
         }
     }

@@ -114,6 +114,7 @@ pub mod doctor;
 mod error;
 mod model;
 mod query;
+mod render;
 pub mod rls;
 mod shape;
 mod tenant;
@@ -169,6 +170,18 @@ pub mod __private {
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
     use crate::value::{SqlType, TenantKey};
+
+    /// Renders the fixed statements of `M` from its facts; the derive calls
+    /// it once per model.
+    pub fn render_model_sql<M: Model>() -> ModelSql {
+        crate::render::model_sql(&crate::render::Facts {
+            table: M::TABLE,
+            columns: M::COLUMNS,
+            tenant_column: M::TENANT_COLUMN,
+            primary_key: M::PRIMARY_KEY,
+            insert_columns: M::SCHEMA.insert_columns,
+        })
+    }
 
     /// Fails to compile, with a message naming the fix, unless `T` can be a
     /// tenant column.

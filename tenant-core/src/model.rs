@@ -7,49 +7,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
 use crate::value::SqlType;
 
-/// Statements of one model, rendered by the derive at compile time.
-#[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
-pub struct ModelSql {
-    /// The quoted table name: `"invoices"`. Every column that is read or
-    /// compared is qualified with it (see `push_column`).
-    pub qualifier: &'static str,
-    /// `SELECT <columns> FROM <table>` plus ` WHERE <tenant> = $1` when scoped.
-    pub select: &'static str,
-    /// `SELECT COUNT(*) FROM <table>` plus the scope predicate.
-    pub count: &'static str,
-    /// ` WHERE <tenant> = $1`, or empty for a global model.
-    pub scope_where: &'static str,
-    /// `UPDATE <table> SET `.
-    pub update: &'static str,
-    /// `DELETE FROM <table>` plus the scope predicate.
-    pub delete: &'static str,
-    /// `INSERT INTO <table> (...) VALUES (...)`.
-    pub insert: &'static str,
-    /// The insert followed by `RETURNING <columns>`.
-    pub insert_returning: &'static str,
-    /// Number of the first free placeholder: 2 when `$1` is the tenant.
-    pub first_param: usize,
-    /// Row-level-security form of `select`, open: `SELECT "__tenant_row".*
-    /// FROM (SELECT set_config(..)) CROSS JOIN LATERAL (SELECT .. WHERE
-    /// <tenant> = <set value>` (filters, ordering and the closing follow).
-    pub rls_select_head: &'static str,
-    /// Row-level-security form of `count` over a page, open like
-    /// `rls_select_head`: counts the rows the LATERAL subquery returns.
-    pub rls_count_head: &'static str,
-    /// Row-level-security form of `count` without paging, open: the
-    /// `COUNT(*)` runs inside the LATERAL subquery; close with
-    /// `) AS "__tenant_row"`.
-    pub rls_count_agg_head: &'static str,
-    /// `rls_select_head` closed with ` OFFSET 0) AS "__tenant_row"`.
-    pub rls_select: &'static str,
-    /// `rls_count_agg_head`, closed.
-    pub rls_count: &'static str,
-    /// `INSERT .. SELECT <set value>, $2, .. FROM (SELECT set_config(..))`.
-    pub rls_insert: &'static str,
-    /// `rls_insert` with `RETURNING <columns>`.
-    pub rls_insert_returning: &'static str,
-}
+pub use crate::render::ModelSql;
 
 /// Facts about a model's fields, in field order, for the schema check
 /// ([`TenantDb::verify`](crate::TenantDb::verify)). Written by the derive.
@@ -64,6 +22,8 @@ pub struct ModelSchema {
     pub sqlite_compatible: fn(usize, &sqlx::sqlite::SqliteTypeInfo) -> bool,
     /// Whether field `index`'s type reads a PostgreSQL column of a type.
     pub postgres_compatible: fn(usize, &sqlx::postgres::PgTypeInfo) -> bool,
+    /// The columns a `New<Model>` supplies, in bind order.
+    pub insert_columns: &'static [&'static str],
     /// Columns of a global model declared `#[tenant(unscoped_tenant_id = "..")]`.
     pub unscoped_tenant_columns: &'static [&'static str],
 }
@@ -89,8 +49,10 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// [`GlobalModel`] follow from it, so neither can be claimed by hand.
     #[doc(hidden)]
     type Scope;
+    /// The model's fixed statements, rendered by the core once (the derive
+    /// keeps them in a `OnceLock`).
     #[doc(hidden)]
-    const SQL: ModelSql;
+    fn sql() -> &'static ModelSql;
     /// What the schema check compares with the live table.
     #[doc(hidden)]
     const SCHEMA: ModelSchema;
@@ -181,10 +143,6 @@ pub trait LoadThroughBuilders<M> {
 pub trait HasPrimaryKey: Model {
     /// The primary key's Rust type.
     type PrimaryKey: SqlType;
-    #[doc(hidden)]
-    const FIND_SQL: &'static str;
-    #[doc(hidden)]
-    const RLS_FIND_SQL: &'static str;
 }
 
 /// The generated `New<Model>` struct: the columns an insert supplies.

@@ -110,11 +110,11 @@ impl<N: NewRow> Params for RowParams<N> {
 
 /// Appends ` WHERE`/` AND` and each filter, numbering placeholders.
 fn write_filters<M: Model>(sql: &mut String, filters: &[Node], next: &mut usize) {
-    let mut has_where = !M::SQL.scope_where.is_empty();
+    let mut has_where = !M::sql().scope_where.is_empty();
     for node in filters {
         sql.push_str(if has_where { " AND " } else { " WHERE " });
         has_where = true;
-        node.write_sql(sql, next, M::SQL.qualifier);
+        node.write_sql(sql, next, M::sql().qualifier.as_str());
     }
 }
 
@@ -263,10 +263,10 @@ impl<M: Model> Select<M> {
 
     /// Writes filters, ordering (unless `with_order` is false) and paging.
     fn write_tail(&self, sql: &mut String, with_order: bool) {
-        let mut next = M::SQL.first_param;
+        let mut next = M::sql().first_param;
         write_filters::<M>(sql, &self.filters, &mut next);
         if with_order {
-            self.write_order(sql, M::SQL.qualifier);
+            self.write_order(sql, M::sql().qualifier.as_str());
         }
         if self.has_paging() {
             sql.push_str(" LIMIT ");
@@ -302,8 +302,8 @@ impl<M: Model> Select<M> {
     fn select_sql(&self, form: Form) -> Sql {
         if self.is_plain() {
             return Sql::Static(match form {
-                Form::Plain => M::SQL.select,
-                Form::Rls => M::SQL.rls_select,
+                Form::Plain => M::sql().select.as_str(),
+                Form::Rls => M::sql().rls_select.as_str(),
             });
         }
         let kind = match form {
@@ -311,14 +311,15 @@ impl<M: Model> Select<M> {
             Form::Rls => shape::SELECT_RLS,
         };
         shape::cached(self.shape(kind), || {
-            let mut sql =
-                String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
+            let mut sql = String::with_capacity(
+                M::sql().rls_select_head.len() + 48 * (self.filters.len() + 2),
+            );
             match form {
                 Form::Plain => {
-                    sql.push_str(M::SQL.select);
+                    sql.push_str(M::sql().select.as_str());
                     self.write_tail(&mut sql, true);
                 }
-                Form::Rls => self.write_rls(&mut sql, M::SQL.rls_select_head, true),
+                Form::Rls => self.write_rls(&mut sql, M::sql().rls_select_head.as_str(), true),
             }
             sql
         })
@@ -326,7 +327,7 @@ impl<M: Model> Select<M> {
 
     /// The statement's shape: everything the SQL text depends on.
     fn shape(&self, kind: usize) -> shape::ShapeKey {
-        let mut key = shape::ShapeKey::new(kind, M::SQL.select);
+        let mut key = shape::ShapeKey::new(kind, M::sql().select.as_str());
         shape_filters(&mut key, &self.filters);
         for (column, desc) in &self.order {
             key.push(7);
@@ -342,8 +343,8 @@ impl<M: Model> Select<M> {
     fn count_sql(&self, form: Form) -> Sql {
         if self.filters.is_empty() && !self.has_paging() {
             return Sql::Static(match form {
-                Form::Plain => M::SQL.count,
-                Form::Rls => M::SQL.rls_count,
+                Form::Plain => M::sql().count.as_str(),
+                Form::Rls => M::sql().rls_count.as_str(),
             });
         }
         let kind = match form {
@@ -355,25 +356,25 @@ impl<M: Model> Select<M> {
 
     fn render_count(&self, form: Form) -> String {
         let mut sql =
-            String::with_capacity(M::SQL.rls_select_head.len() + 48 * (self.filters.len() + 2));
+            String::with_capacity(M::sql().rls_select_head.len() + 48 * (self.filters.len() + 2));
         match form {
             Form::Rls if !self.has_paging() => {
-                sql.push_str(M::SQL.rls_count_agg_head);
+                sql.push_str(M::sql().rls_count_agg_head.as_str());
                 self.write_tail(&mut sql, false);
                 sql.push_str(") AS ");
                 sql.push_str(ROW_ALIAS);
             }
             // The page's ordering decides which rows are counted; the single
             // count row needs no order.
-            Form::Rls => self.write_rls(&mut sql, M::SQL.rls_count_head, false),
+            Form::Rls => self.write_rls(&mut sql, M::sql().rls_count_head.as_str(), false),
             Form::Plain if !self.has_paging() => {
-                sql.push_str(M::SQL.count);
+                sql.push_str(M::sql().count.as_str());
                 self.write_tail(&mut sql, false);
             }
             Form::Plain => {
                 // COUNT over a page: count the rows the page would return.
                 sql.push_str("SELECT COUNT(*) FROM (");
-                sql.push_str(M::SQL.select);
+                sql.push_str(M::sql().select.as_str());
                 self.write_tail(&mut sql, true);
                 sql.push_str(") AS counted");
             }
@@ -487,7 +488,7 @@ impl<M: HasPrimaryKey> Find<M> {
     /// The SQL that runs: `$1` is the tenant, `$2` the key (just `$1`, the
     /// key, for a global model).
     pub fn to_sql(&self) -> &'static str {
-        M::FIND_SQL
+        M::sql().find.as_str()
     }
 
     /// The SQL that runs on a
@@ -495,17 +496,17 @@ impl<M: HasPrimaryKey> Find<M> {
     /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
     pub fn to_rls_sql(&self) -> &'static str {
         if self.tenant.is_some() {
-            M::RLS_FIND_SQL
+            M::sql().rls_find.as_str()
         } else {
-            M::FIND_SQL
+            M::sql().find.as_str()
         }
     }
 
     fn into_statement(self, form: Form) -> Statement<KeyParams<M::PrimaryKey>> {
         Statement {
             sql: Sql::Static(match form {
-                Form::Plain => M::FIND_SQL,
-                Form::Rls => M::RLS_FIND_SQL,
+                Form::Plain => M::sql().find.as_str(),
+                Form::Rls => M::sql().rls_find.as_str(),
             }),
             tenant: self.tenant,
             params: KeyParams {
@@ -558,7 +559,7 @@ impl<M: Model> Insert<M> {
 
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs.
     pub fn to_sql(&self) -> &'static str {
-        M::SQL.insert_returning
+        M::sql().insert_returning.as_str()
     }
 
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs on a
@@ -566,9 +567,9 @@ impl<M: Model> Insert<M> {
     /// pool.
     pub fn to_rls_sql(&self) -> &'static str {
         if self.tenant.is_some() {
-            M::SQL.rls_insert_returning
+            M::sql().rls_insert_returning.as_str()
         } else {
-            M::SQL.insert_returning
+            M::sql().insert_returning.as_str()
         }
     }
 
@@ -588,8 +589,8 @@ impl<M: Model> Insert<M> {
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         let target = executor.into_target();
         let sql = match target.form(self.tenant.as_ref()) {
-            Form::Plain => M::SQL.insert_returning,
-            Form::Rls => M::SQL.rls_insert_returning,
+            Form::Plain => M::sql().insert_returning.as_str(),
+            Form::Rls => M::sql().rls_insert_returning.as_str(),
         };
         let stmt = self.into_statement(sql);
         db::fetch_optional(target, stmt)
@@ -601,8 +602,8 @@ impl<M: Model> Insert<M> {
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let target = executor.into_target();
         let sql = match target.form(self.tenant.as_ref()) {
-            Form::Plain => M::SQL.insert,
-            Form::Rls => M::SQL.rls_insert,
+            Form::Plain => M::sql().insert.as_str(),
+            Form::Rls => M::sql().rls_insert.as_str(),
         };
         db::execute(target, self.into_statement(sql)).await
     }
@@ -812,10 +813,10 @@ impl<M: Model, S> Update<M, S> {
 
     fn render(&self, backend: Backend) -> String {
         let mut sql = String::with_capacity(
-            M::SQL.update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
+            M::sql().update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
         );
-        sql.push_str(M::SQL.update);
-        let mut next = M::SQL.first_param;
+        sql.push_str(M::sql().update.as_str());
+        let mut next = M::sql().first_param;
         for (i, set) in self.sets.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
@@ -828,7 +829,7 @@ impl<M: Model, S> Update<M, S> {
                     push_placeholder(&mut placeholder, &mut next);
                     push_increment(
                         &mut sql,
-                        M::SQL.qualifier,
+                        M::sql().qualifier.as_str(),
                         set.column,
                         &placeholder,
                         range,
@@ -838,7 +839,7 @@ impl<M: Model, S> Update<M, S> {
                 None => push_placeholder(&mut sql, &mut next),
             }
         }
-        sql.push_str(M::SQL.scope_where);
+        sql.push_str(M::sql().scope_where.as_str());
         write_filters::<M>(&mut sql, &self.filters, &mut next);
         sql
     }
@@ -854,7 +855,7 @@ impl<M: Model, S> Update<M, S> {
         {
             return Err(Error::TenantColumnNotSettable { column: set.column });
         }
-        let mut key = shape::ShapeKey::new(shape::UPDATE, M::SQL.select);
+        let mut key = shape::ShapeKey::new(shape::UPDATE, M::sql().select.as_str());
         key.push(backend as usize);
         for set in &self.sets {
             key.push(9);
@@ -955,14 +956,15 @@ impl<M: Model> Delete<M> {
 
     fn sql(&self) -> Sql {
         if self.filters.is_empty() {
-            return Sql::Static(M::SQL.delete);
+            return Sql::Static(M::sql().delete.as_str());
         }
-        let mut key = shape::ShapeKey::new(shape::DELETE, M::SQL.select);
+        let mut key = shape::ShapeKey::new(shape::DELETE, M::sql().select.as_str());
         shape_filters(&mut key, &self.filters);
         shape::cached(key, || {
-            let mut sql = String::with_capacity(M::SQL.delete.len() + 48 * self.filters.len());
-            sql.push_str(M::SQL.delete);
-            write_filters::<M>(&mut sql, &self.filters, &mut M::SQL.first_param.clone());
+            let mut sql = String::with_capacity(M::sql().delete.len() + 48 * self.filters.len());
+            sql.push_str(M::sql().delete.as_str());
+            let mut next = M::sql().first_param;
+            write_filters::<M>(&mut sql, &self.filters, &mut next);
             sql
         })
     }
@@ -1037,7 +1039,7 @@ impl_prepare! {
         this.into_statement(sql)
     };
     impl[M: HasPrimaryKey] Find<M> => |this, _| this.into_statement(Form::Plain);
-    impl[M: Model] Insert<M> => |this, _| this.into_statement(M::SQL.insert_returning);
+    impl[M: Model] Insert<M> => |this, _| this.into_statement(M::sql().insert_returning.as_str());
     impl[M: Model, S: HasAssignments] Update<M, S> => |this, backend| this.into_statement(backend)?;
     impl[M: Model] Delete<M> => |this, _| this.into_statement();
 }

@@ -1,7 +1,7 @@
 //! Code generation. Everything generated names `::tenant_core::__private`
-//! (or the path given with `#[tenant(crate = "..")]`),
-//! never a user import, and every SQL string is built here, once, at compile
-//! time.
+//! (or the path given with `#[tenant(crate = "..")]`), never a user import.
+//! No SQL is written here: the derive emits the model's facts, and the core
+//! renders its statements once, the first time the model is used.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -35,162 +35,11 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     }
 }
 
-fn quoted(name: &str) -> String {
-    format!("\"{name}\"")
-}
-
-/// All statements of one model, rendered at compile time.
-struct Sql {
-    /// The quoted table name, which qualifies every column read.
-    qualifier: String,
-    select: String,
-    count: String,
-    scope_where: String,
-    update: String,
-    delete: String,
-    insert: String,
-    insert_returning: String,
-    find: Option<String>,
-    rls: RlsSql,
-}
-
-/// The one-statement forms used with PostgreSQL row-level security: the
-/// tenant setting is made by a `set_config(.., true)` subquery that the
-/// tenant-dependent part reads through a LATERAL reference, so it must run
-/// first, and it ends with the statement's implicit transaction. Empty for
-/// global models.
-#[derive(Default)]
-struct RlsSql {
-    select_head: String,
-    count_head: String,
-    count_agg_head: String,
-    select: String,
-    count: String,
-    insert: String,
-    insert_returning: String,
-    find: Option<String>,
-}
-
-/// Must equal `tenant_core::rls::TENANT_SETTING` (checked by a test there).
-const TENANT_SETTING: &str = "app.tenant_id";
-/// Alias of the subquery that sets the tenant, and of its single column.
-const CTX: &str = "\"__tenant_ctx\".\"value\"";
-const CTX_FROM: &str =
-    "(SELECT set_config('app.tenant_id', $1, true) AS \"value\" OFFSET 0) AS \"__tenant_ctx\"";
-/// Alias of the LATERAL subquery holding the tenant's rows.
-pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
-
-fn render_sql(model: &Model<'_>) -> Sql {
-    let table = quoted(model.table().unwrap_or_default());
-    // Every column read or compared is qualified with its table: SQLite
-    // reads an unknown *unqualified* quoted name as a string literal
-    // (`"tenant_id" = $1` would compare the text 'tenant_id'), but an
-    // unknown qualified name is always an error.
-    let qualified = |column: &str| format!("{table}.{}", quoted(column));
-    let columns: Vec<String> = model
-        .fields
-        .iter()
-        .map(|f| qualified(&f.column()))
-        .collect();
-    let column_list = columns.join(", ");
-    let tenant = model.tenant_field().map(|f| qualified(&f.column()));
-    let scope_where = tenant
-        .as_ref()
-        .map(|t| format!(" WHERE {t} = $1"))
-        .unwrap_or_default();
-    // The target list of an INSERT is never qualified; an unknown name there
-    // is an error on every backend.
-    let mut insert_columns = Vec::new();
-    if let Some(f) = model.tenant_field() {
-        insert_columns.push(quoted(&f.column()));
-    }
-    insert_columns.extend(
-        model
-            .fields
-            .iter()
-            .filter(|f| !f.is_tenant() && !f.is_database_filled())
-            .map(|f| quoted(&f.column())),
-    );
-    let placeholders: Vec<String> = (1..=insert_columns.len())
-        .map(|i| format!("${i}"))
-        .collect();
-    let insert = if insert_columns.is_empty() {
-        format!("INSERT INTO {table} DEFAULT VALUES")
-    } else {
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            insert_columns.join(", "),
-            placeholders.join(", ")
-        )
-    };
-    let select = format!("SELECT {column_list} FROM {table}{scope_where}");
-    let find = model.primary_key().map(|pk| {
-        let pk = qualified(&pk.column());
-        match &tenant {
-            Some(_) => format!("{select} AND {pk} = $2"),
-            None => format!("{select} WHERE {pk} = $1"),
-        }
-    });
-    let rls = match &tenant {
-        None => RlsSql::default(),
-        Some(t) => {
-            debug_assert!(CTX_FROM.contains(TENANT_SETTING));
-            let select_head = format!(
-                "SELECT {ROW_ALIAS}.* FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT {column_list} FROM {table} WHERE {t} = {CTX}"
-            );
-            let count_head = format!(
-                "SELECT COUNT(*) FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT 1 FROM {table} WHERE {t} = {CTX}"
-            );
-            // Counting inside the LATERAL subquery keeps the dependency on
-            // the tenant setting and returns one row instead of one per match.
-            let count_agg_head = format!(
-                "SELECT {ROW_ALIAS}.\"count\" FROM {CTX_FROM} CROSS JOIN LATERAL (SELECT COUNT(*) AS \"count\" FROM {table} WHERE {t} = {CTX}"
-            );
-            // OFFSET 0 keeps the subquery from being flattened into a plain
-            // join whose order the planner could choose.
-            let close = format!(" OFFSET 0) AS {ROW_ALIAS}");
-            let values: Vec<String> = std::iter::once(CTX.to_owned())
-                .chain(placeholders.iter().skip(1).cloned())
-                .collect();
-            let rls_insert = format!(
-                "INSERT INTO {table} ({}) SELECT {} FROM {CTX_FROM}",
-                insert_columns.join(", "),
-                values.join(", ")
-            );
-            RlsSql {
-                select: format!("{select_head}{close}"),
-                count: format!("{count_agg_head}) AS {ROW_ALIAS}"),
-                find: model
-                    .primary_key()
-                    .map(|pk| format!("{select_head} AND {} = $2{close}", qualified(&pk.column()))),
-                insert_returning: format!("{rls_insert} RETURNING {column_list}"),
-                insert: rls_insert,
-                select_head,
-                count_head,
-                count_agg_head,
-            }
-        }
-    };
-    Sql {
-        rls,
-        count: format!("SELECT COUNT(*) FROM {table}{scope_where}"),
-        update: format!("UPDATE {table} SET "),
-        qualifier: table.clone(),
-        delete: format!("DELETE FROM {table}{scope_where}"),
-        insert_returning: format!("{insert} RETURNING {column_list}"),
-        insert,
-        find,
-        select,
-        scope_where,
-    }
-}
-
 fn expand(model: &Model<'_>) -> TokenStream {
     let ident = &model.input.ident;
     let vis = &model.input.vis;
     let new_ident = format_ident!("New{}", ident);
     let table = model.table().unwrap_or_default();
-    let sql = render_sql(model);
     let global = model.is_global();
 
     let columns: Vec<String> = model.fields.iter().map(Field::column).collect();
@@ -350,29 +199,6 @@ fn expand(model: &Model<'_>) -> TokenStream {
         .map(Field::column)
         .collect();
 
-    let Sql {
-        qualifier,
-        select,
-        count,
-        scope_where,
-        update,
-        delete,
-        insert,
-        insert_returning,
-        find,
-        rls,
-    } = sql;
-    let RlsSql {
-        select_head: rls_select_head,
-        count_head: rls_count_head,
-        count_agg_head: rls_count_agg_head,
-        select: rls_select,
-        count: rls_count,
-        insert: rls_insert,
-        insert_returning: rls_insert_returning,
-        find: rls_find,
-    } = rls;
-
     let scope_marker = if global {
         quote!(__tc::Global)
     } else {
@@ -380,18 +206,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
     };
     let primary_key_impl = model.primary_key().map(|pk| {
         let ty = pk.ty;
-        let find = find.unwrap_or_default();
-        let rls_find = rls_find.unwrap_or_default();
         quote!(
             #[automatically_derived]
             impl __tc::HasPrimaryKey for #ident {
                 type PrimaryKey = #ty;
-                const FIND_SQL: &'static str = #find;
-                const RLS_FIND_SQL: &'static str = #rls_find;
             }
         )
     });
-    let first_param: usize = if global { 1 } else { 2 };
+    // The columns `New<Model>` binds, in order (the SQL is rendered from
+    // these facts by the core).
+    let insert_columns: Vec<String> = insert_fields.iter().map(|f| f.column()).collect();
 
     quote! {
         #[doc = #new_doc]
@@ -435,30 +259,17 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const PRIMARY_KEY: ::core::option::Option<&'static str> = #primary_key_column;
                 type New = #new_ident;
                 type Scope = #scope_marker;
-                const SQL: __tc::ModelSql = __tc::ModelSql {
-                    qualifier: #qualifier,
-                    select: #select,
-                    count: #count,
-                    scope_where: #scope_where,
-                    update: #update,
-                    delete: #delete,
-                    insert: #insert,
-                    insert_returning: #insert_returning,
-                    first_param: #first_param,
-                    rls_select_head: #rls_select_head,
-                    rls_count_head: #rls_count_head,
-                    rls_count_agg_head: #rls_count_agg_head,
-                    rls_select: #rls_select,
-                    rls_count: #rls_count,
-                    rls_insert: #rls_insert,
-                    rls_insert_returning: #rls_insert_returning,
-                };
+                fn sql() -> &'static __tc::ModelSql {
+                    static SQL: ::std::sync::OnceLock<__tc::ModelSql> = ::std::sync::OnceLock::new();
+                    SQL.get_or_init(__tc::render_model_sql::<Self>)
+                }
 
                 const SCHEMA: __tc::ModelSchema = __tc::ModelSchema {
                     rust_types: &[#(#rust_types),*],
                     nullable: &[#(#nullable),*],
                     sqlite_compatible: __compatible_sqlite,
                     postgres_compatible: __compatible_postgres,
+                    insert_columns: &[#(#insert_columns),*],
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
@@ -664,98 +475,6 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sql_of(src: &str) -> Sql {
-        let input: syn::DeriveInput = syn::parse_str(src).expect("valid struct");
-        let cx = Ctxt::new();
-        let model = Model::from_ast(&cx, &input).expect("a struct");
-        valid::check(&cx, &model);
-        cx.check().expect("no errors");
-        render_sql(&model)
-    }
-
-    #[test]
-    fn tenant_model_sql() {
-        let sql = sql_of(
-            r#"#[tenant(table = "invoices")]
-            struct Invoice {
-                #[tenant(primary_key)] id: i64,
-                #[tenant(tenant_id)] tenant_id: TenantId,
-                amount_cents: i64,
-                #[tenant(rename = "email")] customer_email: String,
-                #[tenant(generated)] created_at: String,
-            }"#,
-        );
-        assert_eq!(
-            sql.select,
-            r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents", "invoices"."email", "invoices"."created_at" FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
-        );
-        assert_eq!(
-            sql.find.as_deref(),
-            Some(
-                r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents", "invoices"."email", "invoices"."created_at" FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#
-            )
-        );
-        assert_eq!(
-            sql.insert,
-            r#"INSERT INTO "invoices" ("tenant_id", "amount_cents", "email") VALUES ($1, $2, $3)"#
-        );
-        assert_eq!(
-            sql.count,
-            r#"SELECT COUNT(*) FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
-        );
-        assert_eq!(
-            sql.delete,
-            r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
-        );
-    }
-
-    #[test]
-    fn rls_forms_set_the_tenant_in_a_lateral_source() {
-        let sql = sql_of(
-            r#"#[tenant(table = "invoices")]
-            struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, amount_cents: i64 }"#,
-        );
-        let ctx = r#"(SELECT set_config('app.tenant_id', $1, true) AS "value" OFFSET 0) AS "__tenant_ctx""#;
-        assert_eq!(
-            sql.rls.find.as_deref(),
-            Some(format!(
-                r#"SELECT "__tenant_row".* FROM {ctx} CROSS JOIN LATERAL (SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."amount_cents" FROM "invoices" WHERE "invoices"."tenant_id" = "__tenant_ctx"."value" AND "invoices"."id" = $2 OFFSET 0) AS "__tenant_row""#
-            ).as_str())
-        );
-        assert_eq!(
-            sql.rls.insert,
-            format!(
-                r#"INSERT INTO "invoices" ("tenant_id", "amount_cents") SELECT "__tenant_ctx"."value", $2 FROM {ctx}"#
-            )
-        );
-        assert_eq!(
-            sql.rls.count,
-            format!(
-                r#"SELECT "__tenant_row"."count" FROM {ctx} CROSS JOIN LATERAL (SELECT COUNT(*) AS "count" FROM "invoices" WHERE "invoices"."tenant_id" = "__tenant_ctx"."value") AS "__tenant_row""#
-            )
-        );
-    }
-
-    #[test]
-    fn global_model_sql_has_no_tenant_predicate() {
-        let sql = sql_of(
-            r#"#[tenant(table = "plans", global)]
-            struct Plan { #[tenant(primary_key, client_generated)] id: String, name: String }"#,
-        );
-        assert_eq!(
-            sql.select,
-            r#"SELECT "plans"."id", "plans"."name" FROM "plans""#
-        );
-        assert_eq!(
-            sql.find.as_deref(),
-            Some(r#"SELECT "plans"."id", "plans"."name" FROM "plans" WHERE "plans"."id" = $1"#)
-        );
-        assert_eq!(
-            sql.insert,
-            r#"INSERT INTO "plans" ("id", "name") VALUES ($1, $2)"#
-        );
-    }
 
     #[test]
     fn all_errors_are_reported_together() {

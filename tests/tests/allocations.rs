@@ -53,6 +53,10 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
 fn find_by_id_allocates_only_its_arguments() {
     let scope = TenantScope::new(TenantId::parse("acme").expect("id"));
 
+    // The model's statements are rendered once, at its first use; after
+    // that, no statement renders or allocates SQL again.
+    let (first, _) = allocations(|| Invoice::find(&scope, 42).to_sql());
+    assert!(first > 0, "the first use renders the model's statements");
     let (n, sql) = allocations(|| {
         let find = Invoice::find(&scope, 42);
         find.to_sql()
