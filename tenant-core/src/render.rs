@@ -137,6 +137,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
         delete: format!("DELETE FROM {table}{scope_where}"),
         insert_returning: format!("{insert} RETURNING {column_list}"),
         first_param: if tenant.is_some() { 2 } else { 1 },
+        qualifier: table.clone(),
         insert,
         find,
         select,
@@ -222,6 +223,7 @@ mod tests {
             r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1"#
         );
         assert_eq!(sql.first_param, 2);
+        assert_eq!(sql.qualifier, r#""invoices""#);
     }
 
     #[test]
