@@ -254,101 +254,66 @@ pub mod __private {
     /// column.
     pub const fn assert_sql_type<T: SqlType>() {}
 
-    /// The generated code reaches a column type's decode, bind and type
-    /// check through `(&&ColumnProbe::<T>::new()).method(..)`: for a type
-    /// that is a [`SqlType`] that resolves to [`ColumnOps`], otherwise to
-    /// [`ColumnOpsFallback`], whose methods never run (the model does not
-    /// compile: `assert_sql_type::<T>()` reports the type once, on the
-    /// field). So an unsupported column type is one error, not one per use.
-    pub struct ColumnProbe<T>(core::marker::PhantomData<fn() -> T>);
+    /// A column type's operations, as function pointers made where
+    /// `T: SqlType` is known. The generated code reaches every use of a
+    /// field's type through `col::<T>()`, spanned on the field's type, so an
+    /// unsupported type gives the same error at every use, which the
+    /// compiler reports once.
+    pub struct Col<T> {
+        decode_sqlite: fn(&SqliteRow, usize) -> Result<T, sqlx::Error>,
+        decode_postgres: fn(&PgRow, usize) -> Result<T, sqlx::Error>,
+        bind_sqlite: fn(&mut SqliteArguments, T) -> Result<(), BoxDynError>,
+        bind_postgres: fn(&mut PgArguments, T) -> Result<(), BoxDynError>,
+        compatible_sqlite: fn(&SqliteTypeInfo) -> bool,
+        compatible_postgres: fn(&PgTypeInfo) -> bool,
+    }
 
-    impl<T> ColumnProbe<T> {
-        /// A probe of `T`.
-        pub const fn new() -> Self {
-            ColumnProbe(core::marker::PhantomData)
+    /// The operations of column type `T`.
+    #[inline]
+    pub const fn col<T: SqlType>() -> Col<T> {
+        Col {
+            decode_sqlite: |row, index| sqlx::Row::try_get(row, index),
+            decode_postgres: |row, index| sqlx::Row::try_get(row, index),
+            bind_sqlite: |args, value| sqlx::Arguments::add(args, value),
+            bind_postgres: |args, value| sqlx::Arguments::add(args, value),
+            compatible_sqlite: <T as sqlx::Type<sqlx::Sqlite>>::compatible,
+            compatible_postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
         }
     }
 
-    impl<T> Default for ColumnProbe<T> {
-        fn default() -> Self {
-            Self::new()
-        }
-    }
-
-    /// A column type's operations, for a [`SqlType`].
-    pub trait ColumnOps<T> {
+    impl<T> Col<T> {
         /// Reads column `index` of a SQLite row.
-        fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error>;
+        #[inline]
+        pub fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
+            (self.decode_sqlite)(row, index)
+        }
+
         /// Reads column `index` of a PostgreSQL row.
-        fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error>;
+        #[inline]
+        pub fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
+            (self.decode_postgres)(row, index)
+        }
+
         /// Binds one value for SQLite.
-        fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError>;
+        #[inline]
+        pub fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
+            (self.bind_sqlite)(args, value)
+        }
+
         /// Binds one value for PostgreSQL.
-        fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError>;
+        #[inline]
+        pub fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
+            (self.bind_postgres)(args, value)
+        }
+
         /// Whether the type reads a SQLite column of type `ty`.
-        fn compatible_sqlite(&self, ty: &sqlx::sqlite::SqliteTypeInfo) -> bool;
+        pub fn compatible_sqlite(&self, ty: &SqliteTypeInfo) -> bool {
+            (self.compatible_sqlite)(ty)
+        }
+
         /// Whether the type reads a PostgreSQL column of type `ty`.
-        fn compatible_postgres(&self, ty: &sqlx::postgres::PgTypeInfo) -> bool;
-    }
-
-    impl<T: SqlType> ColumnOps<T> for &ColumnProbe<T> {
-        #[inline]
-        fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
-            sqlx::Row::try_get(row, index)
-        }
-
-        #[inline]
-        fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
-            sqlx::Row::try_get(row, index)
-        }
-
-        #[inline]
-        fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
-            sqlx::Arguments::add(args, value)
-        }
-
-        #[inline]
-        fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
-            sqlx::Arguments::add(args, value)
-        }
-
-        fn compatible_sqlite(&self, ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-            <T as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
-        }
-
-        fn compatible_postgres(&self, ty: &sqlx::postgres::PgTypeInfo) -> bool {
-            <T as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+        pub fn compatible_postgres(&self, ty: &PgTypeInfo) -> bool {
+            (self.compatible_postgres)(ty)
         }
     }
-
-    /// The fallback of [`ColumnOps`] for a type that is not a column type:
-    /// only ever compiled next to the error that says so, never run.
-    pub trait ColumnOpsFallback<T> {
-        /// Never runs.
-        fn decode_sqlite(&self, _: &SqliteRow, _: usize) -> Result<T, sqlx::Error> {
-            Err(sqlx::Error::Protocol("not a column type".into()))
-        }
-        /// Never runs.
-        fn decode_postgres(&self, _: &PgRow, _: usize) -> Result<T, sqlx::Error> {
-            Err(sqlx::Error::Protocol("not a column type".into()))
-        }
-        /// Never runs.
-        fn bind_sqlite(&self, _: &mut SqliteArguments, _: T) -> Result<(), BoxDynError> {
-            Err("not a column type".into())
-        }
-        /// Never runs.
-        fn bind_postgres(&self, _: &mut PgArguments, _: T) -> Result<(), BoxDynError> {
-            Err("not a column type".into())
-        }
-        /// Never runs.
-        fn compatible_sqlite(&self, _: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-            false
-        }
-        /// Never runs.
-        fn compatible_postgres(&self, _: &sqlx::postgres::PgTypeInfo) -> bool {
-            false
-        }
-    }
-
-    impl<T> ColumnOpsFallback<T> for ColumnProbe<T> {}
 }

@@ -58,18 +58,15 @@ fn expand(model: &Model<'_>) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
 
-    // Type checks, each spanned on the user's field type: the one place an
-    // unsupported type is reported. Every other use of a field's type goes
-    // through `ColumnProbe` (see `probe`), which adds no error of its own.
-    let type_checks = model.fields.iter().map(|f| {
+    // Type checks, each spanned on the user's field type. Every use of an
+    // ordinary field's type goes through `col::<T>()` spanned on that type
+    // (see `probe`): an unsupported type gives the same error at each use,
+    // which the compiler reports once.
+    let type_checks = model.fields.iter().filter(|f| f.is_tenant()).map(|f| {
         let ty = f.ty;
-        if f.is_tenant() {
-            quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
-        } else {
-            quote_spanned!(ty.span()=> __tc::assert_sql_type::<#ty>();)
-        }
+        quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
     });
-    let probe = |ty: &syn::Type| quote!((&&__tc::ColumnProbe::<#ty>::new()));
+    let probe = |ty: &syn::Type| quote_spanned!(ty.span()=> __tc::col::<#ty>());
     // A global model's field whose type *is* `TenantId` under another name
     // (a type alias): the derive's check reads the type as written, this
     // one the type itself. Its own key and declared unscoped fields are
@@ -225,9 +222,6 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
         const _: () = {
             use #krate::__private as __tc;
-
-            #[allow(unused_imports)]
-            use __tc::{ColumnOps as _, ColumnOpsFallback as _};
 
             fn __compatible_sqlite(index: usize, ty: &__tc::SqliteTypeInfo) -> bool {
                 match index {
