@@ -306,14 +306,14 @@ pub mod __private {
             (self.bind_postgres)(args, value)
         }
 
-        /// Whether the type reads a SQLite column of type `ty`.
-        pub fn compatible_sqlite(&self, ty: &SqliteTypeInfo) -> bool {
-            (self.compatible_sqlite)(ty)
+        /// Whether the type reads a SQLite column of a type.
+        pub const fn compatible_sqlite(&self) -> fn(&SqliteTypeInfo) -> bool {
+            self.compatible_sqlite
         }
 
-        /// Whether the type reads a PostgreSQL column of type `ty`.
-        pub fn compatible_postgres(&self, ty: &PgTypeInfo) -> bool {
-            (self.compatible_postgres)(ty)
+        /// Whether the type reads a PostgreSQL column of a type.
+        pub const fn compatible_postgres(&self) -> fn(&PgTypeInfo) -> bool {
+            self.compatible_postgres
         }
     }
 }

@@ -18,10 +18,10 @@ pub struct ModelSchema {
     pub rust_types: &'static [&'static str],
     /// Whether each field is declared `Option<_>`.
     pub nullable: &'static [bool],
-    /// Whether field `index`'s type reads a SQLite column of a declared type.
-    pub sqlite_compatible: fn(usize, &sqlx::sqlite::SqliteTypeInfo) -> bool,
-    /// Whether field `index`'s type reads a PostgreSQL column of a type.
-    pub postgres_compatible: fn(usize, &sqlx::postgres::PgTypeInfo) -> bool,
+    /// Whether each field's type reads a SQLite column of a declared type.
+    pub sqlite_types: &'static [fn(&sqlx::sqlite::SqliteTypeInfo) -> bool],
+    /// Whether each field's type reads a PostgreSQL column of a type.
+    pub postgres_types: &'static [fn(&sqlx::postgres::PgTypeInfo) -> bool],
     /// The columns a `New<Model>` supplies, in bind order.
     pub insert_columns: &'static [&'static str],
     /// Columns of a global model declared `#[tenant(unscoped_tenant_id = "..")]`.

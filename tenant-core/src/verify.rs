@@ -399,7 +399,7 @@ impl TenantDb {
                 }
                 types.push((
                     *index,
-                    (model.schema.sqlite_compatible)(*index, ty),
+                    (model.schema.sqlite_types[*index])(ty),
                     ty.name().to_owned(),
                 ));
             }
@@ -409,7 +409,7 @@ impl TenantDb {
                 let ty = column.type_info();
                 types.push((
                     *index,
-                    (model.schema.postgres_compatible)(*index, ty),
+                    (model.schema.postgres_types[*index])(ty),
                     ty.name().to_owned(),
                 ));
             }

@@ -180,10 +180,9 @@ fn expand(model: &Model<'_>) -> TokenStream {
         model
             .fields
             .iter()
-            .enumerate()
-            .map(|(i, f)| {
+            .map(|f| {
                 let probe = probe(f.ty);
-                quote!(#i => #probe.#method(ty),)
+                quote!(#probe.#method())
             })
             .collect()
     };
@@ -223,20 +222,6 @@ fn expand(model: &Model<'_>) -> TokenStream {
         const _: () = {
             use #krate::__private as __tc;
 
-            fn __compatible_sqlite(index: usize, ty: &__tc::SqliteTypeInfo) -> bool {
-                match index {
-                    #(#compat_sqlite)*
-                    _ => false,
-                }
-            }
-
-            fn __compatible_postgres(index: usize, ty: &__tc::PgTypeInfo) -> bool {
-                match index {
-                    #(#compat_postgres)*
-                    _ => false,
-                }
-            }
-
             #[allow(dead_code)]
             fn __tenant_model_type_checks() {
                 #[allow(unused_imports)]
@@ -261,8 +246,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const SCHEMA: __tc::ModelSchema = __tc::ModelSchema {
                     rust_types: &[#(#rust_types),*],
                     nullable: &[#(#nullable),*],
-                    sqlite_compatible: __compatible_sqlite,
-                    postgres_compatible: __compatible_postgres,
+                    sqlite_types: &[#(#compat_sqlite),*],
+                    postgres_types: &[#(#compat_postgres),*],
                     insert_columns: &[#(#insert_columns),*],
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
