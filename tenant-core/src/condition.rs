@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
+use crate::shape::Tag;
 use crate::value::{IntoValue, Value};
 
 /// A column of model `M` holding values of type `T`, such as
@@ -413,27 +414,31 @@ impl Node {
     pub(crate) fn shape(&self, key: &mut crate::shape::ShapeKey) {
         match self {
             Node::Compare { column, op, .. } => {
-                key.push(1);
+                key.tag(Tag::Compare);
                 key.push_str(column);
                 key.push(*op as usize);
             }
             Node::In { column, values } => {
-                key.push(2);
+                key.tag(Tag::In);
                 key.push_str(column);
                 key.push(values.len());
             }
             Node::IsNull { column, negated } => {
-                key.push(3);
+                key.tag(Tag::IsNull);
                 key.push_str(column);
                 key.push(usize::from(*negated));
             }
             Node::And(a, b) | Node::Or(a, b) => {
-                key.push(if matches!(self, Node::And(..)) { 4 } else { 5 });
+                key.tag(if matches!(self, Node::And(..)) {
+                    Tag::And
+                } else {
+                    Tag::Or
+                });
                 a.shape(key);
                 b.shape(key);
             }
             Node::Not(inner) => {
-                key.push(6);
+                key.tag(Tag::Not);
                 inner.shape(key);
             }
         }

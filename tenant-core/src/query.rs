@@ -307,8 +307,8 @@ impl<M: Model> Select<M> {
             });
         }
         let kind = match form {
-            Form::Plain => shape::SELECT,
-            Form::Rls => shape::SELECT_RLS,
+            Form::Plain => shape::Kind::Select,
+            Form::Rls => shape::Kind::SelectRls,
         };
         shape::cached(self.shape(kind), || {
             let mut sql = String::with_capacity(
@@ -326,15 +326,15 @@ impl<M: Model> Select<M> {
     }
 
     /// The statement's shape: everything the SQL text depends on.
-    fn shape(&self, kind: usize) -> shape::ShapeKey {
-        let mut key = shape::ShapeKey::new(kind, M::sql().select.as_str());
+    fn shape(&self, kind: shape::Kind) -> shape::ShapeKey {
+        let mut key = shape::ShapeKey::new::<M>(kind);
         shape_filters(&mut key, &self.filters);
         for (column, desc) in &self.order {
-            key.push(7);
+            key.tag(shape::Tag::Order);
             key.push_str(column);
             key.push(usize::from(*desc));
         }
-        key.push(8);
+        key.tag(shape::Tag::Paging);
         key.push(usize::from(self.limit.is_some()));
         key.push(usize::from(self.offset.is_some()));
         key
@@ -348,8 +348,8 @@ impl<M: Model> Select<M> {
             });
         }
         let kind = match form {
-            Form::Plain => shape::COUNT,
-            Form::Rls => shape::COUNT_RLS,
+            Form::Plain => shape::Kind::Count,
+            Form::Rls => shape::Kind::CountRls,
         };
         shape::cached(self.shape(kind), || self.render_count(form))
     }
@@ -855,10 +855,13 @@ impl<M: Model, S> Update<M, S> {
         {
             return Err(Error::TenantColumnNotSettable { column: set.column });
         }
-        let mut key = shape::ShapeKey::new(shape::UPDATE, M::sql().select.as_str());
-        key.push(backend as usize);
+        let kind = match backend {
+            Backend::Sqlite => shape::Kind::UpdateSqlite,
+            Backend::Postgres => shape::Kind::UpdatePostgres,
+        };
+        let mut key = shape::ShapeKey::new::<M>(kind);
         for set in &self.sets {
-            key.push(9);
+            key.tag(shape::Tag::Set);
             key.push_str(set.column);
             key.push(usize::from(set.increment.is_some()));
         }
@@ -958,7 +961,7 @@ impl<M: Model> Delete<M> {
         if self.filters.is_empty() {
             return Sql::Static(M::sql().delete.as_str());
         }
-        let mut key = shape::ShapeKey::new(shape::DELETE, M::sql().select.as_str());
+        let mut key = shape::ShapeKey::new::<M>(shape::Kind::Delete);
         shape_filters(&mut key, &self.filters);
         shape::cached(key, || {
             let mut sql = String::with_capacity(M::sql().delete.len() + 48 * self.filters.len());

@@ -5,6 +5,7 @@
 //! renders the same text; the key holds the whole shape, not a hash of it,
 //! so two shapes can never share an entry.
 
+use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -12,13 +13,40 @@ use std::sync::Arc;
 
 use crate::db::Sql;
 
-/// Statement kinds, the first word of every key.
-pub(crate) const SELECT: usize = 1;
-pub(crate) const SELECT_RLS: usize = 2;
-pub(crate) const COUNT: usize = 3;
-pub(crate) const COUNT_RLS: usize = 4;
-pub(crate) const UPDATE: usize = 5;
-pub(crate) const DELETE: usize = 6;
+/// The statement kind and form a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Select,
+    SelectRls,
+    Count,
+    CountRls,
+    /// An update, on SQLite (whose increments are range-checked).
+    UpdateSqlite,
+    /// An update, on PostgreSQL.
+    UpdatePostgres,
+    Delete,
+}
+
+/// The tag that starts each part of a key: every part has a fixed layout
+/// after its tag, so a sequence of parts reads back unambiguously.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    /// A comparison: column, operator.
+    Compare,
+    /// `IN`: column, number of values.
+    In,
+    /// `IS [NOT] NULL`: column, negated.
+    IsNull,
+    And,
+    Or,
+    Not,
+    /// An ordering key: column, descending.
+    Order,
+    /// Paging: has a limit, has an offset.
+    Paging,
+    /// An assignment: column, increment.
+    Set,
+}
 
 /// Shapes with more words than this are rendered every time.
 const MAX_WORDS: usize = 40;
@@ -33,27 +61,33 @@ const MAX_ENTRY_BYTES: usize = 2048;
 /// included, to well under 2 MiB per thread whatever the shapes.
 const MAX_TOTAL_BYTES: usize = 512 * 1024;
 
-/// The shape of one statement, as a sequence of words. Strings enter as
-/// (address, length) of their `&'static str`: equal words mean equal text.
+/// The shape of one statement: the model (by `TypeId`), the kind, and a
+/// sequence of words. Column names enter as (address, length) of their
+/// `&'static str` from the derive: equal words mean equal text.
 #[derive(Clone)]
 pub(crate) struct ShapeKey {
+    model: TypeId,
+    kind: Kind,
     len: usize,
     words: [usize; MAX_WORDS],
     overflow: bool,
 }
 
 impl ShapeKey {
-    /// A key for a statement of `kind` on the model whose compile-time
-    /// `SELECT` is `model` (which names its table, columns and tenant column).
-    pub(crate) fn new(kind: usize, model: &'static str) -> Self {
-        let mut key = ShapeKey {
+    /// A key for a statement of `kind` on model `M`.
+    pub(crate) fn new<M: 'static>(kind: Kind) -> Self {
+        ShapeKey {
+            model: TypeId::of::<M>(),
+            kind,
             len: 0,
             words: [0; MAX_WORDS],
             overflow: false,
-        };
-        key.push(kind);
-        key.push_str(model);
-        key
+        }
+    }
+
+    /// Starts a part of the key.
+    pub(crate) fn tag(&mut self, tag: Tag) {
+        self.push(tag as usize);
     }
 
     pub(crate) fn push(&mut self, word: usize) {
@@ -78,7 +112,7 @@ impl ShapeKey {
 
 impl PartialEq for ShapeKey {
     fn eq(&self, other: &Self) -> bool {
-        self.words() == other.words()
+        self.model == other.model && self.kind == other.kind && self.words() == other.words()
     }
 }
 
@@ -86,6 +120,8 @@ impl Eq for ShapeKey {}
 
 impl Hash for ShapeKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        self.model.hash(state);
+        self.kind.hash(state);
         self.words().hash(state);
     }
 }
@@ -168,9 +204,9 @@ mod tests {
             render_count.set(render_count.get() + 1);
             text.to_owned()
         };
-        let mut a = ShapeKey::new(1, "SELECT x");
+        let mut a = ShapeKey::new::<u8>(Kind::Select);
         a.push_str("col_a");
-        let mut b = ShapeKey::new(1, "SELECT x");
+        let mut b = ShapeKey::new::<u8>(Kind::Select);
         b.push_str("col_b");
         assert_eq!(cached(a.clone(), || render("A")).as_str(), "A");
         assert_eq!(cached(a, || render("never")).as_str(), "A");
@@ -180,7 +216,7 @@ mod tests {
 
     #[test]
     fn long_texts_are_not_kept() {
-        let mut key = ShapeKey::new(3, "SELECT z");
+        let mut key = ShapeKey::new::<u16>(Kind::Count);
         key.push(1);
         let long = "x".repeat(MAX_ENTRY_BYTES + 1);
         assert!(matches!(
@@ -193,8 +229,8 @@ mod tests {
 
     #[test]
     fn oversized_shapes_are_rendered_each_time() {
-        let mut key = ShapeKey::new(2, "SELECT y");
-        for i in 0..MAX_WORDS {
+        let mut key = ShapeKey::new::<u32>(Kind::SelectRls);
+        for i in 0..=MAX_WORDS {
             key.push(i);
         }
         assert!(key.overflow);
