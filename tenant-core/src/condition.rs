@@ -472,6 +472,14 @@ pub(crate) fn push_quoted(sql: &mut String, identifier: &str) {
     sql.push('"');
 }
 
+/// `"identifier"`, quoted as [`push_quoted`] writes it: the one quoting
+/// rule of the crate (statements, the schema check, the doctor).
+pub(crate) fn quoted(identifier: &str) -> String {
+    let mut out = String::with_capacity(identifier.len() + 2);
+    push_quoted(&mut out, identifier);
+    out
+}
+
 /// Appends `table."column"`: a qualified column, never read as a string
 /// literal by SQLite when the column does not exist.
 pub(crate) fn push_column(sql: &mut String, table: &str, column: &str) {

@@ -443,6 +443,15 @@ impl RowDecoder for sqlx::Postgres {
     }
 }
 
+/// Marks a transaction failed when `result` is a database error (see
+/// [`TenantTransaction::commit`]), and passes `result` on.
+fn note_failure<T>(result: Result<T, Error>, failed: &mut bool) -> Result<T, Error> {
+    if matches!(result, Err(Error::Database(_))) {
+        *failed = true;
+    }
+    result
+}
+
 /// Runs `$body` once per kind of target, with `$exec` the sqlx executor,
 /// `$args` the bound arguments and `$db` the sqlx database type.
 macro_rules! on_target {
@@ -463,11 +472,7 @@ macro_rules! on_target {
                 type $db = sqlx::Sqlite;
                 let $exec = &mut *$exec;
                 let $args = sqlite_args(stmt.params)?;
-                let result: Result<_, Error> = async { Ok($body) }.await;
-                if matches!(result, Err(Error::Database(_))) {
-                    *failed = true;
-                }
-                result?
+                note_failure(async { Ok($body) }.await, failed)?
             }
             Target::PgPool($exec, _) => {
                 #[allow(dead_code)]
@@ -480,11 +485,7 @@ macro_rules! on_target {
                 type $db = sqlx::Postgres;
                 let $exec = &mut *$exec;
                 let $args = postgres_args(stmt.params)?;
-                let result: Result<_, Error> = async { Ok($body) }.await;
-                if matches!(result, Err(Error::Database(_))) {
-                    *failed = true;
-                }
-                result?
+                note_failure(async { Ok($body) }.await, failed)?
             }
         }
     }};

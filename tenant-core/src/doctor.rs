@@ -39,6 +39,7 @@ use sqlx::PgPool;
 use sqlx::postgres::types::Oid;
 
 use crate::Error;
+use crate::condition::quoted as quote;
 use crate::rls::{ModelInfo, POLICY_NAME, TENANT_SETTING};
 
 /// One check and its outcome.
@@ -110,10 +111,6 @@ impl fmt::Display for Report {
             )
         }
     }
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 fn join_quoted<S: AsRef<str>>(names: &[S]) -> String {
@@ -1069,17 +1066,11 @@ async fn check_global_models(
             );
             continue;
         };
-        // Its own key (a directory of tenants) and the columns it declares
-        // `#[tenant(unscoped_tenant_id = "..")]` hold tenant ids on purpose.
-        // The key is exempt only when it is the table's real, single-column
-        // key: a global model cannot claim the tenant column as its key.
-        let key_is_real =
-            matches!((model.primary_key, live_key.as_slice()), (Some(pk), [only]) if pk == only);
-        columns.retain(|c| {
-            let own_key = key_is_real && model.primary_key == Some(c.as_str());
-            let declared = model.unscoped_tenant_columns.contains(&c.as_str());
-            !own_key && !declared
-        });
+        // Its own key (only if it is the table's real single-column key: a
+        // global model cannot claim the tenant column as its key) and the
+        // columns it declares unscoped hold tenant ids on purpose.
+        let live_key: Vec<&str> = live_key.iter().map(String::as_str).collect();
+        columns.retain(|c| !model.holds_tenant_ids_on_purpose(c, &live_key, |a, b| a == b));
         let mut problems = Vec::new();
         let mut undo = Vec::new();
         let also_tenant = tenant_tables

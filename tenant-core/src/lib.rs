@@ -250,10 +250,6 @@ pub mod __private {
     /// Fails to compile unless the probe found an ordinary field.
     pub fn assert_not_tenant_id<R: NotTenantId>(_: R) {}
 
-    /// Fails to compile, with a message naming the fix, unless `T` can be a
-    /// column.
-    pub const fn assert_sql_type<T: SqlType>() {}
-
     /// A column type's operations, as function pointers made where
     /// `T: SqlType` is known. The generated code reaches every use of a
     /// field's type through `col::<T>()`, spanned on the field's type, so an

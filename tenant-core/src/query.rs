@@ -165,6 +165,16 @@ macro_rules! by_key_constructors {
     };
 }
 
+/// The rows a write changed; [`Error::NotFound`] for a by-key write that
+/// changed none.
+fn found_by_key(by_key: bool, rows: u64) -> Result<u64, Error> {
+    if by_key && rows == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(rows)
+    }
+}
+
 /// `primary_key = key`, the filter of the by-key forms.
 fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
     Node::Compare {
@@ -903,11 +913,7 @@ impl<M: Model, S> Update<M, S> {
         let by_key = self.by_key;
         let target = executor.into_target();
         let stmt = self.into_statement(target.backend())?;
-        let changed = db::execute_write(target, stmt).await?;
-        if by_key && changed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(changed)
+        found_by_key(by_key, db::execute_write(target, stmt).await?)
     }
 }
 
@@ -998,11 +1004,10 @@ impl<M: Model> Delete<M> {
     /// scope's tenant has that key.
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let by_key = self.by_key;
-        let removed = db::execute_write(executor.into_target(), self.into_statement()).await?;
-        if by_key && removed == 0 {
-            return Err(Error::NotFound);
-        }
-        Ok(removed)
+        found_by_key(
+            by_key,
+            db::execute_write(executor.into_target(), self.into_statement()).await?,
+        )
     }
 }
 

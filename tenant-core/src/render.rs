@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use crate::condition::{ROW_ALIAS, push_quoted};
+use crate::condition::{ROW_ALIAS, push_column, quoted};
 use crate::rls::TENANT_SETTING;
 
 /// The facts the statements are rendered from.
@@ -70,12 +70,6 @@ pub struct ModelSql {
     pub rls_find: String,
 }
 
-fn quoted(identifier: &str) -> String {
-    let mut out = String::with_capacity(identifier.len() + 2);
-    push_quoted(&mut out, identifier);
-    out
-}
-
 /// Renders every fixed statement of a model.
 ///
 /// The row-level-security forms set the tenant with a `set_config(.., true)`
@@ -88,7 +82,11 @@ pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
     // reads an unknown *unqualified* quoted name as a string literal
     // (`"tenant_id" = $1` would compare the text 'tenant_id'), but an
     // unknown qualified name is always an error.
-    let qualified = |column: &str| format!("{table}.{}", quoted(column));
+    let qualified = |column: &str| {
+        let mut out = String::new();
+        push_column(&mut out, &table, column);
+        out
+    };
     let column_list = facts
         .columns
         .iter()

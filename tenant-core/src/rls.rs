@@ -123,6 +123,24 @@ impl PartialEq for ModelInfo {
 impl Eq for ModelInfo {}
 
 impl ModelInfo {
+    /// Whether `column` of a global model's table holds tenant ids on
+    /// purpose: it is the model's key and the table's real single-column key
+    /// (`live_key`; a directory of tenants), or it is declared
+    /// `#[tenant(unscoped_tenant_id = "..")]`. `same` compares identifiers
+    /// as the backend does. Shared by the doctor and the schema check.
+    pub(crate) fn holds_tenant_ids_on_purpose(
+        &self,
+        column: &str,
+        live_key: &[&str],
+        same: impl Fn(&str, &str) -> bool,
+    ) -> bool {
+        let own_key = match (self.primary_key, live_key) {
+            (Some(pk), [only]) => same(pk, only) && same(pk, column),
+            _ => false,
+        };
+        own_key || self.unscoped_tenant_columns.iter().any(|u| same(u, column))
+    }
+
     /// The facts of model `M`.
     pub fn of<M: Model>() -> Self {
         ModelInfo {

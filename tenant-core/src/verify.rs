@@ -11,6 +11,7 @@ use std::fmt;
 
 use sqlx::{Column as _, Executor as _, Statement as _, TypeInfo as _};
 
+use crate::condition::{push_column, quoted as quote};
 use crate::rls::ModelInfo;
 use crate::{Backend, Error, TenantDb};
 
@@ -375,21 +376,20 @@ impl TenantDb {
             return Ok(());
         }
         // The types as the driver sees them when it reads the columns.
+        let table = quote(model.table);
         let mut sql = String::from("SELECT ");
         for (i, (index, _)) in present.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&quote(model.table));
-            sql.push('.');
-            sql.push_str(&quote(model.columns[*index]));
+            push_column(&mut sql, &table, model.columns[*index]);
         }
         sql.push_str(" FROM ");
-        sql.push_str(&quote(model.table));
+        sql.push_str(&table);
         let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql));
         let mut types: Vec<(usize, bool, String)> = Vec::new();
         if let Some(pool) = self.as_sqlite() {
-            let statement = pool.prepare(sql.clone()).await?;
+            let statement = pool.prepare(sql).await?;
             for ((index, _), column) in present.iter().zip(statement.columns()) {
                 let ty = column.type_info();
                 // No declared type, or one SQLite maps to no affinity sqlx
@@ -404,7 +404,7 @@ impl TenantDb {
                 ));
             }
         } else if let Some(pool) = self.as_postgres() {
-            let statement = pool.prepare(sql.clone()).await?;
+            let statement = pool.prepare(sql).await?;
             for ((index, _), column) in present.iter().zip(statement.columns()) {
                 let ty = column.type_info();
                 types.push((
@@ -475,28 +475,16 @@ fn check_global(
                 .into(),
         );
     }
-    // The model's key is exempt only when it really is the table's key: a
-    // global model cannot claim the tenant column as its key to look like
-    // a directory of tenants.
     let live_key: Vec<&str> = live
         .columns
         .iter()
         .filter(|c| c.primary_key)
         .map(|c| c.name.as_str())
         .collect();
-    let key_is_real = match (model.primary_key, live_key.as_slice()) {
-        (Some(pk), [only]) => same_identifier(backend, pk, only),
-        _ => false,
-    };
     for column in &live.columns {
-        let exempt = key_is_real
-            && model
-                .primary_key
-                .is_some_and(|pk| same_identifier(backend, pk, &column.name))
-            || model
-                .unscoped_tenant_columns
-                .iter()
-                .any(|u| same_identifier(backend, u, &column.name));
+        let exempt = model.holds_tenant_ids_on_purpose(&column.name, &live_key, |a, b| {
+            same_identifier(backend, a, b)
+        });
         let tenant_like = tenant_models.iter().any(|t| {
             t.tenant_column
                 .is_some_and(|c| same_identifier(backend, c, &column.name))
@@ -553,8 +541,4 @@ fn same_identifier(backend: Backend, a: &str, b: &str) -> bool {
         Backend::Sqlite => a.eq_ignore_ascii_case(b),
         _ => a == b,
     }
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
