@@ -77,7 +77,7 @@ fn main() {
         eprintln!("RLS list50: {}", list.to_rls_sql());
         eprintln!(
             "RLS count:  {}",
-            <Invoice as tenant_core::Model>::sql().rls_count
+            <Invoice as tenant_core::Model>::sql(tenant_core::Backend::Postgres).rls_count
         );
     }
 

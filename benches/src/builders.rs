@@ -74,7 +74,9 @@ impl HandSql {
             find: Invoice::find(scope, 1).to_sql(),
             list50: leak(list50(scope).to_sql()),
             count: leak(Invoice::query(scope).to_count_sql()),
-            insert: <Invoice as Model>::sql().insert_returning.as_str(),
+            insert: <Invoice as Model>::sql(tenant_core::Backend::Postgres)
+                .insert_returning
+                .as_str(),
             update: leak(update(scope, 0).to_sql()),
         }
     }
@@ -122,10 +124,10 @@ impl Backend {
 fn prepared<P: Prepare>(builder: P, backend: Backend) {
     match backend {
         Backend::Sqlite => {
-            black_box(builder.prepare_sqlite().expect("prepare"));
+            black_box(builder.prepare::<sqlx::Sqlite>().expect("prepare"));
         }
         Backend::Postgres => {
-            black_box(builder.prepare_postgres().expect("prepare"));
+            black_box(builder.prepare::<sqlx::Postgres>().expect("prepare"));
         }
     }
 }

@@ -96,7 +96,7 @@ pub struct UnknownVariant {
     expected: String,
 }
 
-/// Stores a fieldless enum as TEXT on both backends.
+/// Stores a fieldless enum as TEXT on every backend.
 ///
 /// `#[derive(sqlx::Type)]` on an enum declares a PostgreSQL type named after
 /// the Rust enum, which a TEXT column does not have; these impls bind and read
@@ -124,58 +124,35 @@ macro_rules! text_column {
             }
         }
 
-        impl sqlx::Type<sqlx::Sqlite> for $ty {
-            fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
-                <str as sqlx::Type<sqlx::Sqlite>>::type_info()
+        text_column!(@db $ty, sqlx::Sqlite);
+        text_column!(@db $ty, sqlx::Postgres);
+        text_column!(@db $ty, sqlx::MySql);
+    };
+    (@db $ty:ident, $db:ty) => {
+        impl sqlx::Type<$db> for $ty {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <str as sqlx::Type<$db>>::type_info()
             }
 
-            fn compatible(ty: &sqlx::sqlite::SqliteTypeInfo) -> bool {
-                <str as sqlx::Type<sqlx::Sqlite>>::compatible(ty)
+            fn compatible(ty: &<$db as sqlx::Database>::TypeInfo) -> bool {
+                <str as sqlx::Type<$db>>::compatible(ty)
             }
         }
 
-        impl sqlx::Encode<'_, sqlx::Sqlite> for $ty {
+        impl sqlx::Encode<'_, $db> for $ty {
             fn encode_by_ref(
                 &self,
-                buf: &mut sqlx::sqlite::SqliteArgumentsBuffer,
+                buf: &mut <$db as sqlx::Database>::ArgumentBuffer,
             ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<sqlx::Sqlite>>::encode(self.as_str(), buf)
+                <&str as sqlx::Encode<$db>>::encode(self.as_str(), buf)
             }
         }
 
-        impl<'r> sqlx::Decode<'r, sqlx::Sqlite> for $ty {
+        impl<'r> sqlx::Decode<'r, $db> for $ty {
             fn decode(
-                value: sqlx::sqlite::SqliteValueRef<'r>,
+                value: <$db as sqlx::Database>::ValueRef<'r>,
             ) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&str as sqlx::Decode<sqlx::Sqlite>>::decode(value)?;
-                Ok(text.parse::<$ty>()?)
-            }
-        }
-
-        impl sqlx::Type<sqlx::Postgres> for $ty {
-            fn type_info() -> sqlx::postgres::PgTypeInfo {
-                <str as sqlx::Type<sqlx::Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-                <str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-            }
-        }
-
-        impl sqlx::Encode<'_, sqlx::Postgres> for $ty {
-            fn encode_by_ref(
-                &self,
-                buf: &mut sqlx::postgres::PgArgumentBuffer,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
-            }
-        }
-
-        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $ty {
-            fn decode(
-                value: sqlx::postgres::PgValueRef<'r>,
-            ) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                let text = <&str as sqlx::Decode<$db>>::decode(value)?;
                 Ok(text.parse::<$ty>()?)
             }
         }

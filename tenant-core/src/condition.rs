@@ -4,10 +4,10 @@
 //! on another model's column, or a comparison with a value of the wrong type,
 //! does not compile.
 
-use std::fmt::Write as _;
 use std::marker::PhantomData;
 
 use crate::shape::Tag;
+use crate::sql::SqlWriter;
 use crate::value::{IntoValue, Value};
 
 /// A column of model `M` holding values of type `T`, such as
@@ -347,33 +347,33 @@ pub enum Node {
 }
 
 impl Node {
-    /// Appends this node's SQL, numbering placeholders from `*next`; columns
-    /// are qualified with `table` (quoted).
-    pub(crate) fn write_sql(&self, sql: &mut String, next: &mut usize, table: &str) {
+    /// Appends this node's SQL; columns are qualified with `qualifier`
+    /// (quoted).
+    pub(crate) fn write_sql(&self, w: &mut SqlWriter, qualifier: &str) {
         match self {
             Node::Compare { column, op, .. } => {
-                push_column(sql, table, column);
-                sql.push_str(op.sql());
-                push_placeholder(sql, next);
+                w.column(qualifier, column);
+                w.push(op.sql());
+                w.placeholder();
             }
             Node::In { column, values } => {
                 if values.is_empty() {
-                    sql.push_str("1 = 0");
+                    w.push("1 = 0");
                     return;
                 }
-                push_column(sql, table, column);
-                sql.push_str(" IN (");
+                w.column(qualifier, column);
+                w.push(" IN (");
                 for i in 0..values.len() {
                     if i > 0 {
-                        sql.push_str(", ");
+                        w.push(", ");
                     }
-                    push_placeholder(sql, next);
+                    w.placeholder();
                 }
-                sql.push(')');
+                w.push(")");
             }
             Node::IsNull { column, negated } => {
-                push_column(sql, table, column);
-                sql.push_str(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                w.column(qualifier, column);
+                w.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
             }
             Node::And(a, b) | Node::Or(a, b) => {
                 let joiner = if matches!(self, Node::And(..)) {
@@ -381,16 +381,16 @@ impl Node {
                 } else {
                     " OR "
                 };
-                sql.push('(');
-                a.write_sql(sql, next, table);
-                sql.push_str(joiner);
-                b.write_sql(sql, next, table);
-                sql.push(')');
+                w.push("(");
+                a.write_sql(w, qualifier);
+                w.push(joiner);
+                b.write_sql(w, qualifier);
+                w.push(")");
             }
             Node::Not(inner) => {
-                sql.push_str("NOT (");
-                inner.write_sql(sql, next, table);
-                sql.push(')');
+                w.push("NOT (");
+                inner.write_sql(w, qualifier);
+                w.push(")");
             }
         }
     }
@@ -453,44 +453,6 @@ impl Node {
             Node::Not(inner) => inner.value_count(),
         }
     }
-}
-
-/// Alias of the LATERAL subquery in the row-level-security forms; the
-/// derive writes the same name.
-pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
-
-pub(crate) fn push_quoted(sql: &mut String, identifier: &str) {
-    // Identifiers from the derive were checked to be `[A-Za-z_][A-Za-z0-9_]*`;
-    // quoting keeps keywords and case intact, and doubling any `"` keeps even
-    // a hand-made `Column::new("..")` from breaking out of the identifier.
-    sql.push('"');
-    if identifier.contains('"') {
-        sql.push_str(&identifier.replace('"', "\"\""));
-    } else {
-        sql.push_str(identifier);
-    }
-    sql.push('"');
-}
-
-/// `"identifier"`, quoted as [`push_quoted`] writes it: the one quoting
-/// rule of the crate (statements, the schema check, the doctor).
-pub(crate) fn quoted(identifier: &str) -> String {
-    let mut out = String::with_capacity(identifier.len() + 2);
-    push_quoted(&mut out, identifier);
-    out
-}
-
-/// Appends `table."column"`: a qualified column, never read as a string
-/// literal by SQLite when the column does not exist.
-pub(crate) fn push_column(sql: &mut String, table: &str, column: &str) {
-    sql.push_str(table);
-    sql.push('.');
-    push_quoted(sql, column);
-}
-
-pub(crate) fn push_placeholder(sql: &mut String, next: &mut usize) {
-    let _ = write!(sql, "${next}");
-    *next += 1;
 }
 
 /// A boolean condition on the rows of model `M`, built from its column

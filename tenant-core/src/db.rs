@@ -1,32 +1,47 @@
-//! The executor: a pool of either backend, and transactions bound to one
-//! tenant.
+//! [`TenantDb`], a pool of any backend, and [`TenantTransaction`], a
+//! transaction bound to one tenant; [`Executor`] turns either into the
+//! target a statement runs on.
 
-use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgConnection, PgPool};
-use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqlitePool};
-use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+#[cfg(feature = "mysql")]
+use sqlx::mysql::MySqlPool;
+#[cfg(feature = "postgres")]
+use sqlx::postgres::PgPool;
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::SqlitePool;
 
+use crate::backend::{Backend, Driver};
+use crate::error::Error;
+use crate::exec::{On, Target, begin_with_tenant};
+use crate::tenant::TenantScope;
 use crate::tx::TxConn;
-use crate::{Error, TenantId, TenantScope};
 
-/// Which database a [`TenantDb`] talks to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Backend {
-    /// SQLite, through `sqlx::SqlitePool`.
-    Sqlite,
-    /// PostgreSQL, through `sqlx::PgPool`.
-    Postgres,
-}
-
+/// A pool of one backend.
 #[derive(Debug, Clone)]
 enum Pool {
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
-    /// The flag: row-level-security mode.
-    Postgres(PgPool, bool),
+    #[cfg(feature = "postgres")]
+    Postgres(PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(MySqlPool),
 }
 
-/// The database that the builders run on: a sqlx pool of either backend.
+/// Runs `$body` with `$pool` bound to the sqlx pool of `$value`'s backend
+/// (the one place that lists the backends for a pool or a transaction).
+macro_rules! each_backend {
+    ($ty:ident, $value:expr, $pool:ident => $body:expr) => {
+        match $value {
+            #[cfg(feature = "sqlite")]
+            $ty::Sqlite($pool) => $body,
+            #[cfg(feature = "postgres")]
+            $ty::Postgres($pool) => $body,
+            #[cfg(feature = "mysql")]
+            $ty::MySql($pool) => $body,
+        }
+    };
+}
+
+/// The database that the builders run on: a sqlx pool of one backend.
 ///
 /// Cloning is cheap (the pool is shared).
 ///
@@ -42,20 +57,41 @@ enum Pool {
 #[derive(Debug, Clone)]
 pub struct TenantDb {
     pool: Pool,
+    /// Row-level-security mode (PostgreSQL only).
+    rls: bool,
 }
 
 impl TenantDb {
     /// Runs statements on a SQLite pool.
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(pool: SqlitePool) -> Self {
         TenantDb {
             pool: Pool::Sqlite(pool),
+            rls: false,
         }
     }
 
     /// Runs statements on a PostgreSQL pool.
+    #[cfg(feature = "postgres")]
     pub fn postgres(pool: PgPool) -> Self {
         TenantDb {
-            pool: Pool::Postgres(pool, false),
+            pool: Pool::Postgres(pool),
+            rls: false,
+        }
+    }
+
+    /// Runs statements on a MySQL or MariaDB pool.
+    ///
+    /// MySQL has no row-level security: the builders' tenant predicate is
+    /// the only layer, and [`crate::doctor`] checks what MySQL can (the
+    /// tenant column, keys and the serving user's grants).
+    /// `Insert::fetch_one` uses `INSERT … RETURNING`, which MariaDB has
+    /// (since 10.5) and MySQL 8 does not; on MySQL use `Insert::execute`.
+    #[cfg(feature = "mysql")]
+    pub fn mysql(pool: MySqlPool) -> Self {
+        TenantDb {
+            pool: Pool::MySql(pool),
+            rls: false,
         }
     }
 
@@ -74,23 +110,27 @@ impl TenantDb {
     /// The setting never outlives its transaction, so nothing is left on a
     /// pooled connection. The explicit `tenant_id = ..` predicate stays in
     /// every statement as well.
+    #[cfg(feature = "postgres")]
     pub fn postgres_with_rls(pool: PgPool) -> Self {
         TenantDb {
-            pool: Pool::Postgres(pool, true),
+            pool: Pool::Postgres(pool),
+            rls: true,
         }
     }
 
     /// `true` when built with [`TenantDb::postgres_with_rls`].
     pub fn uses_rls(&self) -> bool {
-        matches!(self.pool, Pool::Postgres(_, true))
+        self.rls
     }
 
-    /// Connects to `url`: `sqlite:...` or `postgres://...` (`postgresql://`).
+    /// Connects to `url`: `sqlite:...`, `postgres://...` (`postgresql://`)
+    /// or `mysql://...` (`mariadb://`), each when its crate feature is on.
     /// A SQLite file is created if it does not exist; an in-memory SQLite
     /// database keeps one connection open so it is never lost while the
     /// pool lives. For other pool settings, build the sqlx pool yourself and
     /// use [`TenantDb::sqlite`] / [`TenantDb::postgres`].
     pub async fn connect(url: &str) -> Result<Self, Error> {
+        #[cfg(feature = "sqlite")]
         if url.starts_with("sqlite:") {
             let options: sqlx::sqlite::SqliteConnectOptions = url
                 .parse::<sqlx::sqlite::SqliteConnectOptions>()?
@@ -108,39 +148,63 @@ impl TenantDb {
                     .idle_timeout(None)
                     .max_lifetime(None);
             }
-            Ok(Self::sqlite(pool.connect_with(options).await?))
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Self::postgres(PgPool::connect(url).await?))
-        } else {
-            Err(Error::UnsupportedUrl {
-                url: redact_url(url),
-            })
+            return Ok(Self::sqlite(pool.connect_with(options).await?));
         }
+        #[cfg(feature = "postgres")]
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::postgres(PgPool::connect(url).await?));
+        }
+        #[cfg(feature = "mysql")]
+        if let Some(rest) = url
+            .strip_prefix("mysql://")
+            .or(url.strip_prefix("mariadb://"))
+        {
+            let url = format!("mysql://{rest}");
+            return Ok(Self::mysql(MySqlPool::connect(&url).await?));
+        }
+        Err(Error::UnsupportedUrl {
+            url: redact_url(url),
+        })
     }
 
     /// The backend behind this handle.
     pub fn backend(&self) -> Backend {
-        match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
-            Pool::Postgres(..) => Backend::Postgres,
+        fn of<DB: Driver>(_: &sqlx::Pool<DB>) -> Backend {
+            DB::BACKEND
         }
+        each_backend!(Pool, &self.pool, pool => of(pool))
     }
 
     /// The SQLite pool, for migrations and other unscoped administration.
     /// Statements run through it directly are not tenant-checked.
+    #[cfg(feature = "sqlite")]
     pub fn as_sqlite(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite(pool) => Some(pool),
-            Pool::Postgres(..) => None,
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
     /// The PostgreSQL pool, for migrations and other unscoped administration.
     /// Statements run through it directly are not tenant-checked.
+    #[cfg(feature = "postgres")]
     pub fn as_postgres(&self) -> Option<&PgPool> {
         match &self.pool {
-            Pool::Postgres(pool, _) => Some(pool),
-            Pool::Sqlite(_) => None,
+            Pool::Postgres(pool) => Some(pool),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    /// The MySQL pool, for migrations and other unscoped administration.
+    /// Statements run through it directly are not tenant-checked.
+    #[cfg(feature = "mysql")]
+    pub fn as_mysql(&self) -> Option<&MySqlPool> {
+        match &self.pool {
+            Pool::MySql(pool) => Some(pool),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 
@@ -150,12 +214,16 @@ impl TenantDb {
     /// Dropping the transaction without [`commit`](TenantTransaction::commit)
     /// rolls it back.
     pub async fn begin(&self, scope: &TenantScope) -> Result<TenantTransaction, Error> {
+        // In row-level-security mode the transaction sets the tenant as it
+        // begins.
+        let statement = self.rls.then(|| begin_with_tenant(scope.tenant_id()));
         let tx = match &self.pool {
-            Pool::Sqlite(pool) => Tx::Sqlite(TxConn::begin(pool, None).await?),
-            Pool::Postgres(pool, false) => Tx::Postgres(TxConn::begin(pool, None).await?),
-            Pool::Postgres(pool, true) => {
-                Tx::Postgres(TxConn::begin(pool, Some(begin_with_tenant(scope.tenant_id()))).await?)
-            }
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Tx::Sqlite(TxConn::begin(pool, statement).await?),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Tx::Postgres(TxConn::begin(pool, statement).await?),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => Tx::MySql(TxConn::begin(pool, statement).await?),
         };
         Ok(TenantTransaction {
             scope: scope.clone(),
@@ -165,27 +233,8 @@ impl TenantDb {
 
     /// Closes the pool.
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Sqlite(pool) => pool.close().await,
-            Pool::Postgres(pool, _) => pool.close().await,
-        }
+        each_backend!(Pool, &self.pool, pool => pool.close().await)
     }
-}
-
-/// The statement that opens a transaction and sets the tenant in it,
-/// transaction-locally: one message, one round trip. Run through
-/// [`TxConn::begin`], which closes the connection if the future is dropped
-/// before the reply arrives (see [`crate::tx`]).
-fn begin_with_tenant(tenant: &TenantId) -> SqlStr {
-    // A TenantId is `[a-z0-9][a-z0-9_-]*` (validated on construction), so it
-    // cannot break out of the literal. The simple-query protocol, needed for
-    // two statements in one message, takes no parameters.
-    AssertSqlSafe(format!(
-        "BEGIN; SELECT set_config('{}', '{}', true)",
-        crate::rls::TENANT_SETTING,
-        tenant.as_str()
-    ))
-    .into_sql_str()
 }
 
 /// Strips a password from a URL before it appears in an error.
@@ -198,19 +247,15 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// A framework-opened transaction of one backend.
 #[derive(Debug)]
 enum Tx {
+    #[cfg(feature = "sqlite")]
     Sqlite(TxConn<sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(TxConn<sqlx::Postgres>),
-}
-
-impl Tx {
-    fn failed(&self) -> bool {
-        match self {
-            Tx::Sqlite(tx) => tx.failed(),
-            Tx::Postgres(tx) => tx.failed(),
-        }
-    }
+    #[cfg(feature = "mysql")]
+    MySql(TxConn<sqlx::MySql>),
 }
 
 /// A database transaction that belongs to one tenant, from
@@ -239,24 +284,18 @@ impl TenantTransaction {
     /// would commit the rest, is held to the same rule, so the same code
     /// behaves the same on every backend.
     pub async fn commit(self) -> Result<(), Error> {
-        if self.tx.failed() {
+        if each_backend!(Tx, &self.tx, tx => tx.failed()) {
             self.rollback().await?;
             return Err(Error::RolledBack);
         }
-        match self.tx {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
-        }
+        each_backend!(Tx, self.tx, tx => tx.commit().await?);
         Ok(())
     }
 
     /// Rolls back. Dropping the transaction without `commit` rolls it back
     /// too; this waits for the rollback and reports its errors.
     pub async fn rollback(self) -> Result<(), Error> {
-        match self.tx {
-            Tx::Sqlite(tx) => tx.rollback().await?,
-            Tx::Postgres(tx) => tx.rollback().await?,
-        }
+        each_backend!(Tx, self.tx, tx => tx.rollback().await?);
         Ok(())
     }
 }
@@ -271,7 +310,7 @@ mod sealed {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot run tenant-scoped statements",
     label = "expected `&TenantDb` or `&mut TenantTransaction`",
-    note = "wrap the pool once with `TenantDb::sqlite(pool)` / `TenantDb::postgres(pool)`, or open a transaction with `db.begin(&scope)` and pass `&mut tx`"
+    note = "wrap the pool once with `TenantDb::sqlite(pool)` / `TenantDb::postgres(pool)` / `TenantDb::mysql(pool)`, or open a transaction with `db.begin(&scope)` and pass `&mut tx`"
 )]
 pub trait Executor<'c>: Send + sealed::Sealed {
     #[doc(hidden)]
@@ -280,281 +319,36 @@ pub trait Executor<'c>: Send + sealed::Sealed {
 
 impl<'c> Executor<'c> for &'c TenantDb {
     fn into_target(self) -> Target<'c> {
+        let rls = self.rls;
         match &self.pool {
-            Pool::Sqlite(pool) => Target::SqlitePool(pool),
-            Pool::Postgres(pool, rls) => Target::PgPool(pool, *rls),
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Target::Sqlite(On::Pool { pool, rls }),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Target::Postgres(On::Pool { pool, rls }),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => Target::MySql(On::Pool { pool, rls }),
         }
     }
 }
 
 impl<'c> Executor<'c> for &'c mut TenantTransaction {
     fn into_target(self) -> Target<'c> {
+        fn on<'c, DB: Driver>(tx: &'c mut TxConn<DB>, scope: &'c TenantScope) -> On<'c, DB> {
+            let (conn, failed) = tx.parts();
+            On::Tx {
+                conn,
+                tenant: scope.tenant_id(),
+                failed,
+            }
+        }
         let TenantTransaction { scope, tx } = self;
         match tx {
-            Tx::Sqlite(tx) => {
-                let (conn, failed) = tx.parts();
-                Target::SqliteTx(conn, scope.tenant_id(), failed)
-            }
-            Tx::Postgres(tx) => {
-                let (conn, failed) = tx.parts();
-                Target::PgTx(conn, scope.tenant_id(), failed)
-            }
+            #[cfg(feature = "sqlite")]
+            Tx::Sqlite(tx) => Target::Sqlite(on(tx, scope)),
+            #[cfg(feature = "postgres")]
+            Tx::Postgres(tx) => Target::Postgres(on(tx, scope)),
+            #[cfg(feature = "mysql")]
+            Tx::MySql(tx) => Target::MySql(on(tx, scope)),
         }
     }
-}
-
-/// A resolved executor.
-#[doc(hidden)]
-#[derive(Debug)]
-pub enum Target<'c> {
-    SqlitePool(&'c SqlitePool),
-    /// The flag: row-level-security mode.
-    PgPool(&'c PgPool, bool),
-    /// The flag: set when a statement fails (see [`TenantTransaction::commit`]).
-    SqliteTx(&'c mut SqliteConnection, &'c TenantId, &'c mut bool),
-    PgTx(&'c mut PgConnection, &'c TenantId, &'c mut bool),
-}
-
-/// How a statement must be written for its target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// The statement as it is: the tenant predicate binds `$1`.
-    Plain,
-    /// Row-level-security one-statement form: `$1` goes to `set_config`.
-    Rls,
-}
-
-impl Target<'_> {
-    /// The backend the statement runs on.
-    pub(crate) fn backend(&self) -> Backend {
-        match self {
-            Target::SqlitePool(_) | Target::SqliteTx(..) => Backend::Sqlite,
-            Target::PgPool(..) | Target::PgTx(..) => Backend::Postgres,
-        }
-    }
-
-    /// The form a statement scoped to `tenant` takes on this target. Global
-    /// statements and statements in a transaction (which set the tenant when
-    /// it began) stay plain.
-    pub(crate) fn form(&self, tenant: Option<&TenantId>) -> Form {
-        match self {
-            Target::PgPool(_, true) if tenant.is_some() => Form::Rls,
-            _ => Form::Plain,
-        }
-    }
-
-    /// Refuses a statement for another tenant on a tenant's transaction.
-    fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
-        let transaction = match self {
-            Target::SqliteTx(_, t, _) | Target::PgTx(_, t, _) => *t,
-            Target::SqlitePool(_) | Target::PgPool(..) => return Ok(()),
-        };
-        match statement {
-            Some(statement) if statement != transaction => Err(Error::ScopeMismatch {
-                transaction: Box::new(*transaction),
-                statement: Box::new(*statement),
-            }),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// SQL text: built at compile time, or rendered for a dynamic shape.
-#[derive(Debug)]
-pub(crate) enum Sql {
-    Static(&'static str),
-    Owned(String),
-    /// From the per-shape cache.
-    Shared(std::sync::Arc<str>),
-}
-
-impl Sql {
-    pub(crate) fn into_cow(self) -> std::borrow::Cow<'static, str> {
-        match self {
-            Sql::Static(s) => s.into(),
-            Sql::Owned(s) => s.into(),
-            Sql::Shared(s) => String::from(&*s).into(),
-        }
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Sql::Static(s) => s,
-            Sql::Owned(s) => s,
-            Sql::Shared(s) => s,
-        }
-    }
-}
-
-impl SqlSafeStr for Sql {
-    fn into_sql_str(self) -> SqlStr {
-        match self {
-            Sql::Static(s) => SqlStr::from_static(s),
-            // Rendered only from identifiers validated by the derive and
-            // `$n` placeholders; every value is a bound parameter.
-            Sql::Owned(s) => AssertSqlSafe(s).into_sql_str(),
-            Sql::Shared(s) => AssertSqlSafe(s).into_sql_str(),
-        }
-    }
-}
-
-/// The bound parameters of one statement, in placeholder order.
-pub(crate) trait Params: Send {
-    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError>;
-    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError>;
-}
-
-/// A statement ready to run.
-pub(crate) struct Statement<P> {
-    pub(crate) sql: Sql,
-    /// The tenant the statement is scoped to; `None` for global models.
-    pub(crate) tenant: Option<TenantId>,
-    pub(crate) params: P,
-}
-
-pub(crate) fn sqlite_args<P: Params>(params: P) -> Result<SqliteArguments, Error> {
-    let mut args = SqliteArguments::default();
-    params.bind_sqlite(&mut args).map_err(sqlx::Error::Encode)?;
-    Ok(args)
-}
-
-pub(crate) fn postgres_args<P: Params>(params: P) -> Result<PgArguments, Error> {
-    let mut args = PgArguments::default();
-    params
-        .bind_postgres(&mut args)
-        .map_err(sqlx::Error::Encode)?;
-    Ok(args)
-}
-
-/// Decodes a model from a row of one backend.
-pub(crate) trait RowDecoder: sqlx::Database {
-    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error>;
-}
-
-impl RowDecoder for sqlx::Sqlite {
-    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
-        M::decode_sqlite(&row, crate::model::DecodeToken::new())
-    }
-}
-
-impl RowDecoder for sqlx::Postgres {
-    fn decode<M: crate::Model>(row: Self::Row) -> Result<M, sqlx::Error> {
-        M::decode_postgres(&row, crate::model::DecodeToken::new())
-    }
-}
-
-/// Marks a transaction failed when `result` is a database error (see
-/// [`TenantTransaction::commit`]), and passes `result` on.
-fn note_failure<T>(result: Result<T, Error>, failed: &mut bool) -> Result<T, Error> {
-    if matches!(result, Err(Error::Database(_))) {
-        *failed = true;
-    }
-    result
-}
-
-/// Runs `$body` once per kind of target, with `$exec` the sqlx executor,
-/// `$args` the bound arguments and `$db` the sqlx database type.
-macro_rules! on_target {
-    ($target:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident, $db:ident| $body:expr) => {{
-        let stmt = $stmt;
-        let target = $target;
-        target.check_scope(stmt.tenant.as_ref())?;
-        let $sql = stmt.sql;
-        match target {
-            Target::SqlitePool($exec) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Sqlite;
-                let $args = sqlite_args(stmt.params)?;
-                $body
-            }
-            Target::SqliteTx($exec, _, failed) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Sqlite;
-                let $exec = &mut *$exec;
-                let $args = sqlite_args(stmt.params)?;
-                note_failure(async { Ok($body) }.await, failed)?
-            }
-            Target::PgPool($exec, _) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Postgres;
-                let $args = postgres_args(stmt.params)?;
-                $body
-            }
-            Target::PgTx($exec, _, failed) => {
-                #[allow(dead_code)]
-                type $db = sqlx::Postgres;
-                let $exec = &mut *$exec;
-                let $args = postgres_args(stmt.params)?;
-                note_failure(async { Ok($body) }.await, failed)?
-            }
-        }
-    }};
-}
-
-pub(crate) async fn fetch_all<M: crate::Model, P: Params>(
-    target: Target<'_>,
-    stmt: Statement<P>,
-) -> Result<Vec<M>, Error> {
-    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
-        sqlx::query_with(sql, args)
-            .try_map(<Db as RowDecoder>::decode::<M>)
-            .fetch_all(exec)
-            .await?
-    }))
-}
-
-pub(crate) async fn fetch_optional<M: crate::Model, P: Params>(
-    target: Target<'_>,
-    stmt: Statement<P>,
-) -> Result<Option<M>, Error> {
-    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
-        sqlx::query_with(sql, args)
-            .try_map(<Db as RowDecoder>::decode::<M>)
-            .fetch_optional(exec)
-            .await?
-    }))
-}
-
-pub(crate) async fn fetch_scalar<P: Params>(
-    target: Target<'_>,
-    stmt: Statement<P>,
-) -> Result<i64, Error> {
-    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
-        sqlx::query_scalar_with::<Db, i64, _>(sql, args)
-            .fetch_one(exec)
-            .await?
-    }))
-}
-
-/// Runs an UPDATE or DELETE. In row-level-security mode a scoped one runs in
-/// a transaction that sets the tenant first: the one-statement form cannot
-/// order a write's table scan after `set_config` (the planner may scan the
-/// table before the subquery that sets the tenant).
-pub(crate) async fn execute_write<P: Params>(
-    target: Target<'_>,
-    stmt: Statement<P>,
-) -> Result<u64, Error> {
-    if let (Target::PgPool(pool, true), Some(tenant)) = (&target, stmt.tenant) {
-        let args = postgres_args(stmt.params)?;
-        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
-        let affected = sqlx::query_with(stmt.sql, args)
-            .execute(tx.connection())
-            .await?
-            .rows_affected();
-        tx.commit().await?;
-        return Ok(affected);
-    }
-    execute(target, stmt).await
-}
-
-pub(crate) async fn execute<P: Params>(
-    target: Target<'_>,
-    stmt: Statement<P>,
-) -> Result<u64, Error> {
-    Ok(on_target!(target, stmt, |sql, exec, args, Db| {
-        sqlx::query_with::<Db, _>(sql, args)
-            .execute(exec)
-            .await?
-            .rows_affected()
-    }))
 }

@@ -39,7 +39,14 @@ use sqlx::PgPool;
 use sqlx::postgres::types::Oid;
 
 use crate::Error;
-use crate::condition::quoted as quote;
+use crate::backend::Backend;
+use crate::sql::quoted;
+
+/// An identifier quoted for PostgreSQL, the only backend the doctor checks
+/// policies on.
+fn quote(identifier: &str) -> String {
+    quoted(Backend::Postgres, identifier)
+}
 use crate::rls::{ModelInfo, POLICY_NAME, TENANT_SETTING};
 
 /// One check and its outcome.

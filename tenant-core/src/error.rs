@@ -83,25 +83,7 @@ impl Error {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::WorkerCrashed,
             ) => true,
-            Error::Database(sqlx::Error::Database(db)) => {
-                if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
-                    // Connection exceptions (08xxx), admin/crash shutdown and
-                    // cannot-connect-now (57P01..57P03), too many connections.
-                    let code = pg.code();
-                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
-                } else if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended
-                    // form: the busy timeout passed while another writer held
-                    // the database.
-                    let primary = db
-                        .code()
-                        .and_then(|c| c.parse::<i32>().ok())
-                        .map(|c| c & 0xff);
-                    matches!(primary, Some(5 | 6))
-                } else {
-                    false
-                }
-            }
+            Error::Database(sqlx::Error::Database(db)) => transient(db.as_ref()),
             _ => false,
         }
     }
@@ -128,4 +110,33 @@ impl From<sqlx::Error> for Error {
             other => Error::Database(other),
         }
     }
+}
+
+/// Whether a database error says "try again later".
+fn transient(db: &dyn sqlx::error::DatabaseError) -> bool {
+    #[cfg(feature = "postgres")]
+    if let Some(pg) = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        // Connection exceptions (08xxx), admin/crash shutdown and
+        // cannot-connect-now (57P01..57P03), too many connections.
+        let code = pg.code();
+        return code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300");
+    }
+    #[cfg(feature = "sqlite")]
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // SQLITE_BUSY (5) and SQLITE_LOCKED (6), in any extended form: the
+        // busy timeout passed while another writer held the database.
+        let primary = db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff);
+        return matches!(primary, Some(5 | 6));
+    }
+    #[cfg(feature = "mysql")]
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // Too many connections (1040), server shutdown (1053), lock wait
+        // timeout (1205), deadlock (1213).
+        return matches!(my.number(), 1040 | 1053 | 1205 | 1213);
+    }
+    let _ = db;
+    false
 }

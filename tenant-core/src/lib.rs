@@ -108,25 +108,30 @@
 //!
 //! [sqlx]: https://docs.rs/sqlx
 
+mod backend;
 mod condition;
 mod db;
 pub mod doctor;
 mod error;
+mod exec;
 mod model;
+mod params;
 mod query;
 mod render;
 pub mod rls;
 mod shape;
+mod sql;
 mod tenant;
 mod tx;
 mod value;
 pub mod verify;
 
+pub use backend::{Backend, Driver};
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
     OrderOn, TenantColumn, TextColumn,
 };
-pub use db::{Backend, Executor, TenantDb, TenantTransaction};
+pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
@@ -157,8 +162,15 @@ pub mod prelude {
 pub mod __private {
     pub use sqlx;
     pub use sqlx::error::BoxDynError;
-    pub use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
-    pub use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteTypeInfo};
+    #[cfg(feature = "mysql")]
+    use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlTypeInfo};
+    #[cfg(feature = "postgres")]
+    use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
+    #[cfg(feature = "sqlite")]
+    use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteTypeInfo};
+
+    pub use crate::backend::{Backend, Driver};
+    pub use crate::render::SqlCell;
 
     pub use crate::TenantScope;
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
@@ -170,18 +182,6 @@ pub mod __private {
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
     use crate::value::{SqlType, TenantKey};
-
-    /// Renders the fixed statements of `M` from its facts; the derive calls
-    /// it once per model.
-    pub fn render_model_sql<M: Model>() -> ModelSql {
-        crate::render::model_sql(&crate::render::Facts {
-            table: M::TABLE,
-            columns: M::COLUMNS,
-            tenant_column: M::TENANT_COLUMN,
-            primary_key: M::PRIMARY_KEY,
-            insert_columns: M::SCHEMA.insert_columns,
-        })
-    }
 
     /// Fails to compile, with a message naming the fix, unless `T` can be a
     /// tenant column.
@@ -251,65 +251,86 @@ pub mod __private {
     pub fn assert_not_tenant_id<R: NotTenantId>(_: R) {}
 
     /// A column type's operations, as function pointers made where
-    /// `T: SqlType` is known. The generated code reaches every use of a
-    /// field's type through `col::<T>()`, spanned on the field's type, so an
-    /// unsupported type gives the same error at every use, which the
-    /// compiler reports once.
+    /// `T: SqlType` is known, one set per backend compiled in. The generated
+    /// code reaches every use of a field's type through `col::<T>()`,
+    /// spanned on the field's type, so an unsupported type gives the same
+    /// error at every use, which the compiler reports once.
     pub struct Col<T> {
-        decode_sqlite: fn(&SqliteRow, usize) -> Result<T, sqlx::Error>,
-        decode_postgres: fn(&PgRow, usize) -> Result<T, sqlx::Error>,
-        bind_sqlite: fn(&mut SqliteArguments, T) -> Result<(), BoxDynError>,
-        bind_postgres: fn(&mut PgArguments, T) -> Result<(), BoxDynError>,
-        compatible_sqlite: fn(&SqliteTypeInfo) -> bool,
-        compatible_postgres: fn(&PgTypeInfo) -> bool,
+        #[cfg(feature = "sqlite")]
+        pub(crate) decode_sqlite: fn(&SqliteRow, usize) -> Result<T, sqlx::Error>,
+        #[cfg(feature = "sqlite")]
+        pub(crate) bind_sqlite: fn(&mut SqliteArguments, T) -> Result<(), BoxDynError>,
+        #[cfg(feature = "postgres")]
+        pub(crate) decode_postgres: fn(&PgRow, usize) -> Result<T, sqlx::Error>,
+        #[cfg(feature = "postgres")]
+        pub(crate) bind_postgres: fn(&mut PgArguments, T) -> Result<(), BoxDynError>,
+        #[cfg(feature = "mysql")]
+        pub(crate) decode_mysql: fn(&MySqlRow, usize) -> Result<T, sqlx::Error>,
+        #[cfg(feature = "mysql")]
+        pub(crate) bind_mysql: fn(&mut MySqlArguments, T) -> Result<(), BoxDynError>,
+        checks: TypeChecks,
+    }
+
+    /// Whether a column type reads a live column of a database type, per
+    /// backend: what [`TenantDb::verify`](crate::TenantDb::verify) asks.
+    #[derive(Clone, Copy)]
+    #[allow(missing_debug_implementations)]
+    pub struct TypeChecks {
+        #[cfg(feature = "sqlite")]
+        pub(crate) sqlite: fn(&SqliteTypeInfo) -> bool,
+        #[cfg(feature = "postgres")]
+        pub(crate) postgres: fn(&PgTypeInfo) -> bool,
+        #[cfg(feature = "mysql")]
+        pub(crate) mysql: fn(&MySqlTypeInfo) -> bool,
     }
 
     /// The operations of column type `T`.
     #[inline]
     pub const fn col<T: SqlType>() -> Col<T> {
         Col {
-            decode_sqlite: |row, index| sqlx::Row::try_get(row, index),
-            decode_postgres: |row, index| sqlx::Row::try_get(row, index),
-            bind_sqlite: |args, value| sqlx::Arguments::add(args, value),
-            bind_postgres: |args, value| sqlx::Arguments::add(args, value),
-            compatible_sqlite: <T as sqlx::Type<sqlx::Sqlite>>::compatible,
-            compatible_postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
+            #[cfg(feature = "sqlite")]
+            decode_sqlite: <sqlx::Sqlite as Driver>::get::<T>,
+            #[cfg(feature = "sqlite")]
+            bind_sqlite: <sqlx::Sqlite as Driver>::add::<T>,
+            #[cfg(feature = "postgres")]
+            decode_postgres: <sqlx::Postgres as Driver>::get::<T>,
+            #[cfg(feature = "postgres")]
+            bind_postgres: <sqlx::Postgres as Driver>::add::<T>,
+            #[cfg(feature = "mysql")]
+            decode_mysql: <sqlx::MySql as Driver>::get::<T>,
+            #[cfg(feature = "mysql")]
+            bind_mysql: <sqlx::MySql as Driver>::add::<T>,
+            checks: TypeChecks {
+                #[cfg(feature = "sqlite")]
+                sqlite: <T as sqlx::Type<sqlx::Sqlite>>::compatible,
+                #[cfg(feature = "postgres")]
+                postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
+                #[cfg(feature = "mysql")]
+                mysql: <T as sqlx::Type<sqlx::MySql>>::compatible,
+            },
         }
     }
 
     impl<T> Col<T> {
-        /// Reads column `index` of a SQLite row.
+        /// Reads column `index` of a row.
         #[inline]
-        pub fn decode_sqlite(&self, row: &SqliteRow, index: usize) -> Result<T, sqlx::Error> {
-            (self.decode_sqlite)(row, index)
+        pub fn decode<DB: Driver>(&self, row: &DB::Row, index: usize) -> Result<T, sqlx::Error> {
+            DB::decode_col(self, row, index)
         }
 
-        /// Reads column `index` of a PostgreSQL row.
+        /// Binds one value.
         #[inline]
-        pub fn decode_postgres(&self, row: &PgRow, index: usize) -> Result<T, sqlx::Error> {
-            (self.decode_postgres)(row, index)
+        pub fn bind<DB: Driver>(
+            &self,
+            args: &mut DB::Arguments,
+            value: T,
+        ) -> Result<(), BoxDynError> {
+            DB::bind_col(self, args, value)
         }
 
-        /// Binds one value for SQLite.
-        #[inline]
-        pub fn bind_sqlite(&self, args: &mut SqliteArguments, value: T) -> Result<(), BoxDynError> {
-            (self.bind_sqlite)(args, value)
-        }
-
-        /// Binds one value for PostgreSQL.
-        #[inline]
-        pub fn bind_postgres(&self, args: &mut PgArguments, value: T) -> Result<(), BoxDynError> {
-            (self.bind_postgres)(args, value)
-        }
-
-        /// Whether the type reads a SQLite column of a type.
-        pub const fn compatible_sqlite(&self) -> fn(&SqliteTypeInfo) -> bool {
-            self.compatible_sqlite
-        }
-
-        /// Whether the type reads a PostgreSQL column of a type.
-        pub const fn compatible_postgres(&self) -> fn(&PgTypeInfo) -> bool {
-            self.compatible_postgres
+        /// The type's compatibility checks, for the schema check.
+        pub const fn checks(&self) -> TypeChecks {
+            self.checks
         }
     }
 }

@@ -2,9 +2,9 @@
 //! by hand; they appear in bounds and error messages.
 
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
 
+use crate::__private::TypeChecks;
+use crate::backend::{Backend, Driver};
 use crate::value::SqlType;
 
 pub use crate::render::ModelSql;
@@ -12,20 +12,29 @@ pub use crate::render::ModelSql;
 /// Facts about a model's fields, in field order, for the schema check
 /// ([`TenantDb::verify`](crate::TenantDb::verify)). Written by the derive.
 #[doc(hidden)]
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct ModelSchema {
     /// Each field's Rust type, as written.
     pub rust_types: &'static [&'static str],
     /// Whether each field is declared `Option<_>`.
     pub nullable: &'static [bool],
-    /// Whether each field's type reads a SQLite column of a declared type.
-    pub sqlite_types: &'static [fn(&sqlx::sqlite::SqliteTypeInfo) -> bool],
-    /// Whether each field's type reads a PostgreSQL column of a type.
-    pub postgres_types: &'static [fn(&sqlx::postgres::PgTypeInfo) -> bool],
+    /// Whether each field's type reads a live column of a type, per backend.
+    pub types: &'static [TypeChecks],
     /// The columns a `New<Model>` supplies, in bind order.
     pub insert_columns: &'static [&'static str],
     /// Columns of a global model declared `#[tenant(unscoped_tenant_id = "..")]`.
     pub unscoped_tenant_columns: &'static [&'static str],
+}
+
+impl std::fmt::Debug for ModelSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelSchema")
+            .field("rust_types", &self.rust_types)
+            .field("nullable", &self.nullable)
+            .field("insert_columns", &self.insert_columns)
+            .field("unscoped_tenant_columns", &self.unscoped_tenant_columns)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A struct that `#[derive(TenantModel)]` maps to a table.
@@ -49,10 +58,10 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// [`GlobalModel`] follow from it, so neither can be claimed by hand.
     #[doc(hidden)]
     type Scope;
-    /// The model's fixed statements, rendered by the core once (the derive
-    /// keeps them in a `OnceLock`).
+    /// The model's fixed statements for `backend`, rendered by the core
+    /// once (the derive keeps them in a `static` [`SqlCell`](crate::__private::SqlCell)).
     #[doc(hidden)]
-    fn sql() -> &'static ModelSql;
+    fn sql(backend: Backend) -> &'static ModelSql;
     /// What the schema check compares with the live table.
     #[doc(hidden)]
     const SCHEMA: ModelSchema;
@@ -61,9 +70,7 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// a [`DecodeToken`] cannot be made outside this crate, so raw rows of
     /// every tenant cannot be turned into models.
     #[doc(hidden)]
-    fn decode_sqlite(row: &SqliteRow, token: DecodeToken) -> Result<Self, sqlx::Error>;
-    #[doc(hidden)]
-    fn decode_postgres(row: &PgRow, token: DecodeToken) -> Result<Self, sqlx::Error>;
+    fn decode<DB: Driver>(row: &DB::Row, token: DecodeToken) -> Result<Self, sqlx::Error>;
 }
 
 /// Proof that a row comes from a builder's own statement: only this crate
@@ -150,7 +157,5 @@ pub trait NewRow: Send + 'static {
     /// Number of values bound.
     const LEN: usize;
     #[doc(hidden)]
-    fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError>;
-    #[doc(hidden)]
-    fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError>;
+    fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
 }

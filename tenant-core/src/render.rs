@@ -4,9 +4,12 @@
 //! program's life (the derive stores them in a `OnceLock` per model).
 
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
-use crate::condition::{ROW_ALIAS, push_column, quoted};
+use crate::backend::Backend;
+use crate::model::Model;
 use crate::rls::TENANT_SETTING;
+use crate::sql::{ROW_ALIAS, push_column, push_placeholder, quoted};
 
 /// The facts the statements are rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -70,21 +73,57 @@ pub struct ModelSql {
     pub rls_find: String,
 }
 
-/// Renders every fixed statement of a model.
+/// A model's statements for each backend, rendered on first use and kept
+/// for the program's life. The derive keeps one in a `static` per model.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct SqlCell([OnceLock<ModelSql>; Backend::ALL.len()]);
+
+impl SqlCell {
+    /// An empty cell.
+    pub const fn new() -> Self {
+        SqlCell([const { OnceLock::new() }; Backend::ALL.len()])
+    }
+
+    /// `M`'s statements for `backend`, rendered the first time.
+    pub fn get<M: Model>(&'static self, backend: Backend) -> &'static ModelSql {
+        self.0[backend.index()].get_or_init(|| {
+            model_sql(
+                &Facts {
+                    table: M::TABLE,
+                    columns: M::COLUMNS,
+                    tenant_column: M::TENANT_COLUMN,
+                    primary_key: M::PRIMARY_KEY,
+                    insert_columns: M::SCHEMA.insert_columns,
+                },
+                backend,
+            )
+        })
+    }
+}
+
+impl Default for SqlCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Renders every fixed statement of a model for one backend.
 ///
-/// The row-level-security forms set the tenant with a `set_config(.., true)`
-/// subquery that the tenant-dependent part reads through a LATERAL
-/// reference, so it runs first, and ends with the statement's implicit
-/// transaction. They are empty for global models.
-pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
-    let table = quoted(facts.table);
+/// The row-level-security forms (PostgreSQL only) set the tenant with a
+/// `set_config(.., true)` subquery that the tenant-dependent part reads
+/// through a LATERAL reference, so it runs first, and ends with the
+/// statement's implicit transaction. They are empty for global models and
+/// on the other backends.
+pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
+    let table = quoted(backend, facts.table);
     // Every column read or compared is qualified with its table: SQLite
     // reads an unknown *unqualified* quoted name as a string literal
     // (`"tenant_id" = $1` would compare the text 'tenant_id'), but an
     // unknown qualified name is always an error.
     let qualified = |column: &str| {
         let mut out = String::new();
-        push_column(&mut out, &table, column);
+        push_column(&mut out, backend, &table, column);
         out
     };
     let column_list = facts
@@ -93,39 +132,57 @@ pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
         .map(|c| qualified(c))
         .collect::<Vec<_>>()
         .join(", ");
+    let mut next = 1;
+    let mut placeholder = || {
+        let mut out = String::new();
+        push_placeholder(&mut out, backend, &mut next);
+        out
+    };
     let tenant = facts.tenant_column.map(qualified);
     let scope_where = tenant
         .as_ref()
-        .map(|t| format!(" WHERE {t} = $1"))
+        .map(|t| format!(" WHERE {t} = {}", placeholder()))
         .unwrap_or_default();
+    let first_param = if tenant.is_some() { 2 } else { 1 };
     // The target list of an INSERT is never qualified; an unknown name there
     // is an error on every backend.
     let insert_columns: Vec<String> = facts
         .tenant_column
         .into_iter()
         .chain(facts.insert_columns.iter().copied())
-        .map(quoted)
+        .map(|c| quoted(backend, c))
         .collect();
-    let placeholders: Vec<String> = (1..=insert_columns.len())
-        .map(|i| format!("${i}"))
+    let mut next = 1;
+    let placeholders: Vec<String> = (0..insert_columns.len())
+        .map(|_| {
+            let mut out = String::new();
+            push_placeholder(&mut out, backend, &mut next);
+            out
+        })
         .collect();
-    let insert = if insert_columns.is_empty() {
-        format!("INSERT INTO {table} DEFAULT VALUES")
-    } else {
-        format!(
+    let insert = match (insert_columns.is_empty(), backend) {
+        (true, Backend::MySql) => format!("INSERT INTO {table} () VALUES ()"),
+        (true, _) => format!("INSERT INTO {table} DEFAULT VALUES"),
+        (false, _) => format!(
             "INSERT INTO {table} ({}) VALUES ({})",
             insert_columns.join(", "),
             placeholders.join(", ")
-        )
+        ),
     };
     let select = format!("SELECT {column_list} FROM {table}{scope_where}");
+    let key_placeholder = {
+        let mut out = String::new();
+        let mut n = first_param;
+        push_placeholder(&mut out, backend, &mut n);
+        out
+    };
     let find = facts
         .primary_key
         .map(|pk| {
             let pk = qualified(pk);
             match &tenant {
-                Some(_) => format!("{select} AND {pk} = $2"),
-                None => format!("{select} WHERE {pk} = $1"),
+                Some(_) => format!("{select} AND {pk} = {key_placeholder}"),
+                None => format!("{select} WHERE {pk} = {key_placeholder}"),
             }
         })
         .unwrap_or_default();
@@ -134,7 +191,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
         update: format!("UPDATE {table} SET "),
         delete: format!("DELETE FROM {table}{scope_where}"),
         insert_returning: format!("{insert} RETURNING {column_list}"),
-        first_param: if tenant.is_some() { 2 } else { 1 },
+        first_param,
         qualifier: table.clone(),
         insert,
         find,
@@ -142,7 +199,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>) -> ModelSql {
         scope_where,
         ..ModelSql::default()
     };
-    if let Some(t) = &tenant {
+    if let (Some(t), true) = (&tenant, backend.supports_rls()) {
         // The subquery that sets the tenant, and the reference to its value.
         let ctx_from = format!(
             "(SELECT set_config('{TENANT_SETTING}', $1, true) AS \"value\" OFFSET 0) AS \"__tenant_ctx\""
@@ -185,13 +242,16 @@ mod tests {
     use super::*;
 
     fn invoice() -> ModelSql {
-        model_sql(&Facts {
-            table: "invoices",
-            columns: &["id", "tenant_id", "amount_cents", "email", "created_at"],
-            tenant_column: Some("tenant_id"),
-            primary_key: Some("id"),
-            insert_columns: &["amount_cents", "email"],
-        })
+        model_sql(
+            &Facts {
+                table: "invoices",
+                columns: &["id", "tenant_id", "amount_cents", "email", "created_at"],
+                tenant_column: Some("tenant_id"),
+                primary_key: Some("id"),
+                insert_columns: &["amount_cents", "email"],
+            },
+            Backend::Postgres,
+        )
     }
 
     #[test]
@@ -226,13 +286,16 @@ mod tests {
 
     #[test]
     fn rls_forms_set_the_tenant_in_a_lateral_source() {
-        let sql = model_sql(&Facts {
-            table: "invoices",
-            columns: &["id", "tenant_id", "amount_cents"],
-            tenant_column: Some("tenant_id"),
-            primary_key: Some("id"),
-            insert_columns: &["amount_cents"],
-        });
+        let sql = model_sql(
+            &Facts {
+                table: "invoices",
+                columns: &["id", "tenant_id", "amount_cents"],
+                tenant_column: Some("tenant_id"),
+                primary_key: Some("id"),
+                insert_columns: &["amount_cents"],
+            },
+            Backend::Postgres,
+        );
         let ctx = r#"(SELECT set_config('app.tenant_id', $1, true) AS "value" OFFSET 0) AS "__tenant_ctx""#;
         assert_eq!(
             sql.rls_find,
@@ -256,13 +319,16 @@ mod tests {
 
     #[test]
     fn global_model_sql_has_no_tenant_predicate() {
-        let sql = model_sql(&Facts {
-            table: "plans",
-            columns: &["id", "name"],
-            tenant_column: None,
-            primary_key: Some("id"),
-            insert_columns: &["id", "name"],
-        });
+        let sql = model_sql(
+            &Facts {
+                table: "plans",
+                columns: &["id", "name"],
+                tenant_column: None,
+                primary_key: Some("id"),
+                insert_columns: &["id", "name"],
+            },
+            Backend::Postgres,
+        );
         assert_eq!(
             sql.select,
             r#"SELECT "plans"."id", "plans"."name" FROM "plans""#
@@ -281,13 +347,39 @@ mod tests {
 
     #[test]
     fn no_insert_columns_insert_default_values() {
-        let sql = model_sql(&Facts {
-            table: "t",
-            columns: &["id"],
-            tenant_column: None,
-            primary_key: Some("id"),
-            insert_columns: &[],
-        });
+        let sql = model_sql(
+            &Facts {
+                table: "t",
+                columns: &["id"],
+                tenant_column: None,
+                primary_key: Some("id"),
+                insert_columns: &[],
+            },
+            Backend::Postgres,
+        );
         assert_eq!(sql.insert, r#"INSERT INTO "t" DEFAULT VALUES"#);
+    }
+
+    #[test]
+    fn mysql_quotes_with_backticks_and_binds_positionally() {
+        let sql = model_sql(
+            &Facts {
+                table: "invoices",
+                columns: &["id", "tenant_id", "amount_cents"],
+                tenant_column: Some("tenant_id"),
+                primary_key: Some("id"),
+                insert_columns: &["amount_cents"],
+            },
+            Backend::MySql,
+        );
+        assert_eq!(
+            sql.find,
+            "SELECT `invoices`.`id`, `invoices`.`tenant_id`, `invoices`.`amount_cents` FROM `invoices` WHERE `invoices`.`tenant_id` = ? AND `invoices`.`id` = ?"
+        );
+        assert_eq!(
+            sql.insert,
+            "INSERT INTO `invoices` (`tenant_id`, `amount_cents`) VALUES (?, ?)"
+        );
+        assert!(sql.rls_select.is_empty() && sql.rls_insert.is_empty());
     }
 }

@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::Arc;
 
-use crate::db::Sql;
+use crate::backend::Backend;
+use crate::params::Sql;
 
 /// The statement kind and form a key is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,10 +21,7 @@ pub(crate) enum Kind {
     SelectRls,
     Count,
     CountRls,
-    /// An update, on SQLite (whose increments are range-checked).
-    UpdateSqlite,
-    /// An update, on PostgreSQL.
-    UpdatePostgres,
+    Update,
     Delete,
 }
 
@@ -61,24 +59,27 @@ const MAX_ENTRY_BYTES: usize = 2048;
 /// included, to well under 2 MiB per thread whatever the shapes.
 const MAX_TOTAL_BYTES: usize = 512 * 1024;
 
-/// The shape of one statement: the model (by `TypeId`), the kind, and a
+/// The shape of one statement: the model (by `TypeId`), the kind, the
+/// backend (whose dialect the text is in), and a
 /// sequence of words. Column names enter as (address, length) of their
 /// `&'static str` from the derive: equal words mean equal text.
 #[derive(Clone)]
 pub(crate) struct ShapeKey {
     model: TypeId,
     kind: Kind,
+    backend: Backend,
     len: usize,
     words: [usize; MAX_WORDS],
     overflow: bool,
 }
 
 impl ShapeKey {
-    /// A key for a statement of `kind` on model `M`.
-    pub(crate) fn new<M: 'static>(kind: Kind) -> Self {
+    /// A key for a statement of `kind` on model `M`, for `backend`.
+    pub(crate) fn new<M: 'static>(kind: Kind, backend: Backend) -> Self {
         ShapeKey {
             model: TypeId::of::<M>(),
             kind,
+            backend,
             len: 0,
             words: [0; MAX_WORDS],
             overflow: false,
@@ -112,7 +113,10 @@ impl ShapeKey {
 
 impl PartialEq for ShapeKey {
     fn eq(&self, other: &Self) -> bool {
-        self.model == other.model && self.kind == other.kind && self.words() == other.words()
+        self.model == other.model
+            && self.kind == other.kind
+            && self.backend == other.backend
+            && self.words() == other.words()
     }
 }
 
@@ -122,6 +126,7 @@ impl Hash for ShapeKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.model.hash(state);
         self.kind.hash(state);
+        self.backend.hash(state);
         self.words().hash(state);
     }
 }
@@ -204,9 +209,9 @@ mod tests {
             render_count.set(render_count.get() + 1);
             text.to_owned()
         };
-        let mut a = ShapeKey::new::<u8>(Kind::Select);
+        let mut a = ShapeKey::new::<u8>(Kind::Select, Backend::Sqlite);
         a.push_str("col_a");
-        let mut b = ShapeKey::new::<u8>(Kind::Select);
+        let mut b = ShapeKey::new::<u8>(Kind::Select, Backend::Sqlite);
         b.push_str("col_b");
         assert_eq!(cached(a.clone(), || render("A")).as_str(), "A");
         assert_eq!(cached(a, || render("never")).as_str(), "A");
@@ -216,7 +221,7 @@ mod tests {
 
     #[test]
     fn long_texts_are_not_kept() {
-        let mut key = ShapeKey::new::<u16>(Kind::Count);
+        let mut key = ShapeKey::new::<u16>(Kind::Count, Backend::Sqlite);
         key.push(1);
         let long = "x".repeat(MAX_ENTRY_BYTES + 1);
         assert!(matches!(
@@ -229,7 +234,7 @@ mod tests {
 
     #[test]
     fn oversized_shapes_are_rendered_each_time() {
-        let mut key = ShapeKey::new::<u32>(Kind::SelectRls);
+        let mut key = ShapeKey::new::<u32>(Kind::SelectRls, Backend::Postgres);
         for i in 0..=MAX_WORDS {
             key.push(i);
         }

@@ -165,12 +165,14 @@ impl TryFrom<String> for TenantId {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for TenantId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> serde::Deserialize<'de> for TenantId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
@@ -270,6 +272,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "serde")]
     fn serde_validates() {
         let id: TenantId = serde_json::from_str("\"acme\"").expect("valid");
         assert_eq!(id.as_str(), "acme");

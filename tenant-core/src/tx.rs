@@ -13,11 +13,14 @@
 //! nothing queued to end it. So every transaction here is a [`TxConn`] that
 //! tracks its own state and decides on drop:
 //!
-//! | state when dropped | PostgreSQL | SQLite |
+//! | state when dropped | PostgreSQL, MySQL | SQLite |
 //! |---|---|---|
 //! | `BEGIN` or `COMMIT`/`ROLLBACK` in flight | the connection is **closed**, not returned: whether the server is in a transaction is unknown, and closing ends it for certain | a rollback is queued |
 //! | open (begun, not ended) | a `ROLLBACK` is queued; the pool sends it (its release ping flushes queued messages) before anyone else can acquire the connection | a rollback is queued |
 //! | ended | nothing | nothing |
+//!
+//! sqlx's MySQL `begin` counts the transaction after the reply too, so it
+//! gets PostgreSQL's rule ([`Driver::CLOSE_WHEN_UNSURE`]).
 //!
 //! SQLite connections are never closed here: an in-memory database lives
 //! only as long as its connection. Its worker thread runs commands in order
@@ -30,8 +33,10 @@
 //! this table is false.
 
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool, Postgres, SqlStr, Sqlite};
+use sqlx::{Pool, SqlStr};
 use sqlx_core::transaction::TransactionManager;
+
+use crate::backend::Driver;
 
 /// Where a [`TxConn`]'s transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,38 +51,15 @@ enum State {
     Ended,
 }
 
-/// A backend's rule for a transaction dropped before it ended.
-pub(crate) trait TxBackend: Database {
-    /// Called from `Drop` with the state the transaction was left in.
-    fn abandon(conn: &mut PoolConnection<Self>, open: bool);
-}
-
-impl TxBackend for Postgres {
-    fn abandon(conn: &mut PoolConnection<Self>, open: bool) {
-        if open {
-            // The transaction is counted (depth 1), so this queues ROLLBACK.
-            <Postgres as Database>::TransactionManager::start_rollback(conn);
-        } else {
-            conn.close_on_drop();
-        }
-    }
-}
-
-impl TxBackend for Sqlite {
-    fn abandon(conn: &mut PoolConnection<Self>, _open: bool) {
-        <Sqlite as Database>::TransactionManager::start_rollback(conn);
-    }
-}
-
 /// A pooled connection inside a transaction opened by the framework.
-pub(crate) struct TxConn<DB: TxBackend> {
+pub(crate) struct TxConn<DB: Driver> {
     conn: PoolConnection<DB>,
     state: State,
     /// A statement run on it failed in the database.
     failed: bool,
 }
 
-impl<DB: TxBackend> std::fmt::Debug for TxConn<DB> {
+impl<DB: Driver> std::fmt::Debug for TxConn<DB> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TxConn")
             .field("state", &self.state)
@@ -85,7 +67,7 @@ impl<DB: TxBackend> std::fmt::Debug for TxConn<DB> {
     }
 }
 
-impl<DB: TxBackend> TxConn<DB> {
+impl<DB: Driver> TxConn<DB> {
     /// Acquires a connection and begins a transaction with `statement`
     /// (`None`: a plain `BEGIN`).
     pub(crate) async fn begin(
@@ -135,12 +117,18 @@ impl<DB: TxBackend> TxConn<DB> {
     }
 }
 
-impl<DB: TxBackend> Drop for TxConn<DB> {
+impl<DB: Driver> Drop for TxConn<DB> {
     fn drop(&mut self) {
         match self.state {
             State::Ended => {}
-            State::Open => DB::abandon(&mut self.conn, true),
-            State::Starting | State::Ending => DB::abandon(&mut self.conn, false),
+            // The transaction is counted (depth 1), so this queues ROLLBACK;
+            // the pool sends it before anyone else can acquire the
+            // connection.
+            State::Open => DB::start_rollback(&mut self.conn),
+            State::Starting | State::Ending if DB::CLOSE_WHEN_UNSURE => {
+                self.conn.close_on_drop();
+            }
+            State::Starting | State::Ending => DB::start_rollback(&mut self.conn),
         }
     }
 }

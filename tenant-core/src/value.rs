@@ -2,51 +2,50 @@
 
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgHasArrayType, PgTypeInfo, PgValueRef};
-use sqlx::sqlite::{SqliteArguments, SqliteArgumentsBuffer, SqliteTypeInfo, SqliteValueRef};
-use sqlx::{Arguments, Decode, Encode, Postgres, Sqlite, Type};
+use sqlx::{Decode, Encode, Type};
 
-use crate::TenantId;
+use crate::tenant::TenantId;
+
+/// The bounds a column type meets for one backend: sqlx's `Type`, `Encode`
+/// and `Decode` when the backend's feature is on, nothing when it is off
+/// (so a build for one backend does not ask for the others' impls).
+macro_rules! backend_bound {
+    ($name:ident, $feature:literal, $db:ty) => {
+        #[cfg(feature = $feature)]
+        #[doc(hidden)]
+        pub trait $name: for<'q> Encode<'q, $db> + Type<$db> + for<'r> Decode<'r, $db> {}
+        #[cfg(feature = $feature)]
+        impl<T> $name for T where T: for<'q> Encode<'q, $db> + Type<$db> + for<'r> Decode<'r, $db> {}
+        #[cfg(not(feature = $feature))]
+        #[doc(hidden)]
+        pub trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T: ?Sized> $name for T {}
+    };
+}
+
+backend_bound!(SqliteType, "sqlite", sqlx::Sqlite);
+backend_bound!(PostgresType, "postgres", sqlx::Postgres);
+backend_bound!(MySqlType, "mysql", sqlx::MySql);
 
 /// A Rust type that can be a column: readable and writable, as a bound
-/// parameter, on both SQLite and PostgreSQL.
+/// parameter, on every backend compiled in (crate features `sqlite`,
+/// `postgres`, `mysql`).
 ///
-/// Implemented for every type that sqlx can encode and decode on both
+/// Implemented for every type that sqlx can encode and decode on those
 /// backends: integers, `f64`, `bool`, `String`, `Option<T>` (NULL),
 /// `uuid::Uuid`, `chrono`/`time` timestamps (with the features),
 /// `serde_json::Value`, and user types that `#[derive(sqlx::Type)]`.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as a column type",
-    label = "not readable and writable on both SQLite and PostgreSQL",
-    note = "a column type must implement sqlx's `Type`, `Encode` and `Decode` for both `Sqlite` and `Postgres`",
+    label = "not readable and writable on every enabled backend",
+    note = "a column type must implement sqlx's `Type`, `Encode` and `Decode` for each enabled backend (`Sqlite`, `Postgres`, `MySql`)",
     note = "use an integer, f64, bool, String, Option<T>, uuid::Uuid, a chrono/time timestamp (crate features), serde_json::Value, or a type that derives `sqlx::Type`"
 )]
-pub trait SqlType:
-    Send
-    + Sync
-    + 'static
-    + for<'q> Encode<'q, Sqlite>
-    + Type<Sqlite>
-    + for<'r> Decode<'r, Sqlite>
-    + for<'q> Encode<'q, Postgres>
-    + Type<Postgres>
-    + for<'r> Decode<'r, Postgres>
-{
-}
+pub trait SqlType: Send + Sync + 'static + SqliteType + PostgresType + MySqlType {}
 
 #[diagnostic::do_not_recommend]
-impl<T> SqlType for T where
-    T: Send
-        + Sync
-        + 'static
-        + for<'q> Encode<'q, Sqlite>
-        + Type<Sqlite>
-        + for<'r> Decode<'r, Sqlite>
-        + for<'q> Encode<'q, Postgres>
-        + Type<Postgres>
-        + for<'r> Decode<'r, Postgres>
-{
-}
+impl<T> SqlType for T where T: Send + Sync + 'static + SqliteType + PostgresType + MySqlType {}
 
 /// A value that may be compared with, or stored in, a column of type `T`.
 ///
@@ -114,19 +113,11 @@ impl IntoValue<Option<String>> for &str {
 
 /// One bound parameter, kept until the statement runs on a backend that is
 /// only known then.
-pub struct Value(Box<dyn Bind>);
+pub struct Value(pub(crate) Box<dyn Bind>);
 
 impl Value {
     pub(crate) fn new<T: SqlType>(value: T) -> Self {
         Value(Box::new(value))
-    }
-
-    pub(crate) fn bind_sqlite(self, args: &mut SqliteArguments) -> Result<(), BoxDynError> {
-        self.0.bind_sqlite(args)
-    }
-
-    pub(crate) fn bind_postgres(self, args: &mut PgArguments) -> Result<(), BoxDynError> {
-        self.0.bind_postgres(args)
     }
 }
 
@@ -136,18 +127,50 @@ impl std::fmt::Debug for Value {
     }
 }
 
-trait Bind: Send + Sync {
-    fn bind_sqlite(self: Box<Self>, args: &mut SqliteArguments) -> Result<(), BoxDynError>;
-    fn bind_postgres(self: Box<Self>, args: &mut PgArguments) -> Result<(), BoxDynError>;
+/// A value whose type is erased: one method per backend, because a trait
+/// object cannot have a generic one. [`crate::backend::Driver::add_value`]
+/// picks the backend's.
+pub(crate) trait Bind: Send + Sync {
+    #[cfg(feature = "sqlite")]
+    fn bind_sqlite(
+        self: Box<Self>,
+        args: &mut sqlx::sqlite::SqliteArguments,
+    ) -> Result<(), BoxDynError>;
+    #[cfg(feature = "postgres")]
+    fn bind_postgres(
+        self: Box<Self>,
+        args: &mut sqlx::postgres::PgArguments,
+    ) -> Result<(), BoxDynError>;
+    #[cfg(feature = "mysql")]
+    fn bind_mysql(
+        self: Box<Self>,
+        args: &mut sqlx::mysql::MySqlArguments,
+    ) -> Result<(), BoxDynError>;
 }
 
 impl<T: SqlType> Bind for T {
-    fn bind_sqlite(self: Box<Self>, args: &mut SqliteArguments) -> Result<(), BoxDynError> {
-        args.add(*self)
+    #[cfg(feature = "sqlite")]
+    fn bind_sqlite(
+        self: Box<Self>,
+        args: &mut sqlx::sqlite::SqliteArguments,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, *self)
     }
 
-    fn bind_postgres(self: Box<Self>, args: &mut PgArguments) -> Result<(), BoxDynError> {
-        args.add(*self)
+    #[cfg(feature = "postgres")]
+    fn bind_postgres(
+        self: Box<Self>,
+        args: &mut sqlx::postgres::PgArguments,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, *self)
+    }
+
+    #[cfg(feature = "mysql")]
+    fn bind_mysql(
+        self: Box<Self>,
+        args: &mut sqlx::mysql::MySqlArguments,
+    ) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, *self)
     }
 }
 
@@ -163,54 +186,49 @@ impl TenantKey for TenantId {}
 
 // --- TenantId as a TEXT column ------------------------------------------------
 
-impl Type<Sqlite> for TenantId {
-    fn type_info() -> SqliteTypeInfo {
-        <str as Type<Sqlite>>::type_info()
-    }
+/// `TenantId` is read and written as the text type of backend `$db`; a
+/// value read back is validated again, so a hand-written bad id in the
+/// table fails to decode instead of becoming a scope.
+macro_rules! tenant_id_as_text {
+    ($feature:literal, $db:ty) => {
+        #[cfg(feature = $feature)]
+        impl Type<$db> for TenantId {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <str as Type<$db>>::type_info()
+            }
 
-    fn compatible(ty: &SqliteTypeInfo) -> bool {
-        <str as Type<Sqlite>>::compatible(ty)
-    }
+            fn compatible(ty: &<$db as sqlx::Database>::TypeInfo) -> bool {
+                <str as Type<$db>>::compatible(ty)
+            }
+        }
+
+        #[cfg(feature = $feature)]
+        impl Encode<'_, $db> for TenantId {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<IsNull, BoxDynError> {
+                <&str as Encode<$db>>::encode(self.as_str(), buf)
+            }
+        }
+
+        #[cfg(feature = $feature)]
+        impl<'r> Decode<'r, $db> for TenantId {
+            fn decode(value: <$db as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let text = <&str as Decode<$db>>::decode(value)?;
+                Ok(TenantId::parse(text)?)
+            }
+        }
+    };
 }
 
-impl Encode<'_, Sqlite> for TenantId {
-    fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<Sqlite>>::encode(self.as_str(), buf)
-    }
-}
+tenant_id_as_text!("sqlite", sqlx::Sqlite);
+tenant_id_as_text!("postgres", sqlx::Postgres);
+tenant_id_as_text!("mysql", sqlx::MySql);
 
-impl<'r> Decode<'r, Sqlite> for TenantId {
-    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        let text = <&str as Decode<Sqlite>>::decode(value)?;
-        Ok(TenantId::parse(text)?)
-    }
-}
-
-impl Type<Postgres> for TenantId {
-    fn type_info() -> PgTypeInfo {
-        <str as Type<Postgres>>::type_info()
-    }
-
-    fn compatible(ty: &PgTypeInfo) -> bool {
-        <str as Type<Postgres>>::compatible(ty)
-    }
-}
-
-impl PgHasArrayType for TenantId {
-    fn array_type_info() -> PgTypeInfo {
-        <&str as PgHasArrayType>::array_type_info()
-    }
-}
-
-impl Encode<'_, Postgres> for TenantId {
-    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        <&str as Encode<Postgres>>::encode(self.as_str(), buf)
-    }
-}
-
-impl<'r> Decode<'r, Postgres> for TenantId {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        let text = <&str as Decode<Postgres>>::decode(value)?;
-        Ok(TenantId::parse(text)?)
+#[cfg(feature = "postgres")]
+impl sqlx::postgres::PgHasArrayType for TenantId {
+    fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+        <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
     }
 }

@@ -11,9 +11,11 @@ use std::fmt;
 
 use sqlx::{Column as _, Executor as _, Statement as _, TypeInfo as _};
 
-use crate::condition::{push_column, quoted as quote};
+use crate::backend::{Backend, Driver};
+use crate::db::TenantDb;
+use crate::error::Error;
 use crate::rls::ModelInfo;
-use crate::{Backend, Error, TenantDb};
+use crate::sql::{push_column, quoted};
 
 /// One difference between a model and its table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,15 +207,7 @@ impl TenantDb {
             .bind(table)
             .fetch_optional(pool)
             .await?;
-            let view_of_tenant_table = view.is_some_and(|sql| {
-                let words: Vec<String> = sql
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .map(str::to_ascii_lowercase)
-                    .collect();
-                tenant_tables
-                    .iter()
-                    .any(|t| words.contains(&t.to_ascii_lowercase()))
-            });
+            let view_of_tenant_table = view.is_some_and(|sql| mentions_any(&sql, tenant_tables));
             return Ok(Some(LiveTable {
                 columns: rows
                     .into_iter()
@@ -229,51 +223,70 @@ impl TenantDb {
                 view_of_tenant_table,
             }));
         }
-        let pool = self.as_postgres().ok_or_else(|| Error::Unsupported {
+        #[cfg(feature = "mysql")]
+        if let Some(pool) = self.as_mysql() {
+            return live_mysql_table(pool, table, tenant_tables).await;
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(pool) = self.as_postgres() {
+            return live_postgres_table(pool, table, tenant_tables).await;
+        }
+        Err(Error::Unsupported {
             backend: self.backend(),
             operation: "the schema check",
-        })?;
-        type Row = (String, bool, bool, bool, bool, bool);
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT a.attname::text, a.attnotnull,
-                    c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid),
-                    COALESCE(a.attnum = ANY(pk.conkey), false),
-                    COALESCE(coll.collisdeterministic, true),
-                    c.relkind IN ('v', 'm') AND EXISTS (
-                        SELECT 1 FROM pg_rewrite r
-                        JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-                        JOIN pg_class t ON t.oid = d.refobjid
-                        WHERE r.ev_class = c.oid AND t.oid <> c.oid AND t.relname::text = ANY($2))
-             FROM pg_class c
-             JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-             LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
-             LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
-             WHERE c.oid = to_regclass($1)
-             ORDER BY a.attnum",
-        )
-        .bind(quote(table))
-        .bind(tenant_tables)
-        .fetch_all(pool)
-        .await?;
-        let Some(&(_, _, row_security, _, _, view_of_tenant_table)) = rows.first() else {
-            return Ok(None);
-        };
-        Ok(Some(LiveTable {
-            columns: rows
-                .into_iter()
-                .map(
-                    |(name, not_null, _, primary_key, deterministic, _)| LiveColumn {
-                        name,
-                        not_null,
-                        primary_key,
-                        declared: String::new(),
-                        deterministic,
-                    },
-                )
-                .collect(),
-            row_security,
-            view_of_tenant_table,
-        }))
+        })
+    }
+
+    /// For each of `indexes` (the columns `sql` selects, in order): whether
+    /// the field's type reads the column as the driver sees it, and the
+    /// column's type name.
+    async fn column_types(
+        &self,
+        model: &ModelInfo,
+        indexes: &[usize],
+        sql: String,
+    ) -> Result<Vec<(usize, bool, String)>, Error> {
+        async fn on<DB: Driver>(
+            pool: &sqlx::Pool<DB>,
+            model: &ModelInfo,
+            indexes: &[usize],
+            sql: String,
+        ) -> Result<Vec<(usize, bool, String)>, Error>
+        where
+            for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+        {
+            let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql));
+            let statement = pool.prepare(sql).await?;
+            let mut types = Vec::new();
+            for (index, column) in indexes.iter().zip(statement.columns()) {
+                let ty = column.type_info();
+                // No declared type, or one SQLite maps to no affinity sqlx
+                // knows: values are checked when read.
+                if ty.is_null() {
+                    continue;
+                }
+                types.push((
+                    *index,
+                    DB::compatible(&model.schema.types[*index], ty),
+                    ty.name().to_owned(),
+                ));
+            }
+            Ok(types)
+        }
+        #[cfg(feature = "sqlite")]
+        if let Some(pool) = self.as_sqlite() {
+            return on(pool, model, indexes, sql).await;
+        }
+        #[cfg(feature = "postgres")]
+        if let Some(pool) = self.as_postgres() {
+            return on(pool, model, indexes, sql).await;
+        }
+        #[cfg(feature = "mysql")]
+        if let Some(pool) = self.as_mysql() {
+            return on(pool, model, indexes, sql).await;
+        }
+        let _ = (model, indexes, sql);
+        Ok(Vec::new())
     }
 
     /// Existence, type and nullability of each of the model's columns.
@@ -334,16 +347,24 @@ impl TenantDb {
                 );
             }
             if is_tenant && !live_column.deterministic {
+                let table = quoted(backend, model.table);
+                let column = quoted(backend, model.columns[index]);
+                let fix = match backend {
+                    Backend::MySql => format!(
+                        "ALTER TABLE {table} MODIFY {column} VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL;"
+                    ),
+                    _ => format!(
+                        "ALTER TABLE {table} ALTER COLUMN {column} TYPE text COLLATE \"C\";"
+                    ),
+                };
                 report.push(
                     model.table,
                     Some(model.columns[index]),
                     "tenant_collation",
                     format!(
-                        "the tenant column has a nondeterministic collation: two different tenant ids \
-                         can compare equal, in the builders' predicate and in the policies alike. \
-                         Fix: ALTER TABLE {} ALTER COLUMN {} TYPE text COLLATE \"C\";",
-                        quote(model.table),
-                        quote(model.columns[index])
+                        "the tenant column's collation is not exact (nondeterministic, or \
+                         case-insensitive): two different tenant ids can compare equal, in the \
+                         builders' predicate and in any policy alike. Fix: {fix}"
                     ),
                 );
             }
@@ -354,9 +375,10 @@ impl TenantDb {
                     "tenant_not_null",
                     format!(
                         "the tenant column allows NULL: a row without a tenant belongs to nobody. \
-                         Fix: make it NOT NULL (ALTER TABLE {} ALTER COLUMN {} SET NOT NULL, or rebuild the SQLite table).",
-                        quote(model.table),
-                        quote(model.columns[index])
+                         Fix: make it NOT NULL (ALTER TABLE {} ALTER COLUMN {} SET NOT NULL on PostgreSQL, \
+                         MODIFY .. NOT NULL on MySQL, or rebuild the SQLite table).",
+                        quoted(backend, model.table),
+                        quoted(backend, model.columns[index])
                     ),
                 );
             } else if !is_key && !live_column.not_null && !model.schema.nullable[index] {
@@ -376,44 +398,18 @@ impl TenantDb {
             return Ok(());
         }
         // The types as the driver sees them when it reads the columns.
-        let table = quote(model.table);
+        let table = quoted(backend, model.table);
         let mut sql = String::from("SELECT ");
         for (i, (index, _)) in present.iter().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
-            push_column(&mut sql, &table, model.columns[*index]);
+            push_column(&mut sql, backend, &table, model.columns[*index]);
         }
         sql.push_str(" FROM ");
         sql.push_str(&table);
-        let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql));
-        let mut types: Vec<(usize, bool, String)> = Vec::new();
-        if let Some(pool) = self.as_sqlite() {
-            let statement = pool.prepare(sql).await?;
-            for ((index, _), column) in present.iter().zip(statement.columns()) {
-                let ty = column.type_info();
-                // No declared type, or one SQLite maps to no affinity sqlx
-                // knows: values are checked when read.
-                if ty.is_null() {
-                    continue;
-                }
-                types.push((
-                    *index,
-                    (model.schema.sqlite_types[*index])(ty),
-                    ty.name().to_owned(),
-                ));
-            }
-        } else if let Some(pool) = self.as_postgres() {
-            let statement = pool.prepare(sql).await?;
-            for ((index, _), column) in present.iter().zip(statement.columns()) {
-                let ty = column.type_info();
-                types.push((
-                    *index,
-                    (model.schema.postgres_types[*index])(ty),
-                    ty.name().to_owned(),
-                ));
-            }
-        }
+        let indexes: Vec<usize> = present.iter().map(|(index, _)| *index).collect();
+        let types = self.column_types(model, &indexes, sql).await?;
         for (index, compatible, sql_type) in types {
             if !compatible {
                 let column = model.columns[index];
@@ -437,6 +433,122 @@ impl TenantDb {
         }
         Ok(())
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn live_postgres_table(
+    pool: &sqlx::PgPool,
+    table: &str,
+    tenant_tables: &[&str],
+) -> Result<Option<LiveTable>, Error> {
+    type Row = (String, bool, bool, bool, bool, bool);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT a.attname::text, a.attnotnull,
+                c.relrowsecurity OR EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid),
+                COALESCE(a.attnum = ANY(pk.conkey), false),
+                COALESCE(coll.collisdeterministic, true),
+                c.relkind IN ('v', 'm') AND EXISTS (
+                    SELECT 1 FROM pg_rewrite r
+                    JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                    JOIN pg_class t ON t.oid = d.refobjid
+                    WHERE r.ev_class = c.oid AND t.oid <> c.oid AND t.relname::text = ANY($2))
+         FROM pg_class c
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         LEFT JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
+         LEFT JOIN pg_collation coll ON coll.oid = a.attcollation
+         WHERE c.oid = to_regclass($1)
+         ORDER BY a.attnum",
+    )
+    .bind(quoted(Backend::Postgres, table))
+    .bind(tenant_tables)
+    .fetch_all(pool)
+    .await?;
+    let Some(&(_, _, row_security, _, _, view_of_tenant_table)) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some(LiveTable {
+        columns: rows
+            .into_iter()
+            .map(
+                |(name, not_null, _, primary_key, deterministic, _)| LiveColumn {
+                    name,
+                    not_null,
+                    primary_key,
+                    declared: String::new(),
+                    deterministic,
+                },
+            )
+            .collect(),
+        row_security,
+        view_of_tenant_table,
+    }))
+}
+
+/// A MySQL table of the current database, from `information_schema`. A
+/// tenant column is *deterministic* when its collation is binary: a `_ci`
+/// collation matches `'ACME'` for `'acme'`, and a PAD SPACE one `'acme '`.
+#[cfg(feature = "mysql")]
+async fn live_mysql_table(
+    pool: &sqlx::MySqlPool,
+    table: &str,
+    tenant_tables: &[&str],
+) -> Result<Option<LiveTable>, Error> {
+    type Row = (String, String, String, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT CAST(column_name AS CHAR), CAST(is_nullable AS CHAR), CAST(column_key AS CHAR),
+                CAST(column_type AS CHAR), CAST(collation_name AS CHAR)
+         FROM information_schema.columns
+         WHERE table_schema = DATABASE() AND table_name = ?
+         ORDER BY ordinal_position",
+    )
+    .bind(table)
+    .fetch_all(pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let view: Option<String> = sqlx::query_scalar(
+        "SELECT CAST(view_definition AS CHAR) FROM information_schema.views
+         WHERE table_schema = DATABASE() AND table_name = ?",
+    )
+    .bind(table)
+    .fetch_optional(pool)
+    .await?;
+    Ok(Some(LiveTable {
+        columns: rows
+            .into_iter()
+            .map(|(name, nullable, key, declared, collation)| LiveColumn {
+                name,
+                not_null: nullable == "NO",
+                primary_key: key == "PRI",
+                declared,
+                deterministic: collation.is_none_or(|c| binary_collation(&c)),
+            })
+            .collect(),
+        row_security: false,
+        view_of_tenant_table: view.is_some_and(|sql| mentions_any(&sql, tenant_tables)),
+    }))
+}
+
+/// Whether a MySQL collation compares characters exactly (`binary` or a
+/// `_bin` collation). A `_ci` or `_cs`/accent-insensitive one lets `'Acme'`
+/// or `'acmé'` match the scope `'acme'`. (A PAD SPACE `_bin` collation
+/// still ignores trailing spaces; a tenant id never has one, and a stored
+/// `'acme '` fails to decode as a `TenantId`.)
+pub(crate) fn binary_collation(collation: &str) -> bool {
+    let c = collation.to_ascii_lowercase();
+    c == "binary" || c.ends_with("_bin")
+}
+
+/// Whether SQL text (a view's definition) names one of `tables` as a word.
+fn mentions_any(sql: &str, tables: &[&str]) -> bool {
+    let words: Vec<String> = sql
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    tables
+        .iter()
+        .any(|t| words.contains(&t.to_ascii_lowercase()))
 }
 
 /// A global model must not map a tenant table.
@@ -535,10 +647,11 @@ fn keeps_text(declared: &str) -> bool {
 }
 
 /// Identifiers compared the way the backend compares quoted names: SQLite
-/// ignores ASCII case, PostgreSQL does not.
+/// and MySQL (column names; table names on most installations) ignore ASCII
+/// case, PostgreSQL does not.
 fn same_identifier(backend: Backend, a: &str, b: &str) -> bool {
     match backend {
-        Backend::Sqlite => a.eq_ignore_ascii_case(b),
-        _ => a == b,
+        Backend::Sqlite | Backend::MySql => a.eq_ignore_ascii_case(b),
+        Backend::Postgres => a == b,
     }
 }

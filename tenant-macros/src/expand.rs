@@ -86,16 +86,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
         });
 
     // Row decoding by position: the SELECTs above list the fields in order.
-    let decode = |backend: &syn::Ident| {
+    let decode = {
         let fields = model.fields.iter().enumerate().map(|(i, f)| {
             let name = f.ident;
             let probe = probe(f.ty);
-            quote!(#name: #probe.#backend(row, #i)?)
+            quote!(#name: #probe.decode::<DB>(row, #i)?)
         });
         quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
     };
-    let decode_sqlite = decode(&format_ident!("decode_sqlite"));
-    let decode_postgres = decode(&format_ident!("decode_postgres"));
 
     // New<Model>.
     let insert_fields: Vec<&Field<'_>> = model
@@ -108,16 +106,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let doc = format!("Value of column `{}`.", f.column());
         quote!(#[doc = #doc] #fvis #name: #ty)
     });
-    let new_binds = |backend: &syn::Ident| {
+    let bind_new = {
         let binds = insert_fields.iter().map(|f| {
             let name = f.ident;
             let probe = probe(f.ty);
-            quote!(#probe.#backend(args, self.#name)?;)
+            quote!(#probe.bind::<DB>(args, self.#name)?;)
         });
         quote!(#(#binds)* ::core::result::Result::Ok(()))
     };
-    let bind_new_sqlite = new_binds(&format_ident!("bind_sqlite"));
-    let bind_new_postgres = new_binds(&format_ident!("bind_postgres"));
     let insert_count = insert_fields.len();
     let tenant_note = if global {
         String::new()
@@ -176,18 +172,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
         quote!(#ty).to_string().replace(' ', "")
     });
     let nullable = model.fields.iter().map(|f| is_option(f.ty));
-    let compat = |method: &syn::Ident| -> Vec<TokenStream> {
-        model
-            .fields
-            .iter()
-            .map(|f| {
-                let probe = probe(f.ty);
-                quote!(#probe.#method())
-            })
-            .collect()
-    };
-    let compat_sqlite = compat(&format_ident!("compatible_sqlite"));
-    let compat_postgres = compat(&format_ident!("compatible_postgres"));
+    let type_checks_of = model.fields.iter().map(|f| {
+        let probe = probe(f.ty);
+        quote!(#probe.checks())
+    });
     let unscoped: Vec<String> = model
         .fields
         .iter()
@@ -238,26 +226,21 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const PRIMARY_KEY: ::core::option::Option<&'static str> = #primary_key_column;
                 type New = #new_ident;
                 type Scope = #scope_marker;
-                fn sql() -> &'static __tc::ModelSql {
-                    static SQL: ::std::sync::OnceLock<__tc::ModelSql> = ::std::sync::OnceLock::new();
-                    SQL.get_or_init(__tc::render_model_sql::<Self>)
+                fn sql(backend: __tc::Backend) -> &'static __tc::ModelSql {
+                    static SQL: __tc::SqlCell = __tc::SqlCell::new();
+                    SQL.get::<Self>(backend)
                 }
 
                 const SCHEMA: __tc::ModelSchema = __tc::ModelSchema {
                     rust_types: &[#(#rust_types),*],
                     nullable: &[#(#nullable),*],
-                    sqlite_types: &[#(#compat_sqlite),*],
-                    postgres_types: &[#(#compat_postgres),*],
+                    types: &[#(#type_checks_of),*],
                     insert_columns: &[#(#insert_columns),*],
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
-                fn decode_sqlite(row: &__tc::SqliteRow, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
-                    #decode_sqlite
-                }
-
-                fn decode_postgres(row: &__tc::PgRow, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
-                    #decode_postgres
+                fn decode<DB: __tc::Driver>(row: &DB::Row, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                    #decode
                 }
             }
 
@@ -280,12 +263,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
             impl __tc::NewRow for #new_ident {
                 const LEN: usize = #insert_count;
 
-                fn bind_sqlite(self, args: &mut __tc::SqliteArguments) -> ::core::result::Result<(), __tc::BoxDynError> {
-                    #bind_new_sqlite
-                }
-
-                fn bind_postgres(self, args: &mut __tc::PgArguments) -> ::core::result::Result<(), __tc::BoxDynError> {
-                    #bind_new_postgres
+                fn bind<DB: __tc::Driver>(self, args: &mut DB::Arguments) -> ::core::result::Result<(), __tc::BoxDynError> {
+                    #bind_new
                 }
             }
 

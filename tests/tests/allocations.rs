@@ -65,8 +65,8 @@ fn find_by_id_allocates_only_its_arguments() {
     assert!(sql.contains(r#""invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#));
 
     // Warm up lazily initialised state (type info caches) before counting.
-    let _ = Invoice::find(&scope, 42).prepare_postgres();
-    let _ = Invoice::find(&scope, 42).prepare_sqlite();
+    let _ = Invoice::find(&scope, 42).prepare::<sqlx::Postgres>();
+    let _ = Invoice::find(&scope, 42).prepare::<sqlx::Sqlite>();
 
     let (by_hand, _) = allocations(|| {
         let mut args = PgArguments::default();
@@ -74,7 +74,7 @@ fn find_by_id_allocates_only_its_arguments() {
         args.add(42_i64).expect("bind");
         args
     });
-    let (built, prepared) = allocations(|| Invoice::find(&scope, 42).prepare_postgres());
+    let (built, prepared) = allocations(|| Invoice::find(&scope, 42).prepare::<sqlx::Postgres>());
     let (sql, _) = prepared.expect("prepare");
     assert!(
         matches!(sql, std::borrow::Cow::Borrowed(_)),
@@ -88,7 +88,7 @@ fn find_by_id_allocates_only_its_arguments() {
         args.add(42_i64).expect("bind");
         args
     });
-    let (built, prepared) = allocations(|| Invoice::find(&scope, 42).prepare_sqlite());
+    let (built, prepared) = allocations(|| Invoice::find(&scope, 42).prepare::<sqlx::Sqlite>());
     prepared.expect("prepare");
     assert_eq!(built, by_hand, "SQLite: more than the argument buffer");
 }

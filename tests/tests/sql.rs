@@ -199,7 +199,7 @@ async fn connect_in_memory_sqlite_and_refuse_unknown_urls() {
     assert!(pool.size() >= 1);
     assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
     assert!(matches!(
-        TenantDb::connect("mysql://localhost/x").await,
+        TenantDb::connect("mssql://localhost/x").await,
         Err(tenant_core::Error::UnsupportedUrl { .. })
     ));
 }

@@ -150,7 +150,9 @@ impl Sqls {
             list: list_sql,
             count: leak(Invoice::query(&read).to_count_sql()),
             insert_returning: Invoice::insert(&write, new_invoice(0)).to_sql(),
-            insert: <Invoice as Model>::sql().insert.as_str(),
+            insert: <Invoice as Model>::sql(tenant_core::Backend::Postgres)
+                .insert
+                .as_str(),
             update: leak(update_builder(&update, 0).to_sql()),
         };
         eprintln!("find:    {}", sqls.find);

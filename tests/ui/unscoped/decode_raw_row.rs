@@ -16,7 +16,7 @@ pub struct Invoice {
 
 async fn all(pool: &sqlx::SqlitePool) -> Vec<Invoice> {
     let rows = sqlx::query("SELECT * FROM invoices").fetch_all(pool).await.unwrap();
-    rows.iter().map(|row| Invoice::decode_sqlite(row).unwrap()).collect()
+    rows.iter().map(|row| Invoice::decode::<sqlx::Sqlite>(row).unwrap()).collect()
 }
 
 fn main() {}

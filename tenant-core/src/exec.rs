@@ -1,0 +1,218 @@
+//! The executor: runs a [`Statement`] on a pool or a tenant's transaction of
+//! any backend. Each operation is written once, generic over
+//! [`Driver`]; [`dispatch!`] picks the backend.
+
+use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+
+use crate::backend::{Backend, Driver};
+use crate::error::Error;
+use crate::model::{DecodeToken, Model};
+use crate::params::{Params, Statement, arguments};
+use crate::tenant::TenantId;
+use crate::tx::TxConn;
+
+/// Where a statement runs, on backend `DB`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum On<'c, DB: Driver> {
+    /// A pool; `rls`: row-level-security mode.
+    Pool { pool: &'c sqlx::Pool<DB>, rls: bool },
+    /// A tenant's transaction; `failed` is set when a statement fails (see
+    /// [`TenantTransaction::commit`](crate::TenantTransaction::commit)).
+    Tx {
+        conn: &'c mut DB::Connection,
+        tenant: &'c TenantId,
+        failed: &'c mut bool,
+    },
+}
+
+/// A resolved executor: [`On`] for the backend it runs on.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Target<'c> {
+    #[cfg(feature = "sqlite")]
+    Sqlite(On<'c, sqlx::Sqlite>),
+    #[cfg(feature = "postgres")]
+    Postgres(On<'c, sqlx::Postgres>),
+    #[cfg(feature = "mysql")]
+    MySql(On<'c, sqlx::MySql>),
+}
+
+/// Runs `$body` with `$on` bound to the [`On`] of `$target`'s backend: the
+/// one place that lists the backends for a statement.
+macro_rules! dispatch {
+    ($target:expr, $on:ident => $body:expr) => {
+        match $target {
+            #[cfg(feature = "sqlite")]
+            $crate::exec::Target::Sqlite($on) => $body,
+            #[cfg(feature = "postgres")]
+            $crate::exec::Target::Postgres($on) => $body,
+            #[cfg(feature = "mysql")]
+            $crate::exec::Target::MySql($on) => $body,
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// How a statement must be written for its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// The statement as it is: the tenant predicate binds the first
+    /// placeholder.
+    Plain,
+    /// Row-level-security one-statement form: `$1` goes to `set_config`.
+    Rls,
+}
+
+impl<DB: Driver> On<'_, DB> {
+    fn form(&self, tenant: Option<&TenantId>) -> Form {
+        match self {
+            On::Pool { rls: true, .. } if tenant.is_some() => Form::Rls,
+            _ => Form::Plain,
+        }
+    }
+
+    /// Refuses a statement for another tenant on a tenant's transaction.
+    fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
+        match (self, statement) {
+            (On::Tx { tenant, .. }, Some(statement)) if statement != *tenant => {
+                Err(Error::ScopeMismatch {
+                    transaction: Box::new(**tenant),
+                    statement: Box::new(*statement),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Target<'_> {
+    /// The backend the statement runs on.
+    pub(crate) fn backend(&self) -> Backend {
+        fn of<DB: Driver>(_: &On<'_, DB>) -> Backend {
+            DB::BACKEND
+        }
+        dispatch!(self, on => of(on))
+    }
+
+    /// The form a statement scoped to `tenant` takes on this target. Global
+    /// statements and statements in a transaction (which set the tenant when
+    /// it began) stay plain.
+    pub(crate) fn form(&self, tenant: Option<&TenantId>) -> Form {
+        dispatch!(self, on => on.form(tenant))
+    }
+}
+
+/// Runs `stmt` on `on`; inside a transaction, a database error marks the
+/// transaction failed. `run` gets the sqlx executor and the arguments.
+macro_rules! on_executor {
+    ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr) => {{
+        let stmt = $stmt;
+        $on.check_scope(stmt.tenant.as_ref())?;
+        let $sql = stmt.sql;
+        let $args = arguments::<DB, _>(stmt.params)?;
+        match $on {
+            On::Pool { pool, .. } => {
+                let $exec = DB::on_pool(pool);
+                $body.map_err(Error::from)
+            }
+            On::Tx { conn, failed, .. } => {
+                let $exec = DB::on_connection(conn);
+                let result = $body.map_err(Error::from);
+                if matches!(result, Err(Error::Database(_))) {
+                    *failed = true;
+                }
+                result
+            }
+        }
+    }};
+}
+
+/// Every row, as models `M`.
+pub(crate) async fn fetch_all<DB: Driver, M: Model, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<Vec<M>, Error> {
+    on_executor!(on, stmt, |sql, exec, args| {
+        sqlx::query_with::<DB, _>(sql, args)
+            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .fetch_all(exec)
+            .await
+    })
+}
+
+/// The first row, as a model `M`.
+pub(crate) async fn fetch_optional<DB: Driver, M: Model, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<Option<M>, Error> {
+    on_executor!(on, stmt, |sql, exec, args| {
+        sqlx::query_with::<DB, _>(sql, args)
+            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .fetch_optional(exec)
+            .await
+    })
+}
+
+/// One `i64` (a count).
+pub(crate) async fn fetch_scalar<DB: Driver, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<i64, Error> {
+    on_executor!(on, stmt, |sql, exec, args| {
+        sqlx::query_with::<DB, _>(sql, args)
+            .try_map(|row: DB::Row| DB::get::<i64>(&row, 0))
+            .fetch_one(exec)
+            .await
+    })
+}
+
+/// The number of rows a statement changed.
+pub(crate) async fn execute<DB: Driver, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<u64, Error> {
+    on_executor!(on, stmt, |sql, exec, args| {
+        sqlx::query_with::<DB, _>(sql, args)
+            .execute(exec)
+            .await
+            .map(|done| DB::rows_affected(&done))
+    })
+}
+
+/// Runs an UPDATE or DELETE. In row-level-security mode a scoped one runs in
+/// a transaction that sets the tenant first: the one-statement form cannot
+/// order a write's table scan after `set_config` (the planner may scan the
+/// table before the subquery that sets the tenant).
+pub(crate) async fn execute_write<DB: Driver, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<u64, Error> {
+    if let (On::Pool { pool, rls: true }, Some(tenant)) = (&on, stmt.tenant) {
+        let args = arguments::<DB, _>(stmt.params)?;
+        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
+        let done = sqlx::query_with::<DB, _>(stmt.sql, args)
+            .execute(DB::on_connection(tx.connection()))
+            .await?;
+        tx.commit().await?;
+        return Ok(DB::rows_affected(&done));
+    }
+    execute(on, stmt).await
+}
+
+/// The statement that opens a transaction and sets the tenant in it,
+/// transaction-locally: one message, one round trip (PostgreSQL's
+/// row-level-security mode). Run through [`TxConn::begin`], which closes the
+/// connection if the future is dropped before the reply arrives (see
+/// [`crate::tx`]).
+pub(crate) fn begin_with_tenant(tenant: &TenantId) -> SqlStr {
+    // A TenantId is `[a-z0-9][a-z0-9_-]*` (validated on construction), so it
+    // cannot break out of the literal. The simple-query protocol, needed for
+    // two statements in one message, takes no parameters.
+    AssertSqlSafe(format!(
+        "BEGIN; SELECT set_config('{}', '{}', true)",
+        crate::rls::TENANT_SETTING,
+        tenant.as_str()
+    ))
+    .into_sql_str()
+}

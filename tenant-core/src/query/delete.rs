@@ -1,0 +1,120 @@
+//! `DELETE` of a model.
+
+use std::marker::PhantomData;
+
+use super::{
+    by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
+    shape_filters,
+};
+use crate::Executor;
+use crate::backend::Backend;
+use crate::condition::{ConditionOn, Node};
+use crate::error::Error;
+use crate::exec::{self, dispatch};
+use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
+use crate::params::{DynParams, Sql, Statement};
+use crate::shape::{self, ShapeKey};
+use crate::sql::SqlWriter;
+use crate::tenant::{TenantId, TenantScope};
+
+/// `DELETE` of model `M`, from `M::delete(&scope)`. Only rows of the scope's
+/// tenant are touched.
+#[must_use = "a delete does nothing until `execute` runs it"]
+pub struct Delete<M> {
+    tenant: Option<TenantId>,
+    filters: Vec<Node>,
+    /// Made by `delete_by_id`: no matching row is [`Error::NotFound`].
+    by_key: bool,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Delete<M> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Delete {
+            tenant,
+            filters: Vec::new(),
+            by_key: false,
+            _model: PhantomData,
+        }
+    }
+
+    by_key_constructors!();
+
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Self::with_tenant(scoped_tenant(scope))
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Self::with_tenant(None)
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`). Without a
+    /// filter every row of the tenant is deleted.
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    fn sql(&self, backend: Backend) -> Sql {
+        let sql = M::sql(backend);
+        if self.filters.is_empty() {
+            return Sql::Static(sql.delete.as_str());
+        }
+        let mut key = ShapeKey::new::<M>(shape::Kind::Delete, backend);
+        shape_filters(&mut key, &self.filters);
+        shape::cached(key, || {
+            let mut w = SqlWriter::new(
+                backend,
+                sql.delete.len() + 48 * self.filters.len(),
+                sql.first_param,
+            );
+            w.push(&sql.delete);
+            w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
+            w.finish()
+        })
+    }
+
+    /// The SQL that [`execute`](Delete::execute) runs (PostgreSQL's
+    /// dialect).
+    pub fn to_sql(&self) -> String {
+        self.sql(Backend::Postgres).as_str().to_owned()
+    }
+
+    pub(super) fn into_statement(self, backend: Backend) -> Statement<DynParams> {
+        let sql = self.sql(backend);
+        let mut values = Vec::with_capacity(filter_value_count(&self.filters));
+        filter_values(self.filters, &mut values);
+        Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                tenant_position: 0,
+                values,
+                limit: None,
+                offset: None,
+            },
+        }
+    }
+
+    /// Runs the delete; returns the number of rows removed. Made by
+    /// `delete_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let stmt = self.into_statement(target.backend());
+        found_by_key(
+            by_key,
+            dispatch!(target, on => exec::execute_write(on, stmt).await)?,
+        )
+    }
+}

@@ -1,0 +1,89 @@
+//! Lookup of one row by primary key.
+
+use super::scoped_tenant;
+use crate::Executor;
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::exec::{self, Form, dispatch};
+use crate::model::{GlobalModel, HasPrimaryKey, TenantOwned};
+use crate::params::{KeyParams, Sql, Statement};
+use crate::tenant::{TenantId, TenantScope};
+
+/// Lookup by primary key, from `M::find(&scope, id)`. Its SQL is rendered
+/// once per model and backend.
+#[must_use = "a query does nothing until a terminal such as `fetch_optional` runs it"]
+pub struct Find<M: HasPrimaryKey> {
+    tenant: Option<TenantId>,
+    key: M::PrimaryKey,
+}
+
+impl<M: HasPrimaryKey> Find<M> {
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope, key: M::PrimaryKey) -> Self
+    where
+        M: TenantOwned,
+    {
+        Find {
+            tenant: scoped_tenant(scope),
+            key,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn global(key: M::PrimaryKey) -> Self
+    where
+        M: GlobalModel,
+    {
+        Find { tenant: None, key }
+    }
+
+    /// The SQL that runs (PostgreSQL's dialect): `$1` is the tenant, `$2`
+    /// the key (just `$1`, the key, for a global model).
+    pub fn to_sql(&self) -> &'static str {
+        M::sql(Backend::Postgres).find.as_str()
+    }
+
+    /// The SQL that runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    pub fn to_rls_sql(&self) -> &'static str {
+        let sql = M::sql(Backend::Postgres);
+        if self.tenant.is_some() {
+            sql.rls_find.as_str()
+        } else {
+            sql.find.as_str()
+        }
+    }
+
+    pub(super) fn into_statement(
+        self,
+        backend: Backend,
+        form: Form,
+    ) -> Statement<KeyParams<M::PrimaryKey>> {
+        let sql = M::sql(backend);
+        Statement {
+            sql: Sql::Static(match form {
+                Form::Plain => sql.find.as_str(),
+                Form::Rls => sql.rls_find.as_str(),
+            }),
+            tenant: self.tenant,
+            params: KeyParams {
+                tenant: self.tenant,
+                key: self.key,
+            },
+        }
+    }
+
+    /// The row, or `None` when it does not exist for this tenant.
+    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
+        let target = executor.into_target();
+        let form = target.form(self.tenant.as_ref());
+        let stmt = self.into_statement(target.backend(), form);
+        dispatch!(target, on => exec::fetch_optional(on, stmt).await)
+    }
+
+    /// The row, or [`Error::NotFound`] when it does not exist for this tenant.
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        self.fetch_optional(executor).await?.ok_or(Error::NotFound)
+    }
+}

@@ -1,0 +1,100 @@
+//! `INSERT` of one row.
+
+use super::scoped_tenant;
+use crate::Executor;
+use crate::backend::Backend;
+use crate::error::Error;
+use crate::exec::{self, Form, dispatch};
+use crate::model::{GlobalModel, Model, TenantOwned};
+use crate::params::{RowParams, Sql, Statement};
+use crate::tenant::{TenantId, TenantScope};
+
+/// `INSERT` of one row, from `M::insert(&scope, New<M> { .. })`. The tenant
+/// column is bound from the scope. Its SQL is rendered once per model and
+/// backend.
+#[must_use = "an insert does nothing until `fetch_one` or `execute` runs it"]
+pub struct Insert<M: Model> {
+    tenant: Option<TenantId>,
+    row: M::New,
+}
+
+impl<M: Model> Insert<M> {
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope, row: M::New) -> Self
+    where
+        M: TenantOwned,
+    {
+        Insert {
+            tenant: scoped_tenant(scope),
+            row,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn global(row: M::New) -> Self
+    where
+        M: GlobalModel,
+    {
+        Insert { tenant: None, row }
+    }
+
+    /// The SQL that [`fetch_one`](Insert::fetch_one) runs (PostgreSQL's
+    /// dialect).
+    pub fn to_sql(&self) -> &'static str {
+        M::sql(Backend::Postgres).insert_returning.as_str()
+    }
+
+    /// The SQL that [`fetch_one`](Insert::fetch_one) runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool.
+    pub fn to_rls_sql(&self) -> &'static str {
+        let sql = M::sql(Backend::Postgres);
+        if self.tenant.is_some() {
+            sql.rls_insert_returning.as_str()
+        } else {
+            sql.insert_returning.as_str()
+        }
+    }
+
+    /// The statement; `returning`: with `RETURNING <columns>`.
+    pub(super) fn into_statement(
+        self,
+        backend: Backend,
+        form: Form,
+        returning: bool,
+    ) -> Statement<RowParams<M::New>> {
+        let sql = M::sql(backend);
+        let text = match (form, returning) {
+            (Form::Plain, true) => &sql.insert_returning,
+            (Form::Plain, false) => &sql.insert,
+            (Form::Rls, true) => &sql.rls_insert_returning,
+            (Form::Rls, false) => &sql.rls_insert,
+        };
+        Statement {
+            sql: Sql::Static(text.as_str()),
+            tenant: self.tenant,
+            params: RowParams {
+                tenant: self.tenant,
+                row: self.row,
+            },
+        }
+    }
+
+    /// Inserts and returns the stored row (`RETURNING`), with the values the
+    /// database filled in. On MySQL this needs MariaDB 10.5 or later (MySQL 8
+    /// has no `INSERT … RETURNING`; use [`execute`](Insert::execute)).
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        let target = executor.into_target();
+        let form = target.form(self.tenant.as_ref());
+        let stmt = self.into_statement(target.backend(), form, true);
+        dispatch!(target, on => exec::fetch_optional(on, stmt).await)?.ok_or(Error::NotFound)
+    }
+
+    /// Inserts and returns the number of rows inserted.
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        let target = executor.into_target();
+        let form = target.form(self.tenant.as_ref());
+        let stmt = self.into_statement(target.backend(), form, false);
+        dispatch!(target, on => exec::execute(on, stmt).await)
+    }
+}

@@ -1,0 +1,100 @@
+//! The statement builders, one file per statement kind. Each is made by a
+//! generated constructor (`Invoice::query(&scope)` ...) and run by a
+//! terminal that takes an [`Executor`](crate::Executor).
+
+mod delete;
+mod find;
+mod insert;
+mod prepare;
+mod select;
+mod update;
+
+pub use delete::Delete;
+pub use find::Find;
+pub use insert::Insert;
+pub use prepare::Prepare;
+pub use select::Select;
+pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};
+
+use crate::condition::{CmpOp, Node};
+use crate::error::Error;
+use crate::model::HasPrimaryKey;
+use crate::shape::ShapeKey;
+use crate::tenant::{TenantId, TenantScope};
+use crate::value::Value;
+
+/// Appends the filters' shape to a cache key, in the order they render.
+fn shape_filters(key: &mut ShapeKey, filters: &[Node]) {
+    for node in filters {
+        node.shape(key);
+    }
+}
+
+/// Moves the filters' values out, in placeholder order.
+fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
+    for node in filters {
+        node.collect_values(out);
+    }
+}
+
+/// The number of values the filters bind.
+fn filter_value_count(filters: &[Node]) -> usize {
+    filters.iter().map(Node::value_count).sum()
+}
+
+/// The constructors of `update_by_id` / `delete_by_id`: a filter on the
+/// primary key, and `NotFound` when it matches no row. Shared by
+/// [`Update`] and [`Delete`], which both have `filters` and `by_key`.
+macro_rules! by_key_constructors {
+    () => {
+        fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
+        where
+            M: HasPrimaryKey,
+        {
+            let mut statement = Self::with_tenant(tenant);
+            statement.filters.push(super::key_filter::<M>(key));
+            statement.by_key = true;
+            statement
+        }
+
+        #[doc(hidden)]
+        pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
+        where
+            M: TenantOwned + HasPrimaryKey,
+        {
+            Self::with_key(super::scoped_tenant(scope), key)
+        }
+
+        #[doc(hidden)]
+        pub fn global_by_key(key: M::PrimaryKey) -> Self
+        where
+            M: GlobalModel + HasPrimaryKey,
+        {
+            Self::with_key(None, key)
+        }
+    };
+}
+use by_key_constructors;
+
+/// The rows a write changed; [`Error::NotFound`] for a by-key write that
+/// changed none.
+fn found_by_key(by_key: bool, rows: u64) -> Result<u64, Error> {
+    if by_key && rows == 0 {
+        Err(Error::NotFound)
+    } else {
+        Ok(rows)
+    }
+}
+
+/// `primary_key = key`, the filter of the by-key forms.
+fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
+    Node::Compare {
+        column: M::PRIMARY_KEY.unwrap_or_default(),
+        op: CmpOp::Eq,
+        value: Value::new(key),
+    }
+}
+
+fn scoped_tenant(scope: &TenantScope) -> Option<TenantId> {
+    Some(*scope.tenant_id())
+}

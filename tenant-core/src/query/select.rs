@@ -1,0 +1,308 @@
+//! `SELECT` and `COUNT` of a model.
+
+use std::marker::PhantomData;
+
+use super::{filter_value_count, filter_values, scoped_tenant, shape_filters};
+use crate::Executor;
+use crate::backend::Backend;
+use crate::condition::{ConditionOn, Node, OrderOn};
+use crate::error::Error;
+use crate::exec::{self, Form, dispatch};
+use crate::model::{GlobalModel, Model, TenantOwned};
+use crate::params::{DynParams, Sql, Statement};
+use crate::shape::{self, ShapeKey};
+use crate::sql::{ROW_ALIAS, SqlWriter};
+use crate::tenant::{TenantId, TenantScope};
+
+/// `SELECT` of model `M`, from `M::query(&scope)`.
+///
+/// Filters combine with `AND`; [`order_by`](Select::order_by) may be called
+/// several times, each adding a key.
+#[must_use = "a query does nothing until a terminal such as `fetch_all` runs it"]
+pub struct Select<M> {
+    tenant: Option<TenantId>,
+    filters: Vec<Node>,
+    order: Vec<(&'static str, bool)>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+    _model: PhantomData<fn() -> M>,
+}
+
+impl<M: Model> Select<M> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Select {
+            tenant,
+            filters: Vec::new(),
+            order: Vec::new(),
+            limit: None,
+            offset: None,
+            _model: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Self::with_tenant(scoped_tenant(scope))
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Self::with_tenant(None)
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`).
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    /// Adds an ordering key: `.order_by(Invoice::ID.desc())`.
+    pub fn order_by(mut self, order: impl OrderOn<M>) -> Self {
+        self.order.push(order.into_key());
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u32) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    fn has_paging(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+
+    /// Writes filters, ordering (unless `with_order` is false) and paging.
+    fn write_tail(&self, w: &mut SqlWriter, with_order: bool) {
+        let sql = M::sql(w.backend);
+        w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
+        if with_order {
+            w.order(&self.order, &sql.qualifier);
+        }
+        if self.has_paging() {
+            w.push(" LIMIT ");
+            w.placeholder();
+        }
+        if self.offset.is_some() {
+            w.push(" OFFSET ");
+            w.placeholder();
+        }
+    }
+
+    /// Completes an open row-level-security head (see `ModelSql`): the
+    /// filters, ordering and paging go inside the LATERAL subquery; without
+    /// paging, `OFFSET 0` keeps it from being flattened. The ordering is
+    /// repeated outside so the result order is defined.
+    fn write_rls(&self, w: &mut SqlWriter, head: &str, outer_order: bool) {
+        w.push(head);
+        self.write_tail(w, true);
+        if !self.has_paging() {
+            w.push(" OFFSET 0");
+        }
+        w.push(") AS ");
+        w.push(ROW_ALIAS);
+        if outer_order {
+            w.order(&self.order, ROW_ALIAS);
+        }
+    }
+
+    fn writer(&self, backend: Backend) -> SqlWriter {
+        let sql = M::sql(backend);
+        SqlWriter::new(
+            backend,
+            sql.select.len().max(sql.rls_select_head.len()) + 48 * (self.filters.len() + 2),
+            sql.first_param,
+        )
+    }
+
+    fn is_plain(&self) -> bool {
+        self.filters.is_empty() && self.order.is_empty() && !self.has_paging()
+    }
+
+    fn select_sql(&self, backend: Backend, form: Form) -> Sql {
+        let sql = M::sql(backend);
+        if self.is_plain() {
+            return Sql::Static(match form {
+                Form::Plain => sql.select.as_str(),
+                Form::Rls => sql.rls_select.as_str(),
+            });
+        }
+        let kind = match form {
+            Form::Plain => shape::Kind::Select,
+            Form::Rls => shape::Kind::SelectRls,
+        };
+        shape::cached(self.shape(kind, backend), || {
+            let mut w = self.writer(backend);
+            match form {
+                Form::Plain => {
+                    w.push(&sql.select);
+                    self.write_tail(&mut w, true);
+                }
+                Form::Rls => self.write_rls(&mut w, &sql.rls_select_head, true),
+            }
+            w.finish()
+        })
+    }
+
+    /// The statement's shape: everything the SQL text depends on.
+    fn shape(&self, kind: shape::Kind, backend: Backend) -> ShapeKey {
+        let mut key = ShapeKey::new::<M>(kind, backend);
+        shape_filters(&mut key, &self.filters);
+        for (column, desc) in &self.order {
+            key.tag(shape::Tag::Order);
+            key.push_str(column);
+            key.push(usize::from(*desc));
+        }
+        key.tag(shape::Tag::Paging);
+        key.push(usize::from(self.limit.is_some()));
+        key.push(usize::from(self.offset.is_some()));
+        key
+    }
+
+    fn count_sql(&self, backend: Backend, form: Form) -> Sql {
+        let sql = M::sql(backend);
+        if self.filters.is_empty() && !self.has_paging() {
+            return Sql::Static(match form {
+                Form::Plain => sql.count.as_str(),
+                Form::Rls => sql.rls_count.as_str(),
+            });
+        }
+        let kind = match form {
+            Form::Plain => shape::Kind::Count,
+            Form::Rls => shape::Kind::CountRls,
+        };
+        shape::cached(self.shape(kind, backend), || {
+            self.render_count(backend, form)
+        })
+    }
+
+    fn render_count(&self, backend: Backend, form: Form) -> String {
+        let sql = M::sql(backend);
+        let mut w = self.writer(backend);
+        match form {
+            Form::Rls if !self.has_paging() => {
+                w.push(&sql.rls_count_agg_head);
+                self.write_tail(&mut w, false);
+                w.push(") AS ");
+                w.push(ROW_ALIAS);
+            }
+            // The page's ordering decides which rows are counted; the single
+            // count row needs no order.
+            Form::Rls => self.write_rls(&mut w, &sql.rls_count_head, false),
+            Form::Plain if !self.has_paging() => {
+                w.push(&sql.count);
+                self.write_tail(&mut w, false);
+            }
+            Form::Plain => {
+                // COUNT over a page: count the rows the page would return.
+                w.push("SELECT COUNT(*) FROM (");
+                w.push(&sql.select);
+                self.write_tail(&mut w, true);
+                w.push(") AS counted");
+            }
+        }
+        w.finish()
+    }
+
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs (PostgreSQL's
+    /// dialect: values appear as `$n` placeholders).
+    pub fn to_sql(&self) -> String {
+        self.select_sql(Backend::Postgres, Form::Plain)
+            .as_str()
+            .to_owned()
+    }
+
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs on `backend`.
+    pub fn to_sql_for(&self, backend: Backend) -> String {
+        self.select_sql(backend, Form::Plain).as_str().to_owned()
+    }
+
+    /// The SQL that [`count`](Select::count) runs.
+    pub fn to_count_sql(&self) -> String {
+        self.count_sql(Backend::Postgres, Form::Plain)
+            .as_str()
+            .to_owned()
+    }
+
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    pub fn to_rls_sql(&self) -> String {
+        let form = if self.tenant.is_some() {
+            Form::Rls
+        } else {
+            Form::Plain
+        };
+        self.select_sql(Backend::Postgres, form).as_str().to_owned()
+    }
+
+    pub(super) fn into_statement(self, sql: Sql) -> Statement<DynParams> {
+        let mut values = Vec::with_capacity(filter_value_count(&self.filters));
+        filter_values(self.filters, &mut values);
+        // No LIMIT with an OFFSET means every remaining row; every backend
+        // accepts a maximal LIMIT for that.
+        let limit = match (self.limit, self.offset) {
+            (Some(n), _) => Some(i64::from(n)),
+            (None, Some(_)) => Some(i64::MAX),
+            (None, None) => None,
+        };
+        Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                tenant_position: 0,
+                values,
+                limit,
+                offset: self.offset.map(i64::from),
+            },
+        }
+    }
+
+    /// The plain-form statement for `backend` (for [`Prepare`](super::Prepare)).
+    pub(super) fn plain_statement(self, backend: Backend) -> Statement<DynParams> {
+        let sql = self.select_sql(backend, Form::Plain);
+        self.into_statement(sql)
+    }
+
+    /// Every matching row.
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
+        let target = executor.into_target();
+        let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
+        let stmt = self.into_statement(sql);
+        dispatch!(target, on => exec::fetch_all(on, stmt).await)
+    }
+
+    /// The first matching row, or `None`.
+    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
+        let target = executor.into_target();
+        let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
+        let stmt = self.into_statement(sql);
+        dispatch!(target, on => exec::fetch_optional(on, stmt).await)
+    }
+
+    /// The first matching row, or [`Error::NotFound`].
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
+        self.fetch_optional(executor).await?.ok_or(Error::NotFound)
+    }
+
+    /// The number of matching rows (within `limit`/`offset` when set).
+    pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
+        let target = executor.into_target();
+        let sql = self.count_sql(target.backend(), target.form(self.tenant.as_ref()));
+        let stmt = self.into_statement(sql);
+        dispatch!(target, on => exec::fetch_scalar(on, stmt).await)
+    }
+}

@@ -1,0 +1,332 @@
+//! `UPDATE` of a model, and the numeric types `increment` accepts.
+
+use std::fmt::Write as _;
+use std::marker::PhantomData;
+
+use super::{
+    by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
+    shape_filters,
+};
+use crate::Executor;
+use crate::backend::Backend;
+use crate::condition::{Assignable, ConditionOn, Node};
+use crate::error::Error;
+use crate::exec::{self, dispatch};
+use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
+use crate::params::{DynParams, Statement};
+use crate::shape::{self, ShapeKey};
+use crate::sql::{SqlWriter, push_column};
+use crate::tenant::{TenantId, TenantScope};
+use crate::value::{IntoValue, SqlType, Value};
+
+/// Type state of an [`Update`] before any `set`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoAssignments;
+
+/// Type state of an [`Update`] with at least one `set`.
+#[derive(Debug, Clone, Copy)]
+pub struct Assigned;
+
+/// Implemented by the type state of an update that sets something.
+#[diagnostic::on_unimplemented(
+    message = "this update sets no column",
+    label = "call `.set(Model::COLUMN, value)` before running the update",
+    note = "an UPDATE needs at least one `.set(column, value)`"
+)]
+pub trait HasAssignments {}
+
+impl HasAssignments for Assigned {}
+
+/// One `SET` item: `column = $n`, or `column = column + $n`.
+struct Assignment {
+    column: &'static str,
+    value: Value,
+    /// `Some` for an increment: the range of the Rust type.
+    increment: Option<NumericRange>,
+}
+
+mod numeric_sealed {
+    pub trait Sealed {}
+}
+
+/// Numeric column types that [`Update::increment`] accepts. Sealed: an
+/// increment that leaves the type's range is an error on every backend, so
+/// each type declares its range.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a numeric column type",
+    label = "`increment` needs an integer or floating-point column",
+    note = "use `.set(column, value)` for other types"
+)]
+pub trait Numeric: numeric_sealed::Sealed {
+    /// The values the type holds.
+    #[doc(hidden)]
+    const RANGE: NumericRange;
+}
+
+/// The values a [`Numeric`] type holds.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumericRange {
+    /// An integer type: its minimum and maximum.
+    Int(i64, i64),
+    /// A floating-point type: its largest finite magnitude.
+    Float(f64),
+}
+
+macro_rules! numeric {
+    ($($ty:ty => $range:expr;)*) => {$(
+        impl numeric_sealed::Sealed for $ty {}
+        impl Numeric for $ty {
+            const RANGE: NumericRange = $range;
+        }
+    )*};
+}
+
+numeric! {
+    i16 => NumericRange::Int(i16::MIN as i64, i16::MAX as i64);
+    i32 => NumericRange::Int(i32::MIN as i64, i32::MAX as i64);
+    i64 => NumericRange::Int(i64::MIN, i64::MAX);
+    f32 => NumericRange::Float(f32::MAX as f64);
+    f64 => NumericRange::Float(f64::MAX);
+}
+
+/// Appends the right-hand side of `column = column + $n`.
+///
+/// PostgreSQL raises an error when a sum leaves its type. SQLite does not:
+/// a 64-bit overflow silently becomes a REAL (after which every read of the
+/// row fails to decode), a sum outside `i32` is stored and then truncated
+/// when read, and a floating-point overflow stores infinity. So on SQLite
+/// the sum is checked in the statement, and out of range it evaluates
+/// `abs(i64::MIN)`, which SQLite reports as an "integer overflow" error:
+/// the statement fails and the row is unchanged. MySQL raises an error for
+/// a sum outside the column's type in strict mode, which the doctor checks
+/// (sqlx keeps the server's mode, strict by default).
+fn push_increment(
+    sql: &mut String,
+    table: &str,
+    column: &str,
+    placeholder: &str,
+    range: NumericRange,
+    backend: Backend,
+) {
+    let mut sum = String::with_capacity(table.len() + column.len() + 12);
+    push_column(&mut sum, backend, table, column);
+    sum.push_str(" + ");
+    sum.push_str(placeholder);
+    let overflow = "ELSE abs(-9223372036854775807 - 1) END";
+    match (backend, range) {
+        (Backend::Sqlite, NumericRange::Int(lo, hi)) => {
+            let _ = write!(sql, "CASE WHEN typeof({sum}) = 'integer'");
+            if (lo, hi) != (i64::MIN, i64::MAX) {
+                let _ = write!(sql, " AND ({sum}) BETWEEN {lo} AND {hi}");
+            }
+            let _ = write!(sql, " THEN {sum} WHEN ({sum}) IS NULL THEN NULL {overflow}");
+        }
+        (Backend::Sqlite, NumericRange::Float(max)) => {
+            let _ = write!(
+                sql,
+                "CASE WHEN abs({sum}) <= {max:e} THEN {sum} WHEN ({sum}) IS NULL THEN NULL {overflow}"
+            );
+        }
+        _ => sql.push_str(&sum),
+    }
+}
+
+/// `UPDATE` of model `M`, from `M::update(&scope)`. The tenant column cannot
+/// be set, and only rows of the scope's tenant are touched.
+#[must_use = "an update does nothing until `execute` runs it"]
+pub struct Update<M, S = NoAssignments> {
+    tenant: Option<TenantId>,
+    sets: Vec<Assignment>,
+    filters: Vec<Node>,
+    /// Made by `update_by_id`: no matching row is [`Error::NotFound`].
+    by_key: bool,
+    _state: PhantomData<fn() -> (M, S)>,
+}
+
+impl<M: Model> Update<M, NoAssignments> {
+    fn with_tenant(tenant: Option<TenantId>) -> Self {
+        Update {
+            tenant,
+            sets: Vec::new(),
+            filters: Vec::new(),
+            by_key: false,
+            _state: PhantomData,
+        }
+    }
+
+    by_key_constructors!();
+
+    #[doc(hidden)]
+    pub fn scoped(scope: &TenantScope) -> Self
+    where
+        M: TenantOwned,
+    {
+        Self::with_tenant(scoped_tenant(scope))
+    }
+
+    #[doc(hidden)]
+    pub fn global() -> Self
+    where
+        M: GlobalModel,
+    {
+        Self::with_tenant(None)
+    }
+}
+
+impl<M: Model, S> Update<M, S> {
+    /// Sets `column` to `value`.
+    pub fn set<C, V>(self, column: C, value: V) -> Update<M, Assigned>
+    where
+        C: Assignable<M>,
+        V: IntoValue<C::Value>,
+    {
+        self.push(column.column_name(), value.into_value(), None)
+    }
+
+    /// Adds `delta` to a numeric column in the database
+    /// (`column = column + delta`), without reading it first: concurrent
+    /// increments never lose an update. Combine with a filter on the same
+    /// column for an atomic bounded counter.
+    pub fn increment<T>(self, column: crate::Column<M, T>, delta: T) -> Update<M, Assigned>
+    where
+        T: Numeric + SqlType,
+    {
+        self.push(column.name(), Value::new(delta), Some(T::RANGE))
+    }
+
+    fn push(
+        self,
+        column: &'static str,
+        value: Value,
+        increment: Option<NumericRange>,
+    ) -> Update<M, Assigned> {
+        let mut sets = self.sets;
+        sets.push(Assignment {
+            column,
+            value,
+            increment,
+        });
+        Update {
+            tenant: self.tenant,
+            sets,
+            filters: self.filters,
+            by_key: self.by_key,
+            _state: PhantomData,
+        }
+    }
+
+    /// Keeps only rows matching `condition` (combined with `AND`). Without a
+    /// filter every row of the tenant is updated.
+    pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
+        self.filters.push(condition.into_node());
+        self
+    }
+
+    fn render(&self, backend: Backend) -> String {
+        let sql = M::sql(backend);
+        let mut w = SqlWriter::new(
+            backend,
+            sql.update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
+            sql.first_param,
+        );
+        w.push(&sql.update);
+        for (i, set) in self.sets.iter().enumerate() {
+            if i > 0 {
+                w.push(", ");
+            }
+            w.quoted(set.column);
+            w.push(" = ");
+            match set.increment {
+                Some(range) => {
+                    // The delta's placeholder, numbered in `w`'s sequence;
+                    // SQLite's checked form repeats it (numbered, so it
+                    // binds once).
+                    let delta = w.next_placeholder();
+                    push_increment(
+                        &mut w.sql,
+                        &sql.qualifier,
+                        set.column,
+                        &delta,
+                        range,
+                        backend,
+                    );
+                }
+                None => w.placeholder(),
+            }
+        }
+        w.push(&sql.scope_where);
+        w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
+        w.finish()
+    }
+
+    /// The statement for `backend`; refuses an assignment to the tenant
+    /// column.
+    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
+        // Column constants come from the derive, which never gives the tenant
+        // column a settable type; a hand-made one is refused here, in any
+        // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
+        if let Some(set) = self
+            .sets
+            .iter()
+            .find(|s| M::TENANT_COLUMN.is_some_and(|tenant| s.column.eq_ignore_ascii_case(tenant)))
+        {
+            return Err(Error::TenantColumnNotSettable { column: set.column });
+        }
+        let mut key = ShapeKey::new::<M>(shape::Kind::Update, backend);
+        for set in &self.sets {
+            key.tag(shape::Tag::Set);
+            key.push_str(set.column);
+            key.push(usize::from(set.increment.is_some()));
+        }
+        shape_filters(&mut key, &self.filters);
+        let sql = shape::cached(key, || self.render(backend));
+        let sets = self.sets.len();
+        let mut values = Vec::with_capacity(filter_value_count(&self.filters) + sets);
+        values.extend(self.sets.into_iter().map(|set| set.value));
+        filter_values(self.filters, &mut values);
+        Ok(Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                // `$1` binds first; a positional `?` where the scope's
+                // predicate stands, after the assignments.
+                tenant_position: if backend.numbered_placeholders() {
+                    0
+                } else {
+                    sets
+                },
+                values,
+                limit: None,
+                offset: None,
+            },
+        })
+    }
+
+    /// The SQL that [`execute`](Update::execute) runs on PostgreSQL. Only an
+    /// update that sets something has one. (On SQLite an
+    /// [`increment`](Update::increment) also checks the sum's range.)
+    pub fn to_sql(&self) -> String
+    where
+        S: HasAssignments,
+    {
+        self.render(Backend::Postgres)
+    }
+
+    /// Runs the update; returns the number of rows changed. Made by
+    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key (another tenant's row is never touched).
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
+    where
+        S: HasAssignments,
+    {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let stmt = self.into_statement(target.backend())?;
+        found_by_key(
+            by_key,
+            dispatch!(target, on => exec::execute_write(on, stmt).await)?,
+        )
+    }
+}
