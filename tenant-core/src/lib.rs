@@ -111,6 +111,7 @@
 mod backend;
 mod condition;
 mod db;
+#[cfg(feature = "postgres")]
 pub mod doctor;
 mod error;
 mod exec;

@@ -192,6 +192,7 @@ impl TenantDb {
         table: &str,
         tenant_tables: &[&str],
     ) -> Result<Option<LiveTable>, Error> {
+        #[cfg(feature = "sqlite")]
         if let Some(pool) = self.as_sqlite() {
             let rows: Vec<(String, String, bool, i64)> =
                 sqlx::query_as("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
@@ -535,12 +536,14 @@ async fn live_mysql_table(
 /// or `'acmé'` match the scope `'acme'`. (A PAD SPACE `_bin` collation
 /// still ignores trailing spaces; a tenant id never has one, and a stored
 /// `'acme '` fails to decode as a `TenantId`.)
+#[cfg(feature = "mysql")]
 pub(crate) fn binary_collation(collation: &str) -> bool {
     let c = collation.to_ascii_lowercase();
     c == "binary" || c.ends_with("_bin")
 }
 
 /// Whether SQL text (a view's definition) names one of `tables` as a word.
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 fn mentions_any(sql: &str, tables: &[&str]) -> bool {
     let words: Vec<String> = sql
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
