@@ -17,7 +17,7 @@ use sqlx::IntoArguments;
 use sqlx::error::BoxDynError;
 use sqlx::pool::PoolConnection;
 
-use crate::__private::{Col, TypeChecks};
+use crate::value::{Col, TypeChecks};
 use crate::value::{SqlType, Value};
 
 /// Which database a [`TenantDb`](crate::TenantDb) talks to, and how SQL is

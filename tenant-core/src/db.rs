@@ -302,8 +302,8 @@ impl TenantTransaction {
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for &crate::TenantDb {}
-    impl Sealed for &mut crate::TenantTransaction {}
+    impl Sealed for &super::TenantDb {}
+    impl Sealed for &mut super::TenantTransaction {}
 }
 
 /// Where a statement runs: `&TenantDb` or `&mut TenantTransaction`.

@@ -1,7 +1,7 @@
 //! The error type of every fallible operation.
 
-use crate::TenantId;
 use crate::tenant::InvalidTenantId;
+use crate::tenant::TenantId;
 
 /// Everything that can go wrong running a tenant-scoped statement.
 #[derive(Debug, thiserror::Error)]

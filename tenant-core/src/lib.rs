@@ -163,12 +163,6 @@ pub mod prelude {
 pub mod __private {
     pub use sqlx;
     pub use sqlx::error::BoxDynError;
-    #[cfg(feature = "mysql")]
-    use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlTypeInfo};
-    #[cfg(feature = "postgres")]
-    use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
-    #[cfg(feature = "sqlite")]
-    use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteTypeInfo};
 
     pub use crate::backend::{Backend, Driver};
     pub use crate::render::SqlCell;
@@ -182,7 +176,7 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
-    use crate::value::{SqlType, TenantKey};
+    use crate::value::TenantKey;
 
     /// Fails to compile, with a message naming the fix, unless `T` can be a
     /// tenant column.
@@ -250,88 +244,5 @@ pub mod __private {
 
     /// Fails to compile unless the probe found an ordinary field.
     pub fn assert_not_tenant_id<R: NotTenantId>(_: R) {}
-
-    /// A column type's operations, as function pointers made where
-    /// `T: SqlType` is known, one set per backend compiled in. The generated
-    /// code reaches every use of a field's type through `col::<T>()`,
-    /// spanned on the field's type, so an unsupported type gives the same
-    /// error at every use, which the compiler reports once.
-    pub struct Col<T> {
-        #[cfg(feature = "sqlite")]
-        pub(crate) decode_sqlite: fn(&SqliteRow, usize) -> Result<T, sqlx::Error>,
-        #[cfg(feature = "sqlite")]
-        pub(crate) bind_sqlite: fn(&mut SqliteArguments, T) -> Result<(), BoxDynError>,
-        #[cfg(feature = "postgres")]
-        pub(crate) decode_postgres: fn(&PgRow, usize) -> Result<T, sqlx::Error>,
-        #[cfg(feature = "postgres")]
-        pub(crate) bind_postgres: fn(&mut PgArguments, T) -> Result<(), BoxDynError>,
-        #[cfg(feature = "mysql")]
-        pub(crate) decode_mysql: fn(&MySqlRow, usize) -> Result<T, sqlx::Error>,
-        #[cfg(feature = "mysql")]
-        pub(crate) bind_mysql: fn(&mut MySqlArguments, T) -> Result<(), BoxDynError>,
-        checks: TypeChecks,
-    }
-
-    /// Whether a column type reads a live column of a database type, per
-    /// backend: what [`TenantDb::verify`](crate::TenantDb::verify) asks.
-    #[derive(Clone, Copy)]
-    #[allow(missing_debug_implementations)]
-    pub struct TypeChecks {
-        #[cfg(feature = "sqlite")]
-        pub(crate) sqlite: fn(&SqliteTypeInfo) -> bool,
-        #[cfg(feature = "postgres")]
-        pub(crate) postgres: fn(&PgTypeInfo) -> bool,
-        #[cfg(feature = "mysql")]
-        pub(crate) mysql: fn(&MySqlTypeInfo) -> bool,
-    }
-
-    /// The operations of column type `T`.
-    #[inline]
-    pub const fn col<T: SqlType>() -> Col<T> {
-        Col {
-            #[cfg(feature = "sqlite")]
-            decode_sqlite: <sqlx::Sqlite as Driver>::get::<T>,
-            #[cfg(feature = "sqlite")]
-            bind_sqlite: <sqlx::Sqlite as Driver>::add::<T>,
-            #[cfg(feature = "postgres")]
-            decode_postgres: <sqlx::Postgres as Driver>::get::<T>,
-            #[cfg(feature = "postgres")]
-            bind_postgres: <sqlx::Postgres as Driver>::add::<T>,
-            #[cfg(feature = "mysql")]
-            decode_mysql: <sqlx::MySql as Driver>::get::<T>,
-            #[cfg(feature = "mysql")]
-            bind_mysql: <sqlx::MySql as Driver>::add::<T>,
-            checks: TypeChecks {
-                #[cfg(feature = "sqlite")]
-                sqlite: <T as sqlx::Type<sqlx::Sqlite>>::compatible,
-                #[cfg(feature = "postgres")]
-                postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
-                #[cfg(feature = "mysql")]
-                mysql: <T as sqlx::Type<sqlx::MySql>>::compatible,
-            },
-        }
-    }
-
-    impl<T> Col<T> {
-        /// Reads column `index` of a row.
-        #[inline]
-        pub fn decode<DB: Driver>(&self, row: &DB::Row, index: usize) -> Result<T, sqlx::Error> {
-            DB::decode_col(self, row, index)
-        }
-
-        /// Binds one value.
-        #[inline]
-        pub fn bind<DB: Driver>(
-            &self,
-            args: &mut DB::Arguments,
-            value: T,
-        ) -> Result<(), BoxDynError> {
-            DB::bind_col(self, args, value)
-        }
-
-        /// The type's compatibility checks, for the schema check.
-        pub const fn checks(&self) -> TypeChecks {
-            self.checks
-        }
-    }
+    pub use crate::value::{Col, TypeChecks, col};
 }

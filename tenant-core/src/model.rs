@@ -3,9 +3,9 @@
 
 use sqlx::error::BoxDynError;
 
-use crate::__private::TypeChecks;
 use crate::backend::{Backend, Driver};
 use crate::value::SqlType;
+use crate::value::TypeChecks;
 
 pub use crate::render::ModelSql;
 

@@ -4,7 +4,14 @@ use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Decode, Encode, Type};
 
+use crate::backend::Driver;
 use crate::tenant::TenantId;
+#[cfg(feature = "mysql")]
+use sqlx::mysql::{MySqlArguments, MySqlRow, MySqlTypeInfo};
+#[cfg(feature = "postgres")]
+use sqlx::postgres::{PgArguments, PgRow, PgTypeInfo};
+#[cfg(feature = "sqlite")]
+use sqlx::sqlite::{SqliteArguments, SqliteRow, SqliteTypeInfo};
 
 /// The bounds a column type meets for one backend: sqlx's `Type`, `Encode`
 /// and `Decode` when the backend's feature is on, nothing when it is off
@@ -171,6 +178,86 @@ impl<T: SqlType> Bind for T {
         args: &mut sqlx::mysql::MySqlArguments,
     ) -> Result<(), BoxDynError> {
         sqlx::Arguments::add(args, *self)
+    }
+}
+
+/// A column type's operations, as function pointers made where
+/// `T: SqlType` is known, one set per backend compiled in. The generated
+/// code reaches every use of a field's type through `col::<T>()`,
+/// spanned on the field's type, so an unsupported type gives the same
+/// error at every use, which the compiler reports once.
+pub struct Col<T> {
+    #[cfg(feature = "sqlite")]
+    pub(crate) decode_sqlite: fn(&SqliteRow, usize) -> Result<T, sqlx::Error>,
+    #[cfg(feature = "sqlite")]
+    pub(crate) bind_sqlite: fn(&mut SqliteArguments, T) -> Result<(), BoxDynError>,
+    #[cfg(feature = "postgres")]
+    pub(crate) decode_postgres: fn(&PgRow, usize) -> Result<T, sqlx::Error>,
+    #[cfg(feature = "postgres")]
+    pub(crate) bind_postgres: fn(&mut PgArguments, T) -> Result<(), BoxDynError>,
+    #[cfg(feature = "mysql")]
+    pub(crate) decode_mysql: fn(&MySqlRow, usize) -> Result<T, sqlx::Error>,
+    #[cfg(feature = "mysql")]
+    pub(crate) bind_mysql: fn(&mut MySqlArguments, T) -> Result<(), BoxDynError>,
+    checks: TypeChecks,
+}
+
+/// Whether a column type reads a live column of a database type, per
+/// backend: what [`TenantDb::verify`](crate::TenantDb::verify) asks.
+#[derive(Clone, Copy)]
+#[allow(missing_debug_implementations)]
+pub struct TypeChecks {
+    #[cfg(feature = "sqlite")]
+    pub(crate) sqlite: fn(&SqliteTypeInfo) -> bool,
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres: fn(&PgTypeInfo) -> bool,
+    #[cfg(feature = "mysql")]
+    pub(crate) mysql: fn(&MySqlTypeInfo) -> bool,
+}
+
+/// The operations of column type `T`.
+#[inline]
+pub const fn col<T: SqlType>() -> Col<T> {
+    Col {
+        #[cfg(feature = "sqlite")]
+        decode_sqlite: <sqlx::Sqlite as Driver>::get::<T>,
+        #[cfg(feature = "sqlite")]
+        bind_sqlite: <sqlx::Sqlite as Driver>::add::<T>,
+        #[cfg(feature = "postgres")]
+        decode_postgres: <sqlx::Postgres as Driver>::get::<T>,
+        #[cfg(feature = "postgres")]
+        bind_postgres: <sqlx::Postgres as Driver>::add::<T>,
+        #[cfg(feature = "mysql")]
+        decode_mysql: <sqlx::MySql as Driver>::get::<T>,
+        #[cfg(feature = "mysql")]
+        bind_mysql: <sqlx::MySql as Driver>::add::<T>,
+        checks: TypeChecks {
+            #[cfg(feature = "sqlite")]
+            sqlite: <T as sqlx::Type<sqlx::Sqlite>>::compatible,
+            #[cfg(feature = "postgres")]
+            postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
+            #[cfg(feature = "mysql")]
+            mysql: <T as sqlx::Type<sqlx::MySql>>::compatible,
+        },
+    }
+}
+
+impl<T> Col<T> {
+    /// Reads column `index` of a row.
+    #[inline]
+    pub fn decode<DB: Driver>(&self, row: &DB::Row, index: usize) -> Result<T, sqlx::Error> {
+        DB::decode_col(self, row, index)
+    }
+
+    /// Binds one value.
+    #[inline]
+    pub fn bind<DB: Driver>(&self, args: &mut DB::Arguments, value: T) -> Result<(), BoxDynError> {
+        DB::bind_col(self, args, value)
+    }
+
+    /// The type's compatibility checks, for the schema check.
+    pub const fn checks(&self) -> TypeChecks {
+        self.checks
     }
 }
 

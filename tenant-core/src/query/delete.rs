@@ -6,9 +6,9 @@ use super::{
     by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
     shape_filters,
 };
-use crate::Executor;
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node};
+use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};

@@ -1,8 +1,8 @@
 //! Lookup of one row by primary key.
 
 use super::scoped_tenant;
-use crate::Executor;
 use crate::backend::Backend;
+use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, TenantOwned};

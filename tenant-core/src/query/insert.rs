@@ -1,8 +1,8 @@
 //! `INSERT` of one row.
 
 use super::scoped_tenant;
-use crate::Executor;
 use crate::backend::Backend;
+use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};

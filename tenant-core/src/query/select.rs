@@ -3,9 +3,9 @@
 use std::marker::PhantomData;
 
 use super::{filter_value_count, filter_values, scoped_tenant, shape_filters};
-use crate::Executor;
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node, OrderOn};
+use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};

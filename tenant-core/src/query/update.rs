@@ -7,9 +7,9 @@ use super::{
     by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
     shape_filters,
 };
-use crate::Executor;
 use crate::backend::Backend;
-use crate::condition::{Assignable, ConditionOn, Node};
+use crate::condition::{Assignable, Column, ConditionOn, Node};
+use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
@@ -188,7 +188,7 @@ impl<M: Model, S> Update<M, S> {
     /// (`column = column + delta`), without reading it first: concurrent
     /// increments never lose an update. Combine with a filter on the same
     /// column for an atomic bounded counter.
-    pub fn increment<T>(self, column: crate::Column<M, T>, delta: T) -> Update<M, Assigned>
+    pub fn increment<T>(self, column: Column<M, T>, delta: T) -> Update<M, Assigned>
     where
         T: Numeric + SqlType,
     {
