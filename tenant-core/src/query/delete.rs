@@ -85,7 +85,12 @@ impl<M: Model> Delete<M> {
     /// The SQL that [`execute`](Delete::execute) runs (PostgreSQL's
     /// dialect).
     pub fn to_sql(&self) -> String {
-        self.sql(Backend::Postgres).as_str().to_owned()
+        self.to_sql_for(Backend::Postgres)
+    }
+
+    /// The SQL that [`execute`](Delete::execute) runs on `backend`.
+    pub fn to_sql_for(&self, backend: Backend) -> String {
+        self.sql(backend).as_str().to_owned()
     }
 
     pub(super) fn into_statement(self, backend: Backend) -> Statement<DynParams> {

@@ -40,7 +40,12 @@ impl<M: HasPrimaryKey> Find<M> {
     /// The SQL that runs (PostgreSQL's dialect): `$1` is the tenant, `$2`
     /// the key (just `$1`, the key, for a global model).
     pub fn to_sql(&self) -> &'static str {
-        M::sql(Backend::Postgres).find.as_str()
+        self.to_sql_for(Backend::Postgres)
+    }
+
+    /// The SQL that runs on `backend`.
+    pub fn to_sql_for(&self, backend: Backend) -> &'static str {
+        M::sql(backend).find.as_str()
     }
 
     /// The SQL that runs on a

@@ -41,7 +41,17 @@ impl<M: Model> Insert<M> {
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs (PostgreSQL's
     /// dialect).
     pub fn to_sql(&self) -> &'static str {
-        M::sql(Backend::Postgres).insert_returning.as_str()
+        self.to_sql_for(Backend::Postgres)
+    }
+
+    /// The SQL that [`fetch_one`](Insert::fetch_one) runs on `backend`.
+    pub fn to_sql_for(&self, backend: Backend) -> &'static str {
+        M::sql(backend).insert_returning.as_str()
+    }
+
+    /// The SQL that [`execute`](Insert::execute) runs on `backend`.
+    pub fn to_execute_sql_for(&self, backend: Backend) -> &'static str {
+        M::sql(backend).insert.as_str()
     }
 
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs on a

@@ -219,21 +219,46 @@ impl<M: Model> Select<M> {
     /// The SQL that [`fetch_all`](Select::fetch_all) runs (PostgreSQL's
     /// dialect: values appear as `$n` placeholders).
     pub fn to_sql(&self) -> String {
-        self.select_sql(Backend::Postgres, Form::Plain)
-            .as_str()
-            .to_owned()
+        self.to_sql_for(Backend::Postgres)
     }
 
-    /// The SQL that [`fetch_all`](Select::fetch_all) runs on `backend`.
+    /// The SQL that [`fetch_all`](Select::fetch_all) runs on `backend`:
+    ///
+    /// ```
+    /// use tenant_core::prelude::*;
+    /// use tenant_core::Backend;
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "invoices")]
+    /// struct Invoice {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     amount_cents: i64,
+    /// }
+    ///
+    /// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+    /// let query = Invoice::query(&acme).filter(Invoice::AMOUNT_CENTS.gt(100));
+    /// assert!(query.to_sql_for(Backend::MySql).ends_with(
+    ///     "WHERE `invoices`.`tenant_id` = ? AND `invoices`.`amount_cents` > ?"
+    /// ));
+    /// assert!(query.to_sql_for(Backend::Postgres).ends_with(
+    ///     r#"WHERE "invoices"."tenant_id" = $1 AND "invoices"."amount_cents" > $2"#
+    /// ));
+    /// ```
     pub fn to_sql_for(&self, backend: Backend) -> String {
         self.select_sql(backend, Form::Plain).as_str().to_owned()
     }
 
     /// The SQL that [`count`](Select::count) runs.
     pub fn to_count_sql(&self) -> String {
-        self.count_sql(Backend::Postgres, Form::Plain)
-            .as_str()
-            .to_owned()
+        self.to_count_sql_for(Backend::Postgres)
+    }
+
+    /// The SQL that [`count`](Select::count) runs on `backend`.
+    pub fn to_count_sql_for(&self, backend: Backend) -> String {
+        self.count_sql(backend, Form::Plain).as_str().to_owned()
     }
 
     /// The SQL that [`fetch_all`](Select::fetch_all) runs on a

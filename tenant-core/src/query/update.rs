@@ -314,6 +314,16 @@ impl<M: Model, S> Update<M, S> {
         self.render(Backend::Postgres)
     }
 
+    /// The SQL that [`execute`](Update::execute) runs on `backend`. On
+    /// MySQL the placeholders bind in text order: the assignments, then
+    /// the tenant, then the filters.
+    pub fn to_sql_for(&self, backend: Backend) -> String
+    where
+        S: HasAssignments,
+    {
+        self.render(backend)
+    }
+
     /// Runs the update; returns the number of rows changed. Made by
     /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
     /// scope's tenant has that key (another tenant's row is never touched).
