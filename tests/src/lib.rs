@@ -1,9 +1,11 @@
-//! Shared helpers for the integration tests: throwaway PostgreSQL databases
-//! and roles, and in-memory SQLite pools.
+//! Shared helpers for the integration tests: throwaway PostgreSQL and
+//! MySQL/MariaDB databases and roles, and in-memory SQLite pools.
 //!
 //! PostgreSQL is found at `DATABASE_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/test`). When it cannot be reached the
-//! helpers panic with a message saying how to start it: a test never skips.
+//! `postgres://postgres@127.0.0.1:5432/test`), MySQL/MariaDB at `MYSQL_URL`
+//! (default `mysql://root@127.0.0.1:3306/test`). When one cannot be reached
+//! the helpers panic with a message saying how to start it: a test never
+//! skips.
 
 pub mod models;
 pub mod suites;
@@ -20,6 +22,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 use sqlx::{ConnectOptions, Connection};
@@ -190,6 +193,212 @@ impl Drop for PgTestDb {
                 for role in roles {
                     let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                         "DROP ROLE IF EXISTS \"{role}\""
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+                let _ = admin.close().await;
+            });
+        });
+        let _ = handle.join();
+    }
+}
+
+/// Where the MySQL/MariaDB server is: `MYSQL_URL`, or the local default.
+pub fn mysql_url() -> String {
+    std::env::var("MYSQL_URL")
+        .ok()
+        .filter(|u| u.starts_with("mysql://") || u.starts_with("mariadb://"))
+        .map(|u| match u.strip_prefix("mariadb://") {
+            Some(rest) => format!("mysql://{rest}"),
+            None => u,
+        })
+        .unwrap_or_else(|| "mysql://root@127.0.0.1:3306/test".to_owned())
+}
+
+fn mysql_admin_options() -> MySqlConnectOptions {
+    let url = mysql_url();
+    MySqlConnectOptions::from_str(&url)
+        .unwrap_or_else(|e| panic!("MYSQL_URL {url:?} is not a MySQL URL: {e}"))
+        .log_statements(log::LevelFilter::Off)
+}
+
+/// `MYSQL_URL` with its database replaced by `database` (credentials, host
+/// and parameters kept).
+fn mysql_url_with_database(database: &str) -> String {
+    let url = mysql_url();
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url.as_str(), String::new()),
+    };
+    let authority = base.strip_prefix("mysql://").unwrap_or(base);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    format!("mysql://{authority}/{database}{query}")
+}
+
+/// The password of every user made by [`MyTestDb::create_app_user`].
+pub const MYSQL_APP_PASSWORD: &str = "tenant-app";
+
+/// A MySQL/MariaDB database created for one test and dropped (with its
+/// users) when this value is dropped, even after a panic.
+pub struct MyTestDb {
+    name: String,
+    users: Vec<String>,
+    /// Pool connected as the admin user of `MYSQL_URL` (root), on this
+    /// database.
+    pub owner: MySqlPool,
+}
+
+impl MyTestDb {
+    /// Creates a fresh database. Panics with instructions when MySQL/MariaDB
+    /// is unreachable.
+    pub async fn create() -> Self {
+        let name = unique_name("tenant_test");
+        let mut admin = mysql_admin_options().connect().await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach MySQL/MariaDB at {} ({e}). Start it (scripts/test does; \
+                 e.g. `service mariadb start`), or set MYSQL_URL. MySQL tests never skip.",
+                mysql_url()
+            )
+        });
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("CREATE DATABASE");
+        let _ = admin.close().await;
+        let owner = MySqlPoolOptions::new()
+            .max_connections(4)
+            .connect_with(mysql_admin_options().database(&name))
+            .await
+            .expect("connect to the test database");
+        MyTestDb {
+            name,
+            users: Vec::new(),
+            owner,
+        }
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Connect options for this database as `user` (one made by
+    /// [`MyTestDb::create_app_user`]).
+    pub fn options_for(&self, user: &str) -> MySqlConnectOptions {
+        mysql_admin_options()
+            .database(&self.name)
+            .username(user)
+            .password(MYSQL_APP_PASSWORD)
+    }
+
+    /// A URL for this database as the admin user.
+    pub fn url(&self) -> String {
+        mysql_url_with_database(&self.name)
+    }
+
+    /// A URL for this database as `user` (one made by
+    /// [`MyTestDb::create_app_user`]).
+    pub fn url_for(&self, user: &str) -> String {
+        let opts = mysql_admin_options();
+        format!(
+            "mysql://{user}:{MYSQL_APP_PASSWORD}@{}:{}/{}",
+            opts.get_host(),
+            opts.get_port(),
+            self.name
+        )
+    }
+
+    /// Creates a login user (any host, password [`MYSQL_APP_PASSWORD`]) with only SELECT,
+    /// INSERT, UPDATE and DELETE on this database: no SUPER, no ALL, no DDL.
+    /// It is dropped with the database.
+    pub async fn create_app_user(&mut self) -> String {
+        let user = unique_name("tenant_app");
+        for sql in [
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{MYSQL_APP_PASSWORD}'"),
+            format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.* TO '{user}'@'%'",
+                self.name
+            ),
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&self.owner)
+                .await
+                .expect("create the application user");
+        }
+        self.users.push(user.clone());
+        user
+    }
+
+    /// A pool connected as `user` with at most `max` connections.
+    pub async fn pool_as(&self, user: &str, max: u32) -> MySqlPool {
+        MySqlPoolOptions::new()
+            .max_connections(max)
+            .connect_with(self.options_for(user))
+            .await
+            .expect("connect as the application user")
+    }
+
+    /// Runs `;`-separated statements as the owner.
+    pub async fn execute_script(&self, script: &str) {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(script.to_owned()))
+            .execute(&self.owner)
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {e}\n{script}"));
+    }
+}
+
+impl Drop for MyTestDb {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        let users = std::mem::take(&mut self.users);
+        // As for PgTestDb: a short-lived thread with its own runtime drops
+        // the database even when the test panicked.
+        let handle = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                // The pools' connections belong to the test's runtime, which
+                // this thread blocks: closing them here could deadlock.
+                // MySQL has no `DROP DATABASE .. WITH (FORCE)`, and a
+                // connection left inside a transaction (a panic mid-test)
+                // holds metadata locks that would make DROP DATABASE wait:
+                // kill every other connection on the database or of the
+                // test's users first, and bound the wait anyway.
+                let Ok(mut admin) = mysql_admin_options().connect().await else {
+                    return;
+                };
+                let _ = sqlx::query("SET SESSION lock_wait_timeout = 30")
+                    .execute(&mut admin)
+                    .await;
+                let ids: Vec<u64> = sqlx::query_scalar(
+                    "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist \
+                     WHERE id <> CONNECTION_ID() AND (db = ? OR FIND_IN_SET(user, ?) > 0)",
+                )
+                .bind(&name)
+                .bind(users.join(","))
+                .fetch_all(&mut admin)
+                .await
+                .unwrap_or_default();
+                for id in ids {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
+                        .execute(&mut admin)
+                        .await;
+                }
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS `{name}`"
+                )))
+                .execute(&mut admin)
+                .await;
+                for user in users {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP USER IF EXISTS '{user}'@'%'"
                     )))
                     .execute(&mut admin)
                     .await;

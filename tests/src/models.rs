@@ -124,6 +124,42 @@ CREATE TABLE customers (
 );
 "#;
 
+/// Schema for MySQL/MariaDB. Tenant columns compare byte for byte
+/// (`utf8mb4_bin`): under a case-insensitive collation `'Acme'` would match
+/// tenant `acme`'s rows. `invoices.id` is AUTO_INCREMENT inside the
+/// composite key, so it needs a key of its own (`KEY (id)`). sqlx stores a
+/// `uuid::Uuid` as 16 bytes on MySQL, hence `BINARY(16)`; a derived
+/// `sqlx::Type` enum is an `ENUM` column there (sqlx refuses to decode it
+/// from `VARCHAR`).
+pub const MYSQL_SCHEMA: &str = r#"
+CREATE TABLE plans (
+    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    name VARCHAR(255) NOT NULL UNIQUE
+);
+CREATE TABLE invoices (
+    id BIGINT NOT NULL AUTO_INCREMENT,
+    tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    amount_cents BIGINT NOT NULL,
+    customer_email VARCHAR(255) NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    KEY (id)
+);
+CREATE TABLE customers (
+    id BINARY(16) NOT NULL,
+    tenant VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    email VARCHAR(255) NOT NULL,
+    status ENUM('active', 'suspended') NOT NULL,
+    score DOUBLE NOT NULL,
+    active BOOLEAN NOT NULL,
+    note TEXT,
+    metadata JSON NOT NULL,
+    visits INT,
+    created_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (tenant, id),
+    UNIQUE (tenant, email)
+);
+"#;
+
 /// Row-level security policies for every tenant table of the test schema.
 pub fn postgres_policies() -> String {
     tenant_core::rls::policy_sql::<Invoice>() + &tenant_core::rls::policy_sql::<Customer>()

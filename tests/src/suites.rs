@@ -1,7 +1,7 @@
 //! Test suites run against several kinds of [`TenantDb`]: SQLite,
-//! PostgreSQL, PostgreSQL with row-level security.
+//! PostgreSQL, PostgreSQL with row-level security, MySQL/MariaDB.
 
-use crate::PgTestDb;
+use crate::{MyTestDb, PgTestDb};
 use crate::models::{self, Customer, Invoice, NewCustomer, NewInvoice, NewPlan, Plan, Status};
 use tenant_core::prelude::*;
 use uuid::Uuid;
@@ -29,6 +29,16 @@ pub async fn postgres_db() -> (PgTestDb, TenantDb) {
     let role = pg.create_app_role().await;
     let pool = pg.pool_as(&role, 4).await;
     (pg, TenantDb::postgres(pool))
+}
+
+/// A fresh MySQL/MariaDB database with the test schema, used through a
+/// user that only has SELECT, INSERT, UPDATE and DELETE on it.
+pub async fn mysql_db() -> (MyTestDb, TenantDb) {
+    let mut my = MyTestDb::create().await;
+    my.execute_script(models::MYSQL_SCHEMA).await;
+    let user = my.create_app_user().await;
+    let pool = my.pool_as(&user, 4).await;
+    (my, TenantDb::mysql(pool))
 }
 
 /// Like [`postgres_db`], with row-level security policies on every tenant
