@@ -50,16 +50,77 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
 }
 
-/// A user type deriving `sqlx::Type`, stored as text. `type_name = "text"`
-/// makes PostgreSQL bind it as `text` rather than look up a type `Status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
-#[sqlx(type_name = "text", rename_all = "lowercase")]
+/// A user enum stored as text, with hand-written sqlx impls (the way
+/// demo-app does it). A `#[derive(sqlx::Type)]` enum would work on SQLite
+/// and PostgreSQL, but sqlx's derived MySQL impl only decodes a nullable
+/// `ENUM` column: a `NOT NULL` one (or `VARCHAR`) fails with "`ENUM` is not
+/// compatible with `ENUM`" (sqlx issue #3750). verify.rs shows
+/// `TenantDb::verify` reporting that as `column_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Active.
     Active,
     /// Suspended.
     Suspended,
 }
+
+impl Status {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Suspended => "suspended",
+        }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "active" => Ok(Status::Active),
+            "suspended" => Ok(Status::Suspended),
+            other => Err(format!("unknown status {other:?}")),
+        }
+    }
+}
+
+/// `Status` as the text type of backend `$db`.
+macro_rules! status_as_text {
+    ($db:ty) => {
+        impl sqlx::Type<$db> for Status {
+            fn type_info() -> <$db as sqlx::Database>::TypeInfo {
+                <str as sqlx::Type<$db>>::type_info()
+            }
+
+            fn compatible(ty: &<$db as sqlx::Database>::TypeInfo) -> bool {
+                <str as sqlx::Type<$db>>::compatible(ty)
+            }
+        }
+
+        impl sqlx::Encode<'_, $db> for Status {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<$db>>::encode(self.as_str(), buf)
+            }
+        }
+
+        impl<'r> sqlx::Decode<'r, $db> for Status {
+            fn decode(
+                value: <$db as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok(<&str as sqlx::Decode<$db>>::decode(value)?.parse::<Status>()?)
+            }
+        }
+    };
+}
+
+status_as_text!(sqlx::Sqlite);
+status_as_text!(sqlx::Postgres);
+status_as_text!(sqlx::MySql);
 
 /// A global table: no tenant column, no scope.
 #[derive(Debug, Clone, PartialEq, TenantModel)]
@@ -128,9 +189,8 @@ CREATE TABLE customers (
 /// (`utf8mb4_bin`): under a case-insensitive collation `'Acme'` would match
 /// tenant `acme`'s rows. `invoices.id` is AUTO_INCREMENT inside the
 /// composite key, so it needs a key of its own (`KEY (id)`). sqlx stores a
-/// `uuid::Uuid` as 16 bytes on MySQL, hence `BINARY(16)`; a derived
-/// `sqlx::Type` enum is an `ENUM` column there (sqlx refuses to decode it
-/// from `VARCHAR`).
+/// `uuid::Uuid` as 16 bytes on MySQL, hence `BINARY(16)`. MariaDB's `JSON`
+/// is `LONGTEXT` with a `json_valid` check.
 pub const MYSQL_SCHEMA: &str = r#"
 CREATE TABLE plans (
     id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -148,7 +208,7 @@ CREATE TABLE customers (
     id BINARY(16) NOT NULL,
     tenant VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     email VARCHAR(255) NOT NULL,
-    status ENUM('active', 'suspended') NOT NULL,
+    status VARCHAR(32) NOT NULL,
     score DOUBLE NOT NULL,
     active BOOLEAN NOT NULL,
     note TEXT,

@@ -1,8 +1,10 @@
 //! Two tenants with mirror data: whatever tenant B does with tenant A's ids,
 //! B sees and changes only its own rows, and A's rows are unchanged after.
-//! Runs on SQLite and on PostgreSQL (as a role that is not a superuser and
-//! owns no table).
+//! Runs on SQLite, on PostgreSQL (as a role that is not a superuser and
+//! owns no table) and on MySQL/MariaDB (as a user with only SELECT, INSERT,
+//! UPDATE and DELETE on the database).
 
+use tenant_core::prelude::*;
 use tenant_tests::models::{Invoice, NewInvoice};
 use tenant_tests::suites::*;
 
@@ -17,34 +19,35 @@ async fn postgres_isolation() {
     isolation_suite(&db).await;
 }
 
-/// On PostgreSQL the invoice key is `(tenant_id, id)`, so B can hold rows
-/// with exactly A's ids: B must still see only its own.
-#[tokio::test]
-async fn postgres_isolation_with_identical_ids() {
-    let (pg, db) = postgres_db().await;
-    let a = scope("acme");
-    let b = scope("globex");
+/// Inserts three invoices for acme through the builders.
+async fn seed_acme(db: &TenantDb) {
     for amount in [10, 20, 30] {
         Invoice::insert(
-            &a,
+            &scope("acme"),
             NewInvoice {
                 amount_cents: amount,
                 customer_email: "same@example.com".into(),
             },
         )
-        .execute(&db)
+        .execute(db)
         .await
         .expect("insert");
     }
-    pg.execute_script(
-        "INSERT INTO invoices (id, tenant_id, amount_cents, customer_email)
-         SELECT id, 'globex', amount_cents + 1, customer_email FROM invoices WHERE tenant_id = 'acme'",
-    )
-    .await;
-    let (a_before, _) = snapshot(&db, &a).await;
-    for inv in &a_before {
+}
+
+/// The copy of acme's invoices, with acme's ids, that the owner gives
+/// globex (each amount plus one).
+const COPY_ACME_TO_GLOBEX: &str = "INSERT INTO invoices (id, tenant_id, amount_cents, customer_email)
+     SELECT id, 'globex', amount_cents + 1, customer_email FROM invoices WHERE tenant_id = 'acme'";
+
+/// With globex holding rows with exactly acme's ids: globex finds, updates
+/// and deletes only its own twins; acme's rows are as they were.
+async fn twins_stay_apart(db: &TenantDb, a_before: &[Invoice]) {
+    let a = scope("acme");
+    let b = scope("globex");
+    for inv in a_before {
         let theirs = Invoice::find(&b, inv.id)
-            .fetch_one(&db)
+            .fetch_one(db)
             .await
             .expect("B's twin");
         assert_eq!(theirs.tenant_id.as_str(), "globex");
@@ -53,15 +56,37 @@ async fn postgres_isolation_with_identical_ids() {
             Invoice::update(&b)
                 .set(Invoice::AMOUNT_CENTS, -1)
                 .filter(Invoice::ID.eq(inv.id))
-                .execute(&db)
+                .execute(db)
                 .await
                 .expect("update"),
             1
         );
     }
-    assert_eq!(Invoice::delete(&b).execute(&db).await.expect("delete"), 3);
-    let (a_after, _) = snapshot(&db, &a).await;
+    assert_eq!(Invoice::delete(&b).execute(db).await.expect("delete"), 3);
+    let (a_after, _) = snapshot(db, &a).await;
     assert_eq!(a_after, a_before);
+}
+
+/// On PostgreSQL the invoice key is `(tenant_id, id)`, so B can hold rows
+/// with exactly A's ids: B must still see only its own.
+#[tokio::test]
+async fn postgres_isolation_with_identical_ids() {
+    let (pg, db) = postgres_db().await;
+    seed_acme(&db).await;
+    pg.execute_script(COPY_ACME_TO_GLOBEX).await;
+    let (a_before, _) = snapshot(&db, &scope("acme")).await;
+    twins_stay_apart(&db, &a_before).await;
+}
+
+/// The same on MySQL/MariaDB, whose invoice key is `(tenant_id, id)` too
+/// (`id` AUTO_INCREMENT with a non-unique `KEY (id)`).
+#[tokio::test]
+async fn mysql_isolation_with_identical_ids() {
+    let (my, db) = mysql_db().await;
+    seed_acme(&db).await;
+    my.execute_script(COPY_ACME_TO_GLOBEX).await;
+    let (a_before, _) = snapshot(&db, &scope("acme")).await;
+    twins_stay_apart(&db, &a_before).await;
 }
 
 #[tokio::test]
@@ -94,5 +119,29 @@ async fn sqlite_paging_and_conditions() {
 #[tokio::test]
 async fn postgres_paging_and_conditions() {
     let (_pg, db) = postgres_db().await;
+    paging_suite(&db).await;
+}
+
+#[tokio::test]
+async fn mysql_isolation() {
+    let (_my, db) = mysql_db().await;
+    isolation_suite(&db).await;
+}
+
+#[tokio::test]
+async fn mysql_transactions() {
+    let (_my, db) = mysql_db().await;
+    transaction_suite(&db).await;
+}
+
+#[tokio::test]
+async fn mysql_global_models_and_column_types() {
+    let (_my, db) = mysql_db().await;
+    global_and_types_suite(&db).await;
+}
+
+#[tokio::test]
+async fn mysql_paging_and_conditions() {
+    let (_my, db) = mysql_db().await;
     paging_suite(&db).await;
 }

@@ -1,4 +1,5 @@
-//! The example of SPEC.md, verbatim, run on SQLite and on PostgreSQL.
+//! The example of SPEC.md, verbatim, run on SQLite, PostgreSQL and
+//! MySQL/MariaDB.
 
 use tenant_core::prelude::*;
 
@@ -82,6 +83,17 @@ const SCHEMA_POSTGRES: &str = "
         (42, 'acme', 500, 'y@example.com'),
         (43, 'globex', 30000, 'z@example.com');";
 
+const SCHEMA_MYSQL: &str = "
+    CREATE TABLE invoices (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+        amount_cents BIGINT NOT NULL, customer_email VARCHAR(255) NOT NULL) AUTO_INCREMENT = 100;
+    CREATE TABLE plans (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(255) NOT NULL);
+    INSERT INTO plans (name) VALUES ('free'), ('pro');
+    INSERT INTO invoices (id, tenant_id, amount_cents, customer_email) VALUES
+        (41, 'acme', 20000, 'x@example.com'),
+        (42, 'acme', 500, 'y@example.com'),
+        (43, 'globex', 30000, 'z@example.com');";
+
 async fn check(db: &TenantDb) {
     let acme = TenantScope::new(TenantId::parse("acme").expect("id"));
     let globex = TenantScope::new(TenantId::parse("globex").expect("id"));
@@ -113,4 +125,12 @@ async fn spec_example_on_postgres() {
     pg.execute_script(SCHEMA_POSTGRES).await;
     let role = pg.create_app_role().await;
     check(&TenantDb::postgres(pg.pool_as(&role, 2).await)).await;
+}
+
+#[tokio::test]
+async fn spec_example_on_mysql() {
+    let mut my = tenant_tests::MyTestDb::create().await;
+    my.execute_script(SCHEMA_MYSQL).await;
+    let user = my.create_app_user().await;
+    check(&TenantDb::mysql(my.pool_as(&user, 2).await)).await;
 }
