@@ -70,3 +70,48 @@ async fn a_forged_column_name_stays_one_quoted_identifier() {
     // name as a string): an error or no row, never rows of another tenant.
     assert!(result.as_ref().map_or(true, Vec::is_empty), "{result:?}");
 }
+
+/// MySQL quotes with backticks: a forged name holding backticks stays one
+/// identifier there too (each backtick doubled), and the statement fails or
+/// finds nothing; it never reads another tenant's rows.
+#[tokio::test]
+async fn a_forged_column_name_stays_one_backtick_quoted_identifier_on_mysql() {
+    let (_my, db) = tenant_tests::suites::mysql_db().await;
+    for tenant in ["acme", "globex"] {
+        Invoice::insert(
+            &scope(tenant),
+            NewInvoice {
+                amount_cents: 1,
+                customer_email: "a@x".into(),
+            },
+        )
+        .execute(&db)
+        .await
+        .expect("insert");
+    }
+    let evil: Column<Invoice, i64> = Column::new("id` IS NOT NULL OR 1 = 1 OR `id");
+    let query = Invoice::query(&scope("acme")).filter(evil.eq(0));
+    let sql = query.to_sql_for(tenant_core::Backend::MySql);
+    assert!(
+        sql.contains("`id`` IS NOT NULL OR 1 = 1 OR ``id` = ?"),
+        "{sql}"
+    );
+    let result = query.fetch_all(&db).await;
+    assert!(result.is_err(), "an unknown column must be an error: {result:?}");
+    let forged: Column<Invoice, TenantId> = Column::new("tenant_id");
+    let moved = Invoice::update(&scope("acme"))
+        .set(forged, TenantId::parse("globex").expect("id"))
+        .execute(&db)
+        .await;
+    assert!(
+        matches!(moved, Err(Error::TenantColumnNotSettable { .. })),
+        "{moved:?}"
+    );
+    assert_eq!(
+        Invoice::query(&scope("globex"))
+            .count(&db)
+            .await
+            .expect("count"),
+        1
+    );
+}

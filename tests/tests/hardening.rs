@@ -1,11 +1,11 @@
 //! Ways across tenants found by attacking the framework, each tested as a
-//! class: on SQLite, PostgreSQL and PostgreSQL with row-level security where
-//! it applies. Every test here failed before its fix.
+//! class: on SQLite, PostgreSQL, PostgreSQL with row-level security and
+//! MySQL/MariaDB where it applies. Every test here failed before its fix.
 
 use tenant_core::prelude::*;
-use tenant_tests::PgTestDb;
 use tenant_tests::models::{Invoice, NewInvoice};
-use tenant_tests::suites::{postgres_db, postgres_rls_db, scope, sqlite_db};
+use tenant_tests::suites::{mysql_db, postgres_db, postgres_rls_db, scope, sqlite_db};
+use tenant_tests::{MyTestDb, PgTestDb};
 
 fn new_invoice(amount: i64) -> NewInvoice {
     NewInvoice {
@@ -14,17 +14,22 @@ fn new_invoice(amount: i64) -> NewInvoice {
     }
 }
 
-/// The three kinds of database, with the test schema; the PostgreSQL
-/// guards must live as long as the handles.
-async fn every_db() -> (Vec<PgTestDb>, Vec<(&'static str, TenantDb)>) {
+/// The throwaway server databases behind the handles: they must live as
+/// long as the handles.
+type Guards = (Vec<PgTestDb>, MyTestDb);
+
+/// The four kinds of database, with the test schema.
+async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
     let (pg, plain) = postgres_db().await;
     let (pg_rls, rls, _) = postgres_rls_db(2).await;
+    let (my, mysql) = mysql_db().await;
     (
-        vec![pg, pg_rls],
+        (vec![pg, pg_rls], my),
         vec![
             ("sqlite", sqlite_db().await),
             ("postgres", plain),
             ("postgres+rls", rls),
+            ("mysql", mysql),
         ],
     )
 }
@@ -42,8 +47,10 @@ async fn acme_amounts(db: &TenantDb) -> Vec<i64> {
 
 // --- 2. The tenant column in another case --------------------------------
 
-/// SQLite takes `"Tenant_Id"` for `tenant_id`: a hand-made column constant in
-/// another case must not be settable, or acme's rows move to globex.
+/// SQLite takes `"Tenant_Id"` for `tenant_id` (and MySQL takes
+/// `` `Tenant_Id` ``: its column names never depend on case): a hand-made
+/// column constant in another case must not be settable, or acme's rows
+/// move to globex.
 #[tokio::test]
 async fn the_tenant_column_cannot_be_set_in_any_case() {
     let (_guards, dbs) = every_db().await;
@@ -150,8 +157,13 @@ async fn an_unknown_column_is_an_error_not_a_string() {
 
     // A misspelt ordinary column, in the select list and in a filter.
     let (_pg, pg_db) = postgres_db().await;
+    let (_my, my_db) = mysql_db().await;
     let sqlite = sqlite_db().await;
-    for (name, db) in [("sqlite", &sqlite), ("postgres", &pg_db)] {
+    for (name, db) in [
+        ("sqlite", &sqlite),
+        ("postgres", &pg_db),
+        ("mysql", &my_db),
+    ] {
         Invoice::insert(&scope("acme"), new_invoice(5))
             .execute(db)
             .await
@@ -169,6 +181,55 @@ async fn an_unknown_column_is_an_error_not_a_string() {
             "{name}: filter on a misspelt column gave {filter:?}"
         );
     }
+}
+
+/// MySQL reads a double-quoted name as a string too (without ANSI_QUOTES):
+/// the builders quote with backticks there, so a model whose tenant column
+/// the table lacks fails on every statement and changes nothing.
+#[tokio::test]
+async fn an_unknown_column_is_an_error_on_mysql() {
+    let mut my = MyTestDb::create().await;
+    my.execute_script(
+        "CREATE TABLE invoices (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            org_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+            amount_cents BIGINT NOT NULL, customer_email VARCHAR(255) NOT NULL);
+         INSERT INTO invoices (org_id, amount_cents, customer_email) VALUES
+            ('acme', 1, 'a@example.com'), ('globex', 2, 'g@example.com');",
+    )
+    .await;
+    let user = my.create_app_user().await;
+    let db = TenantDb::mysql(my.pool_as(&user, 2).await);
+    for tenant in ["tenant_id", "acme"] {
+        let s = scope(tenant);
+        let list = Invoice::query(&s).fetch_all(&db).await;
+        assert!(list.is_err(), "{tenant}: list gave {list:?}");
+        let count = Invoice::query(&s).count(&db).await;
+        assert!(count.is_err(), "{tenant}: count gave {count:?}");
+        let find = Invoice::find(&s, 1).fetch_optional(&db).await;
+        assert!(find.is_err(), "{tenant}: find gave {find:?}");
+        let update = Invoice::update(&s)
+            .set(Invoice::AMOUNT_CENTS, 999)
+            .execute(&db)
+            .await;
+        assert!(update.is_err(), "{tenant}: update gave {update:?}");
+        let increment = Invoice::update(&s)
+            .increment(Invoice::AMOUNT_CENTS, 1)
+            .execute(&db)
+            .await;
+        assert!(increment.is_err(), "{tenant}: increment gave {increment:?}");
+        let delete = Invoice::delete(&s).execute(&db).await;
+        assert!(delete.is_err(), "{tenant}: delete gave {delete:?}");
+    }
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT org_id, amount_cents FROM invoices ORDER BY id")
+            .fetch_all(&my.owner)
+            .await
+            .expect("raw");
+    assert_eq!(
+        rows,
+        [("acme".to_owned(), 1), ("globex".to_owned(), 2)],
+        "rows were changed"
+    );
 }
 
 // --- 10. Writes by key to another tenant's row ------------------------------
@@ -233,10 +294,14 @@ const COUNTERS_SQLITE: &str = "CREATE TABLE counters (id INTEGER PRIMARY KEY AUT
 const COUNTERS_POSTGRES: &str = "CREATE TABLE counters (id BIGINT GENERATED BY DEFAULT AS IDENTITY \
     PRIMARY KEY, tenant_id TEXT NOT NULL, small INTEGER NOT NULL, big BIGINT NOT NULL, \
     ratio DOUBLE PRECISION NOT NULL)";
+const COUNTERS_MYSQL: &str = "CREATE TABLE counters (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
+    tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, \
+    small INT NOT NULL, big BIGINT NOT NULL, ratio DOUBLE NOT NULL)";
 
-/// The counters table on SQLite and on PostgreSQL (as a role that owns
-/// nothing); the guard keeps the PostgreSQL database alive.
-async fn counter_dbs() -> (PgTestDb, [(&'static str, TenantDb); 2]) {
+/// The counters table on SQLite, on PostgreSQL (as a role that owns
+/// nothing) and on MySQL (as a DML-only user); the guards keep the server
+/// databases alive.
+async fn counter_dbs() -> ((PgTestDb, MyTestDb), [(&'static str, TenantDb); 3]) {
     let pool = tenant_tests::sqlite_memory().await;
     sqlx::raw_sql(COUNTERS_SQLITE)
         .execute(&pool)
@@ -246,20 +311,52 @@ async fn counter_dbs() -> (PgTestDb, [(&'static str, TenantDb); 2]) {
     pg.execute_script(COUNTERS_POSTGRES).await;
     let role = pg.create_app_role().await;
     let pg_db = TenantDb::postgres(pg.pool_as(&role, 2).await);
+    let mut my = MyTestDb::create().await;
+    my.execute_script(COUNTERS_MYSQL).await;
+    let user = my.create_app_user().await;
+    let my_db = TenantDb::mysql(my.pool_as(&user, 2).await);
     (
-        pg,
-        [("sqlite", TenantDb::sqlite(pool)), ("postgres", pg_db)],
+        (pg, my),
+        [
+            ("sqlite", TenantDb::sqlite(pool)),
+            ("postgres", pg_db),
+            ("mysql", my_db),
+        ],
     )
+}
+
+/// MySQL refuses a value out of its column's range only in strict mode
+/// (`STRICT_TRANS_TABLES` or `STRICT_ALL_TABLES`, the default since MySQL
+/// 5.7 and MariaDB 10.2.4); otherwise it clamps `INT` overflow to the
+/// largest value and warns. The increment tests rely on strict mode: check
+/// that the application's connections run in it.
+async fn assert_mysql_is_strict(db: &TenantDb) {
+    let pool = db.as_mysql().expect("mysql");
+    let mode: String = sqlx::query_scalar("SELECT CAST(@@SESSION.sql_mode AS CHAR)")
+        .fetch_one(pool)
+        .await
+        .expect("sql_mode");
+    assert!(
+        mode.split(',')
+            .any(|m| m == "STRICT_TRANS_TABLES" || m == "STRICT_ALL_TABLES"),
+        "the MySQL session is not in strict mode ({mode:?}): an INT increment past the top \
+         would be clamped, not refused"
+    );
 }
 
 /// SQLite turned an `i64` overflow into a REAL (every later read of the
 /// tenant's rows failed) and stored an `i32` overflow that reads back
 /// truncated. It is an error on every backend, with the row unchanged.
+/// (MySQL: BIGINT arithmetic overflow is always an error; an INT column
+/// refuses an out-of-range result only in strict mode, checked here.)
 #[tokio::test]
 async fn increment_overflow_is_an_error_and_changes_nothing() {
-    let (_pg, dbs) = counter_dbs().await;
+    let (_guards, dbs) = counter_dbs().await;
     let acme = scope("acme");
     for (name, db) in &dbs {
+        if *name == "mysql" {
+            assert_mysql_is_strict(db).await;
+        }
         let row = Counter::insert(
             &acme,
             NewCounter {
@@ -475,10 +572,10 @@ async fn commit_after_a_failed_statement_rolls_back_and_says_so() {
 }
 
 /// SQLite stored infinity for a floating-point increment past the type's
-/// largest value; PostgreSQL raises an error. Both raise one now.
+/// largest value; PostgreSQL and MySQL raise an error. All raise one now.
 #[tokio::test]
 async fn float_increment_overflow_is_an_error() {
-    let (_pg, dbs) = counter_dbs().await;
+    let (_guards, dbs) = counter_dbs().await;
     let acme = scope("acme");
     for (name, db) in &dbs {
         Counter::insert(

@@ -1,4 +1,4 @@
-//! `time` timestamps (feature `time`) round-trip on both backends, including
+//! `time` timestamps (feature `time`) round-trip on every backend, including
 //! a nullable one.
 
 use tenant_core::prelude::*;
@@ -76,4 +76,19 @@ async fn time_columns_on_postgres() {
     .await;
     let role = pg.create_app_role().await;
     round_trip(&TenantDb::postgres(pg.pool_as(&role, 2).await)).await;
+}
+
+#[tokio::test]
+async fn time_columns_on_mysql() {
+    let mut my = tenant_tests::MyTestDb::create().await;
+    // TIMESTAMP(6): without a fraction MySQL rounds .5 s away.
+    my.execute_script(
+        "CREATE TABLE events (id BIGINT NOT NULL AUTO_INCREMENT,
+         tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+         happened_at TIMESTAMP(6) NOT NULL, closed_at TIMESTAMP(6) NULL,
+         PRIMARY KEY (tenant_id, id), KEY (id))",
+    )
+    .await;
+    let user = my.create_app_user().await;
+    round_trip(&TenantDb::mysql(my.pool_as(&user, 2).await)).await;
 }
