@@ -16,7 +16,7 @@ use tenant_benches::model::{
     INSERT_EMAIL, Invoice, LIST_MIN_AMOUNT, NewInvoice, READ_TENANT, WRITE_TENANT, scope,
 };
 use tenant_benches::{Contender, contender};
-use tenant_core::{Model, TenantDb, TenantScope};
+use tenant_core::{Backend, TenantDb, TenantScope};
 
 /// The sea-orm entity of the same table.
 pub mod invoice {
@@ -125,6 +125,9 @@ pub struct Sqls {
     pub insert_returning: &'static str,
     pub insert: &'static str,
     pub update: &'static str,
+    /// Whether the update binds the tenant first (`$1`), or, with MySQL's
+    /// positional `?`, after the assignment.
+    pub update_tenant_first: bool,
 }
 
 fn list_builder(scope: &TenantScope, n: u32) -> tenant_core::Select<Invoice> {
@@ -139,21 +142,35 @@ fn list_sql(n: u32) -> &'static str {
     leak(list_builder(&scope(READ_TENANT), n).to_sql())
 }
 
+fn list_sql_mysql(n: u32) -> &'static str {
+    leak(list_builder(&scope(READ_TENANT), n).to_sql_for(Backend::MySql))
+}
+
 impl Sqls {
-    /// Renders every statement once.
+    /// Renders every statement once, in PostgreSQL's dialect (which SQLite
+    /// reads too).
     pub fn new() -> Self {
+        Self::for_backend(Backend::Postgres)
+    }
+
+    /// Renders every statement once, in `backend`'s dialect.
+    pub fn for_backend(backend: Backend) -> Self {
         let read = scope(READ_TENANT);
         let write = scope(WRITE_TENANT);
         let update = scope(UPDATE_TENANT);
+        let insert = Invoice::insert(&write, new_invoice(0));
         let sqls = Sqls {
-            find: Invoice::find(&read, 1).to_sql(),
-            list: list_sql,
-            count: leak(Invoice::query(&read).to_count_sql()),
-            insert_returning: Invoice::insert(&write, new_invoice(0)).to_sql(),
-            insert: <Invoice as Model>::sql(tenant_core::Backend::Postgres)
-                .insert
-                .as_str(),
-            update: leak(update_builder(&update, 0).to_sql()),
+            find: Invoice::find(&read, 1).to_sql_for(backend),
+            list: if backend == Backend::MySql {
+                list_sql_mysql
+            } else {
+                list_sql
+            },
+            count: leak(Invoice::query(&read).to_count_sql_for(backend)),
+            insert_returning: insert.to_sql_for(backend),
+            insert: insert.to_execute_sql_for(backend),
+            update: leak(update_builder(&update, 0).to_sql_for(backend)),
+            update_tenant_first: backend.numbered_placeholders(),
         };
         eprintln!("find:    {}", sqls.find);
         eprintln!("list:    {}", (sqls.list)(50));
@@ -457,9 +474,13 @@ macro_rules! sqlx_contender {
                     }
                     common::Workload::Update => {
                         for k in ks {
-                            let done = sqlx::query(sqls.update)
-                                .bind(UPDATE_TENANT)
-                                .bind(amount(k))
+                            let query = sqlx::query(sqls.update);
+                            let query = if sqls.update_tenant_first {
+                                query.bind(UPDATE_TENANT).bind(amount(k))
+                            } else {
+                                query.bind(amount(k)).bind(UPDATE_TENANT)
+                            };
+                            let done = query
                                 .bind(update_id(k))
                                 .execute(pool)
                                 .await

@@ -87,6 +87,11 @@ fn main() {
         backend_table(&mut out, &records, "postgres", "tokio-postgres");
         out.push('\n');
     }
+    if records.iter().any(|r| r.suite == "mysql") {
+        let _ = writeln!(out, "### MySQL/MariaDB, loopback (median per operation)\n");
+        backend_table(&mut out, &records, "mysql", "–");
+        out.push('\n');
+    }
     if records.iter().any(|r| r.suite == "rls") {
         let _ = writeln!(
             out,
