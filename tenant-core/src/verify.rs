@@ -527,7 +527,11 @@ async fn live_mysql_table(
             })
             .collect(),
         row_security: false,
-        view_of_tenant_table: view.is_some_and(|sql| mentions_any(&sql, tenant_tables)),
+        // MySQL shows a view's definition only to a user with SHOW VIEW
+        // (or its definer); to anyone else it is empty. A view that cannot
+        // be read cannot be cleared: count it as reading a tenant table.
+        view_of_tenant_table: view
+            .is_some_and(|sql| sql.trim().is_empty() || mentions_any(&sql, tenant_tables)),
     }))
 }
 
@@ -584,9 +588,10 @@ fn check_global(
             model.table,
             None,
             "global_table_is_tenant_table",
-            "a #[tenant(global)] model maps a view that reads a tenant model's table: it shows \
-             every tenant's rows with no scope. Fix: map the tenant table with a tenant model, or \
-             give the view its own tenant column and model."
+            "a #[tenant(global)] model maps a view that reads a tenant model's table (or, on \
+             MySQL, whose definition this user cannot read: grant it SHOW VIEW): it shows every \
+             tenant's rows with no scope. Fix: map the tenant table with a tenant model, or give \
+             the view its own tenant column and model."
                 .into(),
         );
     }

@@ -1,11 +1,11 @@
-//! The schema check (`TenantDb::verify`) on SQLite and PostgreSQL: it
-//! passes the test schema and reports every mismatch of a broken one at
-//! once.
+//! The schema check (`TenantDb::verify`) on SQLite, PostgreSQL and
+//! MySQL/MariaDB: it passes the test schema and reports every mismatch of a
+//! broken one at once.
 
 use tenant_core::prelude::*;
 use tenant_core::rls::ModelInfo;
-use tenant_tests::PgTestDb;
 use tenant_tests::models::{self, Customer, Invoice, Plan};
+use tenant_tests::{MyTestDb, PgTestDb};
 
 fn good_models() -> Vec<ModelInfo> {
     vec![
@@ -65,6 +65,8 @@ pub struct Misnamed {
 }
 
 const MEMBERSHIPS: &str = "CREATE TABLE memberships (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, email TEXT NOT NULL)";
+const MEMBERSHIPS_MYSQL: &str = "CREATE TABLE memberships (id BIGINT PRIMARY KEY, \
+    tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, email VARCHAR(255) NOT NULL)";
 
 /// Broken on purpose: the tenant column is an integer and nullable, a column
 /// is missing, `customer_email` is nullable for a `String` field, the
@@ -96,6 +98,16 @@ async fn postgres_with(script: &str) -> (PgTestDb, TenantDb) {
     (pg, db)
 }
 
+/// The check runs as the application's DML-only user, as it would at
+/// startup.
+async fn mysql_with(script: &str) -> (MyTestDb, TenantDb) {
+    let mut my = MyTestDb::create().await;
+    my.execute_script(script).await;
+    let user = my.create_app_user().await;
+    let db = TenantDb::mysql(my.pool_as(&user, 2).await);
+    (my, db)
+}
+
 #[tokio::test]
 async fn the_test_schema_matches_on_both_backends() {
     let mut models = good_models();
@@ -108,6 +120,17 @@ async fn the_test_schema_matches_on_both_backends() {
         postgres_with(&format!("{}{MEMBERSHIPS};", models::POSTGRES_SCHEMA)).await;
     let report = postgres.verify(&models).await.expect("verify");
     assert!(report.passed(), "postgres: {report}");
+    report.into_result().expect("a matching schema is Ok");
+}
+
+#[tokio::test]
+async fn the_test_schema_matches_on_mysql() {
+    let mut models = good_models();
+    models.push(ModelInfo::of::<Membership>());
+    let (_my, mysql) = mysql_with(&format!("{}{MEMBERSHIPS_MYSQL};", models::MYSQL_SCHEMA)).await;
+    let report = mysql.verify(&models).await.expect("verify");
+    assert!(report.passed(), "mysql: {report}");
+    assert_eq!(report.models, 4);
     report.into_result().expect("a matching schema is Ok");
 }
 
@@ -198,6 +221,227 @@ async fn every_mismatch_is_reported_at_once_on_postgres() {
     );
 }
 
+/// [`BROKEN`] in MySQL's types: a text key column needs a length there, and
+/// `metadata TEXT` is no mismatch on MySQL (a JSON value reads from text;
+/// MariaDB's own `JSON` is `LONGTEXT`), so `created_at TEXT` is the broken
+/// customers column.
+const BROKEN_MYSQL: &str = "
+CREATE TABLE invoices (id BIGINT PRIMARY KEY, tenant_id BIGINT, amount_cents BIGINT NOT NULL);
+CREATE TABLE customers (id BINARY(16) NOT NULL,
+    tenant VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    email VARCHAR(255) NOT NULL, status VARCHAR(32) NOT NULL, score DOUBLE NOT NULL,
+    active BOOLEAN NOT NULL, note TEXT, metadata TEXT NOT NULL, visits INT,
+    created_at TEXT NOT NULL, PRIMARY KEY (tenant, id));
+CREATE TABLE plans (id BIGINT PRIMARY KEY, name VARCHAR(255) NOT NULL);
+CREATE TABLE audit_log (id BIGINT PRIMARY KEY,
+    tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL, message TEXT NOT NULL);
+";
+
+#[tokio::test]
+async fn every_mismatch_is_reported_at_once_on_mysql() {
+    let (my, db) = mysql_with(BROKEN_MYSQL).await;
+    let report = db.verify(&broken_models()).await.expect("verify");
+    assert_broken("mysql", &report);
+    let created_at = report
+        .mismatches
+        .iter()
+        .find(|m| m.check == "column_type" && m.table == "customers")
+        .expect("customers column_type");
+    assert_eq!(created_at.column.as_deref(), Some("created_at"), "{report}");
+    // A nullable column behind a non-`Option` field.
+    my.execute_script("ALTER TABLE customers MODIFY email VARCHAR(255) NULL")
+        .await;
+    let report = db.verify(&good_models()).await.expect("verify");
+    assert!(report.failed("customers", "column_nullable"), "{report}");
+}
+
+/// On MySQL the tenant column must be exact: under the server's default
+/// case-insensitive collation (`utf8mb4_general_ci` on MariaDB), `'ACME'`
+/// and `'acme'` are the same tenant, in every builder's predicate. A
+/// nullable tenant column and one of another type are reported as well.
+#[tokio::test]
+async fn mysql_tenant_column_checks() {
+    for (column, check) in [
+        (
+            "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL",
+            "tenant_collation",
+        ),
+        (
+            "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL",
+            "tenant_collation",
+        ),
+        // The database default, which is case-insensitive here.
+        ("tenant_id VARCHAR(63) NOT NULL", "tenant_collation"),
+        (
+            "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+            "tenant_not_null",
+        ),
+        ("tenant_id INT NOT NULL", "column_type"),
+    ] {
+        let mut schema = models::MYSQL_SCHEMA.replace(
+            "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+            column,
+        );
+        if check == "tenant_not_null" {
+            // MySQL makes every primary-key column NOT NULL whatever it is
+            // declared: only a tenant column outside the key can be NULL.
+            schema = schema.replace(
+                "PRIMARY KEY (tenant_id, id),\n    KEY (id)",
+                "PRIMARY KEY (id)",
+            );
+        }
+        let (_my, db) = mysql_with(&schema).await;
+        let report = db.verify(&good_models()).await.expect("verify");
+        assert!(report.failed("invoices", check), "{column}: {report}");
+        let mismatch = report
+            .mismatches
+            .iter()
+            .find(|m| m.check == check)
+            .expect("the mismatch");
+        assert_eq!(mismatch.column.as_deref(), Some("tenant_id"), "{column}");
+        if check == "tenant_collation" {
+            assert!(
+                mismatch.detail.contains("utf8mb4_bin"),
+                "{}",
+                mismatch.detail
+            );
+        }
+    }
+    // Why it matters: a row whose tenant is spelt in another case (written
+    // by another program: a `TenantId` is lower-case) is acme's under a
+    // `_ci` collation, for reads and for writes.
+    let (my, db) = mysql_with(&models::MYSQL_SCHEMA.replace(
+        "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+        "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL",
+    ))
+    .await;
+    my.execute_script(
+        "INSERT INTO invoices (tenant_id, amount_cents, customer_email) VALUES ('ACME', 1, 'a@example.com')",
+    )
+    .await;
+    let acme = TenantScope::new(TenantId::parse("acme").expect("id"));
+    assert_eq!(
+        Invoice::query(&acme).count(&db).await.expect("count"),
+        1,
+        "a _ci tenant column makes ACME's row acme's"
+    );
+    assert_eq!(Invoice::delete(&acme).execute(&db).await.expect("delete"), 1);
+}
+
+/// On MySQL a view's definition is visible only to a user with SHOW VIEW:
+/// the DML-only application user sees it empty. A global model over a view
+/// is then reported whatever the view reads (it cannot be cleared), with
+/// the grant that lets the check read it. With SHOW VIEW, a view of a
+/// global table passes and a view of a tenant table is reported.
+#[tokio::test]
+async fn mysql_views_need_show_view_to_be_cleared() {
+    /// A global model over a view of `plans`.
+    #[derive(Debug, TenantModel)]
+    #[tenant(table = "plan_names", global)]
+    #[allow(dead_code)] // only its metadata is used
+    pub struct PlanNames {
+        /// Key.
+        #[tenant(primary_key)]
+        pub id: i64,
+        /// Name.
+        pub name: String,
+    }
+    let mut my = MyTestDb::create().await;
+    my.execute_script(&format!(
+        "{}CREATE VIEW plan_names AS SELECT id, name FROM plans;
+         CREATE VIEW invoice_amounts AS SELECT id, amount_cents FROM invoices;",
+        models::MYSQL_SCHEMA
+    ))
+    .await;
+    let user = my.create_app_user().await;
+    let db = TenantDb::mysql(my.pool_as(&user, 2).await);
+    let models = [
+        ModelInfo::of::<Invoice>(),
+        ModelInfo::of::<PlanNames>(),
+        ModelInfo::of::<InvoiceAmounts>(),
+    ];
+    let report = db.verify(&models).await.expect("verify");
+    for view in ["plan_names", "invoice_amounts"] {
+        assert!(
+            report.failed(view, "global_table_is_tenant_table"),
+            "without SHOW VIEW: {report}"
+        );
+    }
+    assert!(report.to_string().contains("SHOW VIEW"), "{report}");
+
+    my.execute_script(&format!(
+        "GRANT SHOW VIEW ON `{}`.* TO '{user}'@'%'",
+        my.name()
+    ))
+    .await;
+    let db = TenantDb::mysql(my.pool_as(&user, 2).await);
+    let report = db.verify(&models).await.expect("verify");
+    assert!(
+        !report.failed("plan_names", "global_table_is_tenant_table"),
+        "with SHOW VIEW: {report}"
+    );
+    assert!(
+        report.failed("invoice_amounts", "global_table_is_tenant_table"),
+        "with SHOW VIEW: {report}"
+    );
+}
+
+/// A user enum deriving `sqlx::Type` is stored in an `ENUM` (or text)
+/// column on MySQL, but sqlx's derived impl only accepts a nullable `ENUM`:
+/// a `NOT NULL` column fails every read ("`ENUM` is not compatible with
+/// `ENUM`", sqlx issue #3750). The check reports it before the first
+/// request; a hand-written text impl (see `models::Status`) works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
+pub enum DerivedStatus {
+    /// Active.
+    Active,
+    /// Closed.
+    Closed,
+}
+
+/// A model with a derived enum column.
+#[derive(Debug, TenantModel)]
+#[tenant(table = "accounts")]
+pub struct Account {
+    /// Key.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// Owner.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// A derived sqlx enum.
+    pub status: DerivedStatus,
+}
+
+#[tokio::test]
+async fn mysql_derived_enum_over_a_not_null_column_is_reported() {
+    let (_my, db) = mysql_with(
+        "CREATE TABLE accounts (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+            tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+            status ENUM('active', 'closed') NOT NULL)",
+    )
+    .await;
+    let report = db
+        .verify(&[ModelInfo::of::<Account>()])
+        .await
+        .expect("verify");
+    assert!(report.failed("accounts", "column_type"), "{report}");
+    // The check is right: the insert is stored, the read fails.
+    let acme = TenantScope::new(TenantId::parse("acme").expect("id"));
+    Account::insert(
+        &acme,
+        NewAccount {
+            status: DerivedStatus::Active,
+        },
+    )
+    .execute(&db)
+    .await
+    .expect("insert");
+    let read = Account::query(&acme).fetch_all(&db).await;
+    assert!(read.is_err(), "{read:?}");
+}
+
 /// Case on SQLite: a column spelt in another case is the same column there.
 #[tokio::test]
 async fn sqlite_matches_identifiers_without_case() {
@@ -278,9 +522,18 @@ async fn global_models_cannot_hide_a_tenant_table() {
     let mut over_view = tenant_only.clone();
     over_view.push(ModelInfo::of::<InvoiceAmounts>());
 
+    let view_mysql = view.replace(
+        "tenant_id TEXT NOT NULL",
+        "tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL",
+    );
     let sqlite = sqlite_with(&format!("{}{view}", models::SQLITE_SCHEMA)).await;
     let (_pg, postgres) = postgres_with(&format!("{}{view}", models::POSTGRES_SCHEMA)).await;
-    for (name, db) in [("sqlite", &sqlite), ("postgres", &postgres)] {
+    let (_my, mysql) = mysql_with(&format!("{}{view_mysql}", models::MYSQL_SCHEMA)).await;
+    for (name, db) in [
+        ("sqlite", &sqlite),
+        ("postgres", &postgres),
+        ("mysql", &mysql),
+    ] {
         let report = db.verify(&fake_key).await.expect("verify");
         assert!(
             report.failed("orders", "global_table_is_tenant_table"),
