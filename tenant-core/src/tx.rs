@@ -13,14 +13,19 @@
 //! nothing queued to end it. So every transaction here is a [`TxConn`] that
 //! tracks its own state and decides on drop:
 //!
-//! | state when dropped | PostgreSQL, MySQL | SQLite |
-//! |---|---|---|
-//! | `BEGIN` or `COMMIT`/`ROLLBACK` in flight | the connection is **closed**, not returned: whether the server is in a transaction is unknown, and closing ends it for certain | a rollback is queued |
-//! | open (begun, not ended) | a `ROLLBACK` is queued; the pool sends it (its release ping flushes queued messages) before anyone else can acquire the connection | a rollback is queued |
-//! | ended | nothing | nothing |
+//! | state when dropped | PostgreSQL | MySQL | SQLite |
+//! |---|---|---|---|
+//! | `BEGIN` or `COMMIT`/`ROLLBACK` in flight | the connection is **closed**, not returned: whether the server is in a transaction is unknown, and closing ends it for certain | **closed** | a rollback is queued |
+//! | open (begun, not ended) | a `ROLLBACK` is queued; the pool sends it (its release ping flushes queued messages) before anyone else can acquire the connection | **closed** | a rollback is queued |
+//! | ended | nothing | nothing | nothing |
 //!
 //! sqlx's MySQL `begin` counts the transaction after the reply too, so it
-//! gets PostgreSQL's rule ([`Driver::CLOSE_WHEN_UNSURE`]).
+//! gets PostgreSQL's rule ([`Driver::CLOSE_WHEN_UNSURE`]). An open MySQL
+//! transaction is closed too: sqlx-mysql does not track a statement's
+//! `COM_STMT_PREPARE` whose reply was not read (a statement future dropped
+//! before its first prepare completed), so a `ROLLBACK` queued behind it
+//! reads the prepare's replies as its own and the pool's release ping then
+//! waits forever: the connection never comes back to the pool.
 //!
 //! SQLite connections are never closed here: an in-memory database lives
 //! only as long as its connection. Its worker thread runs commands in order
@@ -36,7 +41,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Pool, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
-use crate::backend::Driver;
+use crate::backend::{Backend, Driver};
 
 /// Where a [`TxConn`]'s transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,6 +126,8 @@ impl<DB: Driver> Drop for TxConn<DB> {
     fn drop(&mut self) {
         match self.state {
             State::Ended => {}
+            // A statement of it may be half-prepared (see the module docs).
+            State::Open if DB::BACKEND == Backend::MySql => self.conn.close_on_drop(),
             // The transaction is counted (depth 1), so this queues ROLLBACK;
             // the pool sends it before anyone else can acquire the
             // connection.

@@ -1,7 +1,9 @@
 //! The cancellation harness: every operation, in every mode, is dropped after
 //! its k-th poll for k = 1, 2, … until it completes. After each drop the
 //! single pooled connection must be clean: not in a transaction, no tenant
-//! setting, and another tenant's write on it must commit for real.
+//! setting, and another tenant's write on it must commit for real. Runs on
+//! SQLite, PostgreSQL (with and without row-level security) and
+//! MySQL/MariaDB (which has no tenant setting to leave behind).
 //!
 //! Every `.await` is a cancellation point (a client that disconnects, a
 //! `tokio::time::timeout`, a `select!`); what a dropped future leaves on a
@@ -11,9 +13,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use sqlx::mysql::MySqlPool;
 use sqlx::postgres::PgPool;
 use tenant_core::prelude::*;
-use tenant_tests::PgTestDb;
+use tenant_tests::{MyTestDb, PgTestDb};
 use tenant_tests::models::{self, Invoice, NewInvoice, NewPlan, Plan};
 use tenant_tests::suites::scope;
 
@@ -171,6 +174,7 @@ async fn wrapped(db: &TenantDb, op: Op, wrap: Wrap, n: usize) -> Result<(), Erro
 enum Probe<'a> {
     Sqlite,
     Postgres { owner: &'a PgPool },
+    MySql { owner: &'a MySqlPool },
 }
 
 impl Probe<'_> {
@@ -216,6 +220,36 @@ impl Probe<'_> {
                     "{when}: app.tenant_id survived on the pooled connection: {setting:?}"
                 );
             }
+            Probe::MySql { owner } => {
+                let pool = db.as_mysql().expect("mysql");
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .unwrap_or_else(|e| panic!("{when}: acquire: {e}"));
+                let (id, in_transaction): (u64, i64) = sqlx::query_as(
+                    "SELECT CONNECTION_ID(), CAST(@@in_transaction AS SIGNED)",
+                )
+                .fetch_one(&mut *conn)
+                .await
+                .expect("probe");
+                assert_eq!(
+                    in_transaction, 0,
+                    "{when}: the pooled connection is still in a transaction"
+                );
+                // And as the server sees it: no InnoDB transaction open for
+                // the connection.
+                let open: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = ?",
+                )
+                .bind(id)
+                .fetch_one(owner)
+                .await
+                .expect("innodb_trx");
+                assert_eq!(
+                    open, 0,
+                    "{when}: InnoDB has a transaction open on the pooled connection"
+                );
+            }
         }
         // Another tenant's write on the same connection is committed for
         // real: visible after the fact, not swallowed by a stale transaction.
@@ -235,6 +269,20 @@ impl Probe<'_> {
             Probe::Postgres { owner } => {
                 let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM invoices WHERE id = $1 AND tenant_id = 'globex'",
+                )
+                .bind(marker.id)
+                .fetch_one(owner)
+                .await
+                .expect("owner count");
+                assert_eq!(
+                    n, 1,
+                    "{when}: globex's acknowledged insert is not committed"
+                );
+            }
+            Probe::MySql { owner } => {
+                // Another connection (the owner's) sees only committed rows.
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM invoices WHERE id = ? AND tenant_id = 'globex'",
                 )
                 .bind(marker.id)
                 .fetch_one(owner)
@@ -337,6 +385,24 @@ async fn postgres_rls_connections_stay_clean_after_every_drop() {
     assert!(drops > 0);
 }
 
+/// MySQL/MariaDB through a pool of one connection, as a DML-only user.
+async fn mysql() -> (MyTestDb, TenantDb) {
+    let mut my = MyTestDb::create().await;
+    my.execute_script(models::MYSQL_SCHEMA).await;
+    let user = my.create_app_user().await;
+    let db = TenantDb::mysql(my.pool_as(&user, 1).await);
+    seed(&db).await;
+    (my, db)
+}
+
+#[tokio::test]
+async fn mysql_connections_stay_clean_after_every_drop() {
+    let (my, db) = mysql().await;
+    let drops = harness(&db, Probe::MySql { owner: &my.owner }, &ALL_WRAPS).await;
+    eprintln!("mysql: {drops} drops, each followed by a clean connection");
+    assert!(drops > 0);
+}
+
 /// The exact scenario of the report: a 20 µs timeout on `begin`, then
 /// another tenant's insert on the same (only) connection.
 #[tokio::test]
@@ -354,6 +420,16 @@ async fn a_timed_out_begin_leaves_no_transaction_behind() {
                 .check(&db, &format!("timed-out begin (rls: {rls})"))
                 .await;
         }
+    }
+    let (my, db) = mysql().await;
+    let probe = Probe::MySql { owner: &my.owner };
+    for _ in 0..50 {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_micros(20),
+            db.begin(&scope("acme")),
+        )
+        .await;
+        probe.check(&db, "timed-out begin (mysql)").await;
     }
 }
 
