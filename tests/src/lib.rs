@@ -216,9 +216,11 @@ pub fn mysql_url() -> String {
         .unwrap_or_else(|| "mysql://root@127.0.0.1:3306/test".to_owned())
 }
 
+/// The admin connection of `MYSQL_URL`, on no database (the URL's own, such
+/// as `test`, need not exist).
 fn mysql_admin_options() -> MySqlConnectOptions {
     let url = mysql_url();
-    MySqlConnectOptions::from_str(&url)
+    MySqlConnectOptions::from_str(&mysql_url_with_database(""))
         .unwrap_or_else(|e| panic!("MYSQL_URL {url:?} is not a MySQL URL: {e}"))
         .log_statements(log::LevelFilter::Off)
 }
