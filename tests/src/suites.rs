@@ -1,8 +1,8 @@
 //! Test suites run against several kinds of [`TenantDb`]: SQLite,
 //! PostgreSQL, PostgreSQL with row-level security, MySQL/MariaDB.
 
-use crate::{MyTestDb, PgTestDb};
 use crate::models::{self, Customer, Invoice, NewCustomer, NewInvoice, NewPlan, Plan, Status};
+use crate::{MyTestDb, PgTestDb};
 use tenant_core::prelude::*;
 use uuid::Uuid;
 

@@ -16,9 +16,9 @@ use std::task::{Context, Poll};
 use sqlx::mysql::MySqlPool;
 use sqlx::postgres::PgPool;
 use tenant_core::prelude::*;
-use tenant_tests::{MyTestDb, PgTestDb};
 use tenant_tests::models::{self, Invoice, NewInvoice, NewPlan, Plan};
 use tenant_tests::suites::scope;
+use tenant_tests::{MyTestDb, PgTestDb};
 
 /// Polls `inner` at most `polls` times; drops it if it is still pending.
 struct DropAfter<F> {
@@ -226,12 +226,11 @@ impl Probe<'_> {
                     .acquire()
                     .await
                     .unwrap_or_else(|e| panic!("{when}: acquire: {e}"));
-                let (id, in_transaction): (u64, i64) = sqlx::query_as(
-                    "SELECT CONNECTION_ID(), CAST(@@in_transaction AS SIGNED)",
-                )
-                .fetch_one(&mut *conn)
-                .await
-                .expect("probe");
+                let (id, in_transaction): (u64, i64) =
+                    sqlx::query_as("SELECT CONNECTION_ID(), CAST(@@in_transaction AS SIGNED)")
+                        .fetch_one(&mut *conn)
+                        .await
+                        .expect("probe");
                 assert_eq!(
                     in_transaction, 0,
                     "{when}: the pooled connection is still in a transaction"

@@ -97,7 +97,10 @@ async fn a_forged_column_name_stays_one_backtick_quoted_identifier_on_mysql() {
         "{sql}"
     );
     let result = query.fetch_all(&db).await;
-    assert!(result.is_err(), "an unknown column must be an error: {result:?}");
+    assert!(
+        result.is_err(),
+        "an unknown column must be an error: {result:?}"
+    );
     let forged: Column<Invoice, TenantId> = Column::new("tenant_id");
     let moved = Invoice::update(&scope("acme"))
         .set(forged, TenantId::parse("globex").expect("id"))

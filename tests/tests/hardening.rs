@@ -159,11 +159,7 @@ async fn an_unknown_column_is_an_error_not_a_string() {
     let (_pg, pg_db) = postgres_db().await;
     let (_my, my_db) = mysql_db().await;
     let sqlite = sqlite_db().await;
-    for (name, db) in [
-        ("sqlite", &sqlite),
-        ("postgres", &pg_db),
-        ("mysql", &my_db),
-    ] {
+    for (name, db) in [("sqlite", &sqlite), ("postgres", &pg_db), ("mysql", &my_db)] {
         Invoice::insert(&scope("acme"), new_invoice(5))
             .execute(db)
             .await

@@ -37,7 +37,8 @@ async fn seed_acme(db: &TenantDb) {
 
 /// The copy of acme's invoices, with acme's ids, that the owner gives
 /// globex (each amount plus one).
-const COPY_ACME_TO_GLOBEX: &str = "INSERT INTO invoices (id, tenant_id, amount_cents, customer_email)
+const COPY_ACME_TO_GLOBEX: &str =
+    "INSERT INTO invoices (id, tenant_id, amount_cents, customer_email)
      SELECT id, 'globex', amount_cents + 1, customer_email FROM invoices WHERE tenant_id = 'acme'";
 
 /// With globex holding rows with exactly acme's ids: globex finds, updates

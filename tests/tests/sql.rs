@@ -206,8 +206,7 @@ async fn connect_in_memory_sqlite_and_refuse_unknown_urls() {
     ));
 }
 
-const MY_COLS: &str =
-    "`invoices`.`id`, `invoices`.`tenant_id`, `invoices`.`amount_cents`, `invoices`.`customer_email`";
+const MY_COLS: &str = "`invoices`.`id`, `invoices`.`tenant_id`, `invoices`.`amount_cents`, `invoices`.`customer_email`";
 
 /// MySQL's dialect: backtick quoting and `?` placeholders, which are
 /// positional, so the tenant's value is bound where its `?` stands (after
@@ -247,10 +246,14 @@ fn mysql_select_find_count() {
     // the largest value) either way.
     assert_eq!(
         Invoice::query(&s).offset(10).to_sql_for(my),
-        format!("SELECT {MY_COLS} FROM `invoices` WHERE `invoices`.`tenant_id` = ? LIMIT ? OFFSET ?")
+        format!(
+            "SELECT {MY_COLS} FROM `invoices` WHERE `invoices`.`tenant_id` = ? LIMIT ? OFFSET ?"
+        )
     );
     assert_eq!(
-        Invoice::query(&s).filter(Invoice::ID.ne(3)).to_count_sql_for(my),
+        Invoice::query(&s)
+            .filter(Invoice::ID.ne(3))
+            .to_count_sql_for(my),
         "SELECT COUNT(*) FROM `invoices` WHERE `invoices`.`tenant_id` = ? AND `invoices`.`id` <> ?"
     );
     // A derived table needs an alias on MySQL.
@@ -353,6 +356,8 @@ async fn connect_mysql_and_mariadb_urls() {
         assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
     }
     // The admin URL of the test database works the same way.
-    let db = TenantDb::connect(&my.url()).await.expect("connect as owner");
+    let db = TenantDb::connect(&my.url())
+        .await
+        .expect("connect as owner");
     assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
 }

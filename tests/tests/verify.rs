@@ -325,7 +325,10 @@ async fn mysql_tenant_column_checks() {
         1,
         "a _ci tenant column makes ACME's row acme's"
     );
-    assert_eq!(Invoice::delete(&acme).execute(&db).await.expect("delete"), 1);
+    assert_eq!(
+        Invoice::delete(&acme).execute(&db).await.expect("delete"),
+        1
+    );
 }
 
 /// On MySQL a view's definition is visible only to a user with SHOW VIEW:
