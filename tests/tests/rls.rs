@@ -1,5 +1,10 @@
 //! PostgreSQL row-level security, tested as a role that is not a superuser,
 //! lacks BYPASSRLS and owns no table.
+//!
+//! PostgreSQL only, on purpose: MySQL/MariaDB has no row-level security, so
+//! there the builders' tenant predicate is the only layer. The same suites
+//! run on MySQL without it in isolation.rs (as a DML-only user), and the
+//! cancellation harness checks its connections in cancellation.rs.
 
 use std::time::Duration;
 
