@@ -111,7 +111,6 @@
 mod backend;
 mod condition;
 mod db;
-#[cfg(feature = "postgres")]
 pub mod doctor;
 mod error;
 mod exec;

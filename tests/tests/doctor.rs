@@ -570,3 +570,463 @@ pub struct AllInvoices {
     /// Amount.
     pub amount_cents: i64,
 }
+
+/// The MySQL / MariaDB doctor (`diagnose_mysql`): no row-level security, so
+/// it checks the tenant columns, the keys, the serving user's grants and
+/// the session's `sql_mode`.
+mod mysql {
+    use sqlx::MySqlPool;
+    use sqlx::mysql::MySqlPoolOptions;
+    use tenant_core::doctor::{Report, diagnose_mysql};
+    use tenant_core::rls::ModelInfo;
+    use tenant_tests::MyTestDb;
+
+    use super::models;
+
+    /// `tenant_tests::models::MYSQL_SCHEMA` (binary tenant columns, keys led
+    /// by the tenant column) plus a composite foreign key from `invoices`
+    /// to `customers` and one from `invoices` to the global `plans`.
+    const EXTRA: &str = "
+        ALTER TABLE invoices ADD COLUMN customer_id BINARY(16), ADD COLUMN plan_id BIGINT,
+            ADD CONSTRAINT invoices_customer FOREIGN KEY (tenant_id, customer_id)
+                REFERENCES customers (tenant, id),
+            ADD CONSTRAINT invoices_plan FOREIGN KEY (plan_id) REFERENCES plans (id);
+    ";
+
+    /// Every check the MySQL doctor runs on the good schema.
+    const CHECKS: &[&str] = &[
+        "user_no_all_privileges",
+        "user_not_super",
+        "user_no_drop",
+        "user_no_alter",
+        "user_no_file",
+        "user_no_grant_option",
+        "sql_mode_strict",
+        "tenant_not_null",
+        "tenant_collation_binary",
+        "tenant_index",
+        "primary_key_leads_with_tenant",
+        "unique_leads_with_tenant",
+        "foreign_keys_include_tenant",
+        "global_table_is_tenant_table",
+    ];
+
+    /// A fresh database with the good schema and a least-privilege user
+    /// (SELECT, INSERT, UPDATE, DELETE on the database).
+    async fn good_db() -> (MyTestDb, String) {
+        let mut db = MyTestDb::create().await;
+        db.execute_script(tenant_tests::models::MYSQL_SCHEMA).await;
+        db.execute_script(EXTRA).await;
+        let user = db.create_app_user().await;
+        (db, user)
+    }
+
+    async fn diagnose_pool(pool: &MySqlPool) -> Report {
+        diagnose_mysql(pool, &models()).await.expect("diagnose")
+    }
+
+    async fn diagnose_as(db: &MyTestDb, user: &str) -> Report {
+        let pool = db.pool_as(user, 1).await;
+        diagnose_pool(&pool).await
+    }
+
+    /// The failed checks, sorted.
+    fn failed_checks(report: &Report) -> Vec<&'static str> {
+        let mut checks: Vec<&'static str> = report.failures().map(|f| f.check).collect();
+        checks.sort_unstable();
+        checks.dedup();
+        checks
+    }
+
+    /// The SQL statements after each `Fix:` of the failed `check` on
+    /// `subject` (up to the last `;` of each).
+    fn fix_sql(report: &Report, subject: &str, check: &str) -> String {
+        let finding = report
+            .failures()
+            .find(|f| f.check == check && f.subject.contains(subject))
+            .unwrap_or_else(|| panic!("{check} on {subject} did not fail\n{report}"));
+        let mut sql = Vec::new();
+        for part in finding.detail.split("Fix: ").skip(1) {
+            let end = part
+                .rfind(';')
+                .unwrap_or_else(|| panic!("no SQL in the fix of {check}: {}", finding.detail));
+            sql.push(&part[..=end]);
+        }
+        assert!(!sql.is_empty(), "no fix for {check}: {}", finding.detail);
+        sql.join(" ")
+    }
+
+    #[tokio::test]
+    async fn passes_on_the_recommended_schema() {
+        let (db, user) = good_db().await;
+        let report = diagnose_as(&db, &user).await;
+        assert!(report.passed(), "{report}");
+        for check in CHECKS {
+            assert!(
+                report.findings.iter().any(|f| f.check == *check),
+                "{check} did not run\n{report}"
+            );
+        }
+        for table in ["`invoices`", "`customers`", "`plans`"] {
+            assert!(
+                report.findings.iter().any(|f| f.subject.contains(table)),
+                "{table} not checked\n{report}"
+            );
+        }
+        assert!(report.to_string().contains("All "), "{report}");
+    }
+
+    /// Each defect of a table, applied to a fresh copy of the good schema:
+    /// exactly the named check fails (with the checks it necessarily
+    /// breaks), and running the SQL of the finding's fix makes every check
+    /// pass again.
+    #[tokio::test]
+    async fn reports_each_table_defect_and_its_fix_works() {
+        // (defect, subject, check, other checks it necessarily breaks)
+        let cases: &[(&str, &str, &str, &[&str])] = &[
+            (
+                // A primary key column cannot be NULL: the key becomes a
+                // unique one, still led by the tenant column.
+                "ALTER TABLE invoices DROP PRIMARY KEY, ADD UNIQUE KEY invoices_tenant_id (tenant_id, id),
+                     MODIFY tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NULL",
+                "`invoices`",
+                "tenant_not_null",
+                &[],
+            ),
+            (
+                // MySQL refuses to change a column a foreign key uses: the
+                // key goes first.
+                "ALTER TABLE invoices DROP FOREIGN KEY invoices_customer;
+                 ALTER TABLE customers MODIFY tenant VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci NOT NULL",
+                "`customers`",
+                "tenant_collation_binary",
+                &[],
+            ),
+            (
+                // The usual mistake: the server's default, case-insensitive
+                // collation everywhere, the composite foreign key included.
+                // The fix of one table drops and re-creates the key and
+                // changes both ends.
+                "ALTER TABLE invoices DROP FOREIGN KEY invoices_customer;
+                 ALTER TABLE customers MODIFY tenant VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL;
+                 ALTER TABLE invoices MODIFY tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci NOT NULL;
+                 ALTER TABLE invoices ADD CONSTRAINT invoices_customer FOREIGN KEY (tenant_id, customer_id)
+                     REFERENCES customers (tenant, id)",
+                "`customers`",
+                "tenant_collation_binary",
+                &[],
+            ),
+            (
+                "ALTER TABLE customers ADD UNIQUE KEY email_global (email)",
+                "`customers`",
+                "unique_leads_with_tenant",
+                &[],
+            ),
+            (
+                "ALTER TABLE customers ADD UNIQUE KEY email_tenant (email, tenant)",
+                "`customers`",
+                "unique_leads_with_tenant",
+                &[],
+            ),
+            (
+                // The AUTO_INCREMENT id keeps its own key (KEY (id)).
+                "ALTER TABLE invoices DROP PRIMARY KEY, ADD PRIMARY KEY (id)",
+                "`invoices`",
+                "primary_key_leads_with_tenant",
+                &[],
+            ),
+            (
+                // A plain key on customers (id) is enough for MySQL to accept
+                // the single-column foreign key.
+                "ALTER TABLE customers ADD KEY customers_id (id);
+                 ALTER TABLE invoices ADD CONSTRAINT loose_customer FOREIGN KEY (customer_id)
+                     REFERENCES customers (id) ON DELETE CASCADE",
+                "`invoices`",
+                "foreign_keys_include_tenant",
+                &[],
+            ),
+            (
+                "ALTER TABLE invoices DROP FOREIGN KEY invoices_customer;
+                 ALTER TABLE customers DROP PRIMARY KEY, ADD PRIMARY KEY (id, tenant),
+                     DROP INDEX tenant, ADD UNIQUE KEY email_tenant (email, tenant)",
+                "`customers`",
+                "tenant_index",
+                &["primary_key_leads_with_tenant", "unique_leads_with_tenant"],
+            ),
+            (
+                "ALTER TABLE plans ADD COLUMN tenant_id VARCHAR(63)",
+                "`plans`",
+                "global_table_is_tenant_table",
+                &[],
+            ),
+        ];
+        for (defect, subject, check, also) in cases {
+            let (db, user) = good_db().await;
+            db.execute_script(defect).await;
+            let report = diagnose_as(&db, &user).await;
+            assert!(!report.passed(), "{defect}: passed\n{report}");
+            assert!(
+                report.failed(subject, check),
+                "{defect}: {check} on {subject} not reported\n{report}"
+            );
+            let failures = failed_checks(&report);
+            assert!(
+                failures.iter().all(|c| c == check || also.contains(c)),
+                "{defect}: also {failures:?}\n{report}"
+            );
+            if *check == "global_table_is_tenant_table" {
+                // Its fix is a decision (tenant-owned or renamed), not SQL.
+                continue;
+            }
+            // Every failed table check's fix, in the order reported.
+            let fixes: Vec<String> = report
+                .failures()
+                .map(|f| fix_sql(&report, &f.subject, f.check))
+                .collect();
+            for fix in &fixes {
+                db.execute_script(fix).await;
+            }
+            let report = diagnose_as(&db, &user).await;
+            assert!(report.passed(), "{defect}: after {fixes:?}\n{report}");
+        }
+    }
+
+    /// One tenant's rows are another's under a `_ci` collation: what the
+    /// `tenant_collation_binary` check is about.
+    #[tokio::test]
+    async fn a_case_insensitive_tenant_column_matches_another_tenant() {
+        let (db, _) = good_db().await;
+        db.execute_script(
+            "ALTER TABLE plans ADD COLUMN owner VARCHAR(63) COLLATE utf8mb4_general_ci;
+             INSERT INTO plans (name, owner) VALUES ('x', 'Acme')",
+        )
+        .await;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM plans WHERE owner = 'acme'")
+            .fetch_one(&db.owner)
+            .await
+            .expect("count");
+        assert_eq!(n, 1);
+        db.execute_script(
+            "ALTER TABLE invoices DROP FOREIGN KEY invoices_customer;
+             ALTER TABLE customers MODIFY tenant VARCHAR(63) COLLATE utf8mb4_general_ci NOT NULL",
+        )
+        .await;
+        let report = diagnose_pool(&db.owner).await;
+        assert!(
+            report.failed("`customers`", "tenant_collation_binary"),
+            "{report}"
+        );
+        assert!(
+            !report.failed("`invoices`", "tenant_collation_binary"),
+            "{report}"
+        );
+    }
+
+    /// A global model reads and rewrites every row of its table: the table
+    /// must not be a tenant model's, nor have a tenant-named column (unless
+    /// the model says why).
+    #[tokio::test]
+    async fn reports_a_global_model_over_tenant_data() {
+        let (db, user) = good_db().await;
+        let pool = db.pool_as(&user, 1).await;
+        let mut both = models();
+        both.push(ModelInfo::of::<super::AllInvoices>());
+        let report = diagnose_mysql(&pool, &both).await.expect("diagnose");
+        assert!(
+            report.failed("`invoices` (global)", "global_table_is_tenant_table"),
+            "{report}"
+        );
+        assert_eq!(
+            failed_checks(&report),
+            ["global_table_is_tenant_table"],
+            "{report}"
+        );
+        // The column of a tenant column's name, in any case.
+        db.execute_script("ALTER TABLE plans ADD COLUMN TENANT VARCHAR(63)")
+            .await;
+        let report = diagnose_pool(&pool).await;
+        assert!(
+            report.failed("`plans` (global)", "global_table_is_tenant_table"),
+            "{report}"
+        );
+    }
+
+    #[tokio::test]
+    async fn reports_a_missing_table() {
+        let mut db = MyTestDb::create().await;
+        let user = db.create_app_user().await;
+        let report = diagnose_as(&db, &user).await;
+        assert!(report.failed("`invoices`", "table_exists"), "{report}");
+        assert!(report.failed("`plans`", "table_exists"), "{report}");
+    }
+
+    /// Each privilege beyond SELECT, INSERT, UPDATE and DELETE that reaches
+    /// the tenant tables fails its check, and only its check; a privilege
+    /// on another database or on a global table does not; revoking what the
+    /// fix says makes the user pass.
+    #[tokio::test]
+    async fn reports_each_excess_privilege() {
+        let (mut db, _) = good_db().await;
+        let name = db.name().to_owned();
+        let cases: Vec<(String, &[&str])> = vec![
+            (
+                format!("GRANT ALL PRIVILEGES ON `{name}`.* TO {{user}}"),
+                &["user_no_all_privileges", "user_no_alter", "user_no_drop"],
+            ),
+            (
+                "GRANT ALL PRIVILEGES ON *.* TO {user}".to_owned(),
+                &[
+                    "user_no_all_privileges",
+                    "user_no_alter",
+                    "user_no_drop",
+                    "user_no_file",
+                    "user_not_super",
+                ],
+            ),
+            (
+                format!("GRANT DROP ON `{name}`.* TO {{user}}"),
+                &["user_no_drop"],
+            ),
+            (
+                format!("GRANT ALTER ON `{name}`.`invoices` TO {{user}}"),
+                &["user_no_alter"],
+            ),
+            (
+                format!("GRANT SELECT ON `{name}`.* TO {{user}} WITH GRANT OPTION"),
+                &["user_no_grant_option"],
+            ),
+            ("GRANT FILE ON *.* TO {user}".to_owned(), &["user_no_file"]),
+            (
+                "GRANT SUPER ON *.* TO {user}".to_owned(),
+                &["user_not_super"],
+            ),
+            // Out of reach of the tenant tables.
+            (
+                "GRANT DROP, ALTER ON `some\\_other\\_db`.* TO {user}".to_owned(),
+                &[],
+            ),
+            (
+                format!("GRANT DROP, ALTER ON `{name}`.`plans` TO {{user}}"),
+                &[],
+            ),
+        ];
+        for (grant, expected) in cases {
+            let user = db.create_app_user().await;
+            let account = format!("'{user}'@'%'");
+            db.execute_script(&grant.replace("{user}", &account)).await;
+            let report = diagnose_as(&db, &user).await;
+            assert_eq!(failed_checks(&report), *expected, "{grant}\n{report}");
+            for check in expected {
+                assert!(report.failed(&user, check), "{grant}: {check}\n{report}");
+            }
+            if !expected.is_empty() {
+                let fixes: Vec<String> = expected
+                    .iter()
+                    .map(|check| fix_sql(&report, &user, check))
+                    .collect();
+                // ALL PRIVILEGES' fix re-grants DML on the database.
+                db.execute_script(&fixes.join(" ")).await;
+                let report = diagnose_as(&db, &user).await;
+                assert!(report.passed(), "{grant}: after {fixes:?}\n{report}");
+            }
+        }
+        // The admin connection: everything, with GRANT OPTION.
+        let report = diagnose_pool(&db.owner).await;
+        for check in [
+            "user_not_super",
+            "user_no_all_privileges",
+            "user_no_drop",
+            "user_no_alter",
+            "user_no_file",
+            "user_no_grant_option",
+        ] {
+            assert!(report.failed("user", check), "{check}\n{report}");
+        }
+    }
+
+    /// A role granted to the user counts: the user can take it on with SET
+    /// ROLE. The doctor leaves no role set on the pool's connections.
+    #[tokio::test]
+    async fn reports_a_privilege_held_through_a_role() {
+        let (mut db, _) = good_db().await;
+        let user = db.create_app_user().await;
+        let role = tenant_tests::unique_name("tenant_role");
+        let inner = tenant_tests::unique_name("tenant_role");
+        db.execute_script(&format!(
+            "CREATE ROLE `{role}`; CREATE ROLE `{inner}`;
+             GRANT ALTER ON `{0}`.`customers` TO `{inner}`;
+             GRANT DROP ON `{0}`.* TO `{role}`; GRANT `{inner}` TO `{role}`;
+             GRANT `{role}` TO '{user}'@'%'",
+            db.name()
+        ))
+        .await;
+        let pool = db.pool_as(&user, 1).await;
+        let report = diagnose_pool(&pool).await;
+        let cleanup = format!("DROP ROLE `{role}`; DROP ROLE `{inner}`");
+        let failures = failed_checks(&report);
+        let current_role: Option<String> =
+            sqlx::query_scalar("SELECT CAST(CURRENT_ROLE() AS CHAR)")
+                .fetch_one(&pool)
+                .await
+                .expect("current role");
+        db.execute_script(&cleanup).await;
+        assert_eq!(failures, ["user_no_alter", "user_no_drop"], "{report}");
+        let drop = report
+            .failures()
+            .find(|f| f.check == "user_no_drop")
+            .map(|f| f.detail.clone())
+            .unwrap_or_default();
+        assert!(drop.contains(&role), "{drop}");
+        assert_eq!(current_role, None);
+    }
+
+    /// A session without STRICT_TRANS_TABLES / STRICT_ALL_TABLES, whether
+    /// every connection of the pool clears it (`after_connect`) or one
+    /// session does (`SET SESSION`), fails `sql_mode_strict`, and only it.
+    #[tokio::test]
+    async fn reports_a_non_strict_sql_mode() {
+        let (db, user) = good_db().await;
+
+        let pool = MySqlPoolOptions::new()
+            .max_connections(2)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(db.options_for(&user))
+            .await
+            .expect("connect");
+        // What strict mode prevents: an over-long tenant id stored cut
+        // down to another tenant's id.
+        sqlx::query(
+            "INSERT INTO invoices (tenant_id, amount_cents, customer_email)
+             VALUES (CONCAT(REPEAT('a', 63), 'cme'), 1, 'x')",
+        )
+        .execute(&pool)
+        .await
+        .expect("a non-strict session truncates instead of refusing");
+        let report = diagnose_pool(&pool).await;
+        assert_eq!(failed_checks(&report), ["sql_mode_strict"], "{report}");
+        assert!(report.failed("session", "sql_mode_strict"), "{report}");
+
+        let pool = db.pool_as(&user, 1).await;
+        let refused = sqlx::query(
+            "INSERT INTO invoices (tenant_id, amount_cents, customer_email)
+             VALUES (CONCAT(REPEAT('a', 63), 'cme'), 1, 'x')",
+        )
+        .execute(&pool)
+        .await;
+        assert!(refused.is_err(), "a strict session stores an over-long id");
+        assert!(diagnose_pool(&pool).await.passed());
+        sqlx::query("SET SESSION sql_mode = ''")
+            .execute(&pool)
+            .await
+            .expect("set sql_mode");
+        let report = diagnose_pool(&pool).await;
+        assert_eq!(failed_checks(&report), ["sql_mode_strict"], "{report}");
+    }
+}

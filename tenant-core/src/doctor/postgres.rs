@@ -1,21 +1,5 @@
-//! The schema doctor: inspects a live PostgreSQL database against the
-//! registered models and reports whether row-level security really protects
-//! each tenant table, and whether the connecting role is one it applies to.
-//!
-//! ```no_run
-//! # async fn run(pool: sqlx::PgPool) -> Result<(), tenant_core::Error> {
-//! use tenant_core::rls::ModelInfo;
-//! # #[derive(tenant_core::TenantModel)]
-//! # #[tenant(table = "invoices")]
-//! # struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: tenant_core::TenantId }
-//!
-//! let report = tenant_core::doctor::diagnose(&pool, &[ModelInfo::of::<Invoice>()]).await?;
-//! print!("{report}");
-//! if !report.passed() {
-//!     std::process::exit(1);
-//! }
-//! # Ok(()) }
-//! ```
+//! The PostgreSQL doctor: whether row-level security really protects each
+//! tenant table, and whether the serving role is one it applies to.
 //!
 //! Policies are judged by what they let through, not by what they mention.
 //! The doctor asks PostgreSQL for the canonical text of the expression
@@ -33,13 +17,14 @@
 //!   only narrow what they admit, so it passes.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use sqlx::PgPool;
 use sqlx::postgres::types::Oid;
 
+use super::{GlobalVerdict, Report, push_global_verdict, tenant_columns};
 use crate::Error;
 use crate::backend::Backend;
+use crate::rls::{ModelInfo, POLICY_NAME, TENANT_SETTING};
 use crate::sql::quoted;
 
 /// An identifier quoted for PostgreSQL, the only backend the doctor checks
@@ -47,85 +32,10 @@ use crate::sql::quoted;
 fn quote(identifier: &str) -> String {
     quoted(Backend::Postgres, identifier)
 }
-use crate::rls::{ModelInfo, POLICY_NAME, TENANT_SETTING};
 
-/// One check and its outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// What was checked: `role "app"`, `table "invoices"`, `view "v"`.
-    pub subject: String,
-    /// Stable identifier of the check, e.g. `rls_forced`.
-    pub check: &'static str,
-    /// Whether it passed.
-    pub passed: bool,
-    /// What was found, and for a failure, why it matters and how to fix it.
-    pub detail: String,
-}
-
-/// Everything the doctor found.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// The findings, grouped by subject in the order checked.
-    pub findings: Vec<Finding>,
-}
-
-impl Report {
-    /// `true` when every check passed.
-    pub fn passed(&self) -> bool {
-        self.findings.iter().all(|f| f.passed)
-    }
-
-    /// The failed checks.
-    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| !f.passed)
-    }
-
-    /// Whether check `check` failed for a subject containing `subject`.
-    pub fn failed(&self, subject: &str, check: &str) -> bool {
-        self.failures()
-            .any(|f| f.check == check && f.subject.contains(subject))
-    }
-
-    fn push(&mut self, subject: &str, check: &'static str, passed: bool, detail: String) {
-        self.findings.push(Finding {
-            subject: subject.to_owned(),
-            check,
-            passed,
-            detail,
-        });
-    }
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut subject = "";
-        for finding in &self.findings {
-            if finding.subject != subject {
-                subject = &finding.subject;
-                writeln!(f, "{subject}")?;
-            }
-            let mark = if finding.passed { "ok  " } else { "FAIL" };
-            writeln!(f, "  {mark} {}", finding.detail)?;
-        }
-        let failures = self.failures().count();
-        if failures == 0 {
-            writeln!(f, "\nAll {} checks passed.", self.findings.len())
-        } else {
-            writeln!(
-                f,
-                "\n{failures} of {} checks failed: tenant isolation is not backed by the database until they are fixed.",
-                self.findings.len()
-            )
-        }
-    }
-}
-
+/// `names` quoted for PostgreSQL, comma-separated.
 fn join_quoted<S: AsRef<str>>(names: &[S]) -> String {
-    names
-        .iter()
-        .map(|n| quote(n.as_ref()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    super::join_quoted(Backend::Postgres, names)
 }
 
 /// The tenant comparison exactly as [`policy_sql`](crate::rls::policy_sql)
@@ -194,6 +104,21 @@ fn tenant_policy_statement(table: &str, column: &str) -> String {
 ///
 /// Views (and materialized views) reading tenant tables or their children
 /// must be `security_invoker` (`view_security_invoker`).
+///
+/// ```no_run
+/// # async fn run(pool: sqlx::PgPool) -> Result<(), tenant_core::Error> {
+/// use tenant_core::rls::ModelInfo;
+/// # #[derive(tenant_core::TenantModel)]
+/// # #[tenant(table = "invoices")]
+/// # struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: tenant_core::TenantId }
+///
+/// let report = tenant_core::doctor::diagnose(&pool, &[ModelInfo::of::<Invoice>()]).await?;
+/// print!("{report}");
+/// if !report.passed() {
+///     std::process::exit(1);
+/// }
+/// # Ok(()) }
+/// ```
 pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Error> {
     let mut report = Report::default();
     let (role, superuser, bypass, createrole): (String, bool, bool, bool) = sqlx::query_as(
@@ -1038,12 +963,7 @@ async fn check_global_models(
     tenant_models: &[&ModelInfo],
     tenant_tables: &[(Oid, &ModelInfo)],
 ) -> Result<(), Error> {
-    let mut tenant_columns: Vec<&str> = tenant_models
-        .iter()
-        .filter_map(|m| m.tenant_column)
-        .collect();
-    tenant_columns.sort_unstable();
-    tenant_columns.dedup();
+    let tenant_columns = tenant_columns(tenant_models);
     for model in models.iter().filter(|m| m.tenant_column.is_none()) {
         let table = quote(model.table);
         let subject = format!("table {table} (global)");
@@ -1109,32 +1029,16 @@ async fn check_global_models(
             ));
             undo.push(format!("rename {}", join_quoted(&columns)));
         }
-        let fix = if also_tenant.is_some() {
-            "remove the #[tenant(global)] model and use the tenant model, which the compiler scopes"
-                .to_owned()
-        } else {
-            format!(
-                "if it holds tenant rows, make the model tenant-owned (#[tenant(tenant_id)] on {}); if it really is shared by all tenants: {}",
-                if columns.is_empty() {
-                    "its tenant column".to_owned()
-                } else {
-                    join_quoted(&columns)
-                },
-                undo.join(" ")
-            )
-        };
-        report.push(
+        push_global_verdict(
+            report,
             &subject,
-            "global_table_is_tenant_table",
-            problems.is_empty(),
-            if problems.is_empty() {
-                "is global (shared by all tenants, declared #[tenant(global)]): no row-level security, no policy, no tenant column".into()
-            } else {
-                format!(
-                    "is mapped by a #[tenant(global)] model, but {}: it looks like tenant data, and a global model reads and rewrites every tenant's rows with no scope. Fix: {}.",
-                    problems.join("; "),
-                    fix
-                )
+            Backend::Postgres,
+            &GlobalVerdict {
+                problems,
+                undo,
+                also_tenant: also_tenant.is_some(),
+                columns: &columns,
+                clean: "no row-level security, no policy, no tenant column",
             },
         );
     }
