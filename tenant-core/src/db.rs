@@ -12,7 +12,7 @@ use sqlx::sqlite::SqlitePool;
 use crate::backend::{Backend, Driver};
 use crate::error::Error;
 use crate::exec::{On, Target, begin_with_tenant};
-use crate::tenant::TenantScope;
+use crate::tenant::{TenantId, TenantKey, TenantScope, TenantValue};
 use crate::tx::TxConn;
 
 /// A pool of one backend.
@@ -213,10 +213,14 @@ impl TenantDb {
     /// refused with [`Error::ScopeMismatch`] before reaching the database.
     /// Dropping the transaction without [`commit`](TenantTransaction::commit)
     /// rolls it back.
-    pub async fn begin(&self, scope: &TenantScope) -> Result<TenantTransaction, Error> {
+    pub async fn begin<K: TenantKey>(
+        &self,
+        scope: &TenantScope<K>,
+    ) -> Result<TenantTransaction<K>, Error> {
         // In row-level-security mode the transaction sets the tenant as it
         // begins.
-        let statement = self.rls.then(|| begin_with_tenant(scope.tenant_id()));
+        let tenant = scope.value();
+        let statement = self.rls.then(|| begin_with_tenant(&tenant));
         let tx = match &self.pool {
             #[cfg(feature = "sqlite")]
             Pool::Sqlite(pool) => Tx::Sqlite(TxConn::begin(pool, statement).await?),
@@ -227,6 +231,7 @@ impl TenantDb {
         };
         Ok(TenantTransaction {
             scope: scope.clone(),
+            tenant,
             tx,
         })
     }
@@ -261,16 +266,19 @@ enum Tx {
 /// A database transaction that belongs to one tenant, from
 /// [`TenantDb::begin`].
 ///
-/// Pass `&mut tx` wherever a builder's terminal takes an executor.
+/// Pass `&mut tx` wherever a builder's terminal takes an executor. `K` is
+/// the scope's key type.
 #[derive(Debug)]
-pub struct TenantTransaction {
-    scope: TenantScope,
+pub struct TenantTransaction<K: TenantKey = TenantId> {
+    scope: TenantScope<K>,
+    /// The scope's tenant, as statements bind it.
+    tenant: TenantValue,
     tx: Tx,
 }
 
-impl TenantTransaction {
+impl<K: TenantKey> TenantTransaction<K> {
     /// The scope this transaction was opened for.
-    pub fn scope(&self) -> &TenantScope {
+    pub fn scope(&self) -> &TenantScope<K> {
         &self.scope
     }
 
@@ -303,7 +311,7 @@ impl TenantTransaction {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for &super::TenantDb {}
-    impl Sealed for &mut super::TenantTransaction {}
+    impl<K: crate::tenant::TenantKey> Sealed for &mut super::TenantTransaction<K> {}
 }
 
 /// Where a statement runs: `&TenantDb` or `&mut TenantTransaction`.
@@ -331,24 +339,24 @@ impl<'c> Executor<'c> for &'c TenantDb {
     }
 }
 
-impl<'c> Executor<'c> for &'c mut TenantTransaction {
+impl<'c, K: TenantKey> Executor<'c> for &'c mut TenantTransaction<K> {
     fn into_target(self) -> Target<'c> {
-        fn on<'c, DB: Driver>(tx: &'c mut TxConn<DB>, scope: &'c TenantScope) -> On<'c, DB> {
+        fn on<'c, DB: Driver>(tx: &'c mut TxConn<DB>, tenant: &'c TenantValue) -> On<'c, DB> {
             let (conn, failed) = tx.parts();
             On::Tx {
                 conn,
-                tenant: scope.tenant_id(),
+                tenant,
                 failed,
             }
         }
-        let TenantTransaction { scope, tx } = self;
+        let TenantTransaction { tenant, tx, .. } = self;
         match tx {
             #[cfg(feature = "sqlite")]
-            Tx::Sqlite(tx) => Target::Sqlite(on(tx, scope)),
+            Tx::Sqlite(tx) => Target::Sqlite(on(tx, tenant)),
             #[cfg(feature = "postgres")]
-            Tx::Postgres(tx) => Target::Postgres(on(tx, scope)),
+            Tx::Postgres(tx) => Target::Postgres(on(tx, tenant)),
             #[cfg(feature = "mysql")]
-            Tx::MySql(tx) => Target::MySql(on(tx, scope)),
+            Tx::MySql(tx) => Target::MySql(on(tx, tenant)),
         }
     }
 }

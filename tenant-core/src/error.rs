@@ -1,7 +1,6 @@
 //! The error type of every fallible operation.
 
 use crate::tenant::InvalidTenantId;
-use crate::tenant::TenantId;
 
 /// Everything that can go wrong running a tenant-scoped statement.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +42,10 @@ pub enum Error {
         "scope mismatch: the transaction belongs to tenant `{transaction}` but the statement is scoped to tenant `{statement}`"
     )]
     ScopeMismatch {
-        /// Tenant of the transaction.
-        transaction: Box<TenantId>,
-        /// Tenant of the statement that was refused.
-        statement: Box<TenantId>,
+        /// Tenant of the transaction (its key as text).
+        transaction: String,
+        /// Tenant of the statement that was refused (its key as text).
+        statement: String,
     },
     /// [`TenantTransaction::commit`](crate::TenantTransaction::commit) rolled
     /// the transaction back instead, because a statement in it had failed:

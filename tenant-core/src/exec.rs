@@ -8,7 +8,7 @@ use crate::backend::{Backend, Driver};
 use crate::error::Error;
 use crate::model::{DecodeToken, Model};
 use crate::params::{Params, Statement, arguments};
-use crate::tenant::TenantId;
+use crate::tenant::TenantValue;
 use crate::tx::TxConn;
 
 /// Where a statement runs, on backend `DB`.
@@ -21,7 +21,7 @@ pub enum On<'c, DB: Driver> {
     /// [`TenantTransaction::commit`](crate::TenantTransaction::commit)).
     Tx {
         conn: &'c mut DB::Connection,
-        tenant: &'c TenantId,
+        tenant: &'c TenantValue,
         failed: &'c mut bool,
     },
 }
@@ -65,7 +65,7 @@ pub(crate) enum Form {
 }
 
 impl<DB: Driver> On<'_, DB> {
-    fn form(&self, tenant: Option<&TenantId>) -> Form {
+    fn form(&self, tenant: Option<&TenantValue>) -> Form {
         match self {
             On::Pool { rls: true, .. } if tenant.is_some() => Form::Rls,
             _ => Form::Plain,
@@ -73,12 +73,12 @@ impl<DB: Driver> On<'_, DB> {
     }
 
     /// Refuses a statement for another tenant on a tenant's transaction.
-    fn check_scope(&self, statement: Option<&TenantId>) -> Result<(), Error> {
+    fn check_scope(&self, statement: Option<&TenantValue>) -> Result<(), Error> {
         match (self, statement) {
             (On::Tx { tenant, .. }, Some(statement)) if statement != *tenant => {
                 Err(Error::ScopeMismatch {
-                    transaction: Box::new(**tenant),
-                    statement: Box::new(*statement),
+                    transaction: tenant.to_string(),
+                    statement: statement.to_string(),
                 })
             }
             _ => Ok(()),
@@ -98,7 +98,7 @@ impl Target<'_> {
     /// The form a statement scoped to `tenant` takes on this target. Global
     /// statements and statements in a transaction (which set the tenant when
     /// it began) stay plain.
-    pub(crate) fn form(&self, tenant: Option<&TenantId>) -> Form {
+    pub(crate) fn form(&self, tenant: Option<&TenantValue>) -> Form {
         dispatch!(self, on => on.form(tenant))
     }
 }
@@ -205,14 +205,15 @@ pub(crate) async fn execute_write<DB: Driver, P: Params>(
 /// row-level-security mode). Run through [`TxConn::begin`], which closes the
 /// connection if the future is dropped before the reply arrives (see
 /// [`crate::tx`]).
-pub(crate) fn begin_with_tenant(tenant: &TenantId) -> SqlStr {
-    // A TenantId is `[a-z0-9][a-z0-9_-]*` (validated on construction), so it
-    // cannot break out of the literal. The simple-query protocol, needed for
-    // two statements in one message, takes no parameters.
+pub(crate) fn begin_with_tenant(tenant: &TenantValue) -> SqlStr {
+    // A key's text is a TenantId (`[a-z0-9][a-z0-9_-]*`, validated on
+    // construction), a decimal integer or a hyphenated UUID, so it cannot
+    // break out of the literal. The simple-query protocol, needed for two
+    // statements in one message, takes no parameters.
     AssertSqlSafe(format!(
         "BEGIN; SELECT set_config('{}', '{}', true)",
         crate::rls::TENANT_SETTING,
-        tenant.as_str()
+        tenant
     ))
     .into_sql_str()
 }

@@ -137,8 +137,8 @@ pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
     Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Numeric, Select, Update,
 };
-pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantScope};
-pub use value::{IntoValue, SqlType, TenantKey};
+pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
+pub use value::{IntoValue, SqlType};
 
 /// Derives query builders for a model. See the [crate documentation](crate).
 pub use tenant_macros::TenantModel;
@@ -166,7 +166,6 @@ pub mod __private {
     pub use crate::backend::{Backend, Driver};
     pub use crate::render::SqlCell;
 
-    pub use crate::TenantScope;
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,
@@ -175,11 +174,15 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
-    use crate::value::TenantKey;
+    pub use crate::tenant::TenantValue;
+    pub use crate::tenant::{TenantId, TenantScope};
 
-    /// Fails to compile, with a message naming the fix, unless `T` can be a
-    /// tenant column.
-    pub const fn assert_tenant_key<T: TenantKey>() {}
+    /// The operations of `M`'s tenant column, from its key type (whose
+    /// `TenantKey` bound is checked on the `Model` impl, once).
+    #[inline]
+    pub const fn key_col<M: Model>() -> Col<M::TenantKey> {
+        col::<M::TenantKey>()
+    }
 
     /// Probes a global model's field type: [`FieldProbe::probe`] resolves to
     /// the inherent method (a [`HoldsTenantId`]) when the type is

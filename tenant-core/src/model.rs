@@ -4,6 +4,7 @@
 use sqlx::error::BoxDynError;
 
 use crate::backend::{Backend, Driver};
+use crate::tenant::TenantKey;
 use crate::value::SqlType;
 use crate::value::TypeChecks;
 
@@ -54,6 +55,9 @@ pub trait Model: Sized + Send + Unpin + 'static {
     const PRIMARY_KEY: Option<&'static str>;
     /// The generated `New<Model>` insert struct.
     type New: NewRow;
+    /// The type of the tenant column ([`TenantId`](crate::TenantId) for a
+    /// global model, which has none): the key type of the scopes it takes.
+    type TenantKey: TenantKey;
     /// [`Scoped`] or [`Global`], set by the derive. [`TenantOwned`] and
     /// [`GlobalModel`] follow from it, so neither can be claimed by hand.
     #[doc(hidden)]

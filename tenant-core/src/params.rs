@@ -6,7 +6,7 @@ use sqlx::{Arguments, AssertSqlSafe, SqlSafeStr, SqlStr};
 
 use crate::backend::Driver;
 use crate::model::NewRow;
-use crate::tenant::TenantId;
+use crate::tenant::TenantValue;
 use crate::value::{SqlType, Value};
 
 /// SQL text: rendered once per model, or for a dynamic shape.
@@ -57,7 +57,7 @@ pub(crate) trait Params: Send {
 pub(crate) struct Statement<P> {
     pub(crate) sql: Sql,
     /// The tenant the statement is scoped to; `None` for global models.
-    pub(crate) tenant: Option<TenantId>,
+    pub(crate) tenant: Option<TenantValue>,
     pub(crate) params: P,
 }
 
@@ -76,7 +76,7 @@ pub(crate) fn arguments<DB: Driver, P: Params>(params: P) -> Result<DB::Argument
 /// positional `?` placeholders (MySQL) it binds where it appears, after an
 /// UPDATE's assignments.
 pub(crate) struct DynParams {
-    pub(crate) tenant: Option<TenantId>,
+    pub(crate) tenant: Option<TenantValue>,
     pub(crate) tenant_position: usize,
     pub(crate) values: Vec<Value>,
     pub(crate) limit: Option<i64>,
@@ -91,7 +91,7 @@ impl Params for DynParams {
             DB::add_value(args, value)?;
         }
         if let Some(tenant) = self.tenant {
-            DB::add(args, tenant)?;
+            tenant.bind::<DB>(args)?;
         }
         for value in values {
             DB::add_value(args, value)?;
@@ -108,14 +108,14 @@ impl Params for DynParams {
 
 /// Tenant (if any) then one key.
 pub(crate) struct KeyParams<K> {
-    pub(crate) tenant: Option<TenantId>,
+    pub(crate) tenant: Option<TenantValue>,
     pub(crate) key: K,
 }
 
 impl<K: SqlType> Params for KeyParams<K> {
     fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
         if let Some(tenant) = self.tenant {
-            DB::add(args, tenant)?;
+            tenant.bind::<DB>(args)?;
         }
         DB::add(args, self.key)
     }
@@ -123,7 +123,7 @@ impl<K: SqlType> Params for KeyParams<K> {
 
 /// Tenant (if any) then the columns of a `New<Model>`.
 pub(crate) struct RowParams<N> {
-    pub(crate) tenant: Option<TenantId>,
+    pub(crate) tenant: Option<TenantValue>,
     pub(crate) row: N,
 }
 
@@ -131,7 +131,7 @@ impl<N: NewRow> Params for RowParams<N> {
     fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
         args.reserve(N::LEN + 1, 0);
         if let Some(tenant) = self.tenant {
-            DB::add(args, tenant)?;
+            tenant.bind::<DB>(args)?;
         }
         self.row.bind::<DB>(args)
     }

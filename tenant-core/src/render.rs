@@ -22,6 +22,8 @@ pub(crate) struct Facts<'a> {
     /// The columns a `New<Model>` supplies, in bind order (the tenant
     /// column is not among them).
     pub(crate) insert_columns: &'a [&'a str],
+    /// The PostgreSQL type of the tenant column's key (`text`, `bigint` ..).
+    pub(crate) tenant_type: &'a str,
 }
 
 /// Every fixed statement of one model. Filters, ordering, paging and
@@ -95,6 +97,7 @@ impl SqlCell {
                     tenant_column: M::TENANT_COLUMN,
                     primary_key: M::PRIMARY_KEY,
                     insert_columns: M::SCHEMA.insert_columns,
+                    tenant_type: <M::TenantKey as crate::tenant::TenantKey>::POSTGRES_TYPE,
                 },
                 backend,
             )
@@ -201,10 +204,17 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
     };
     if let (Some(t), true) = (&tenant, backend.supports_rls()) {
         // The subquery that sets the tenant, and the reference to its value.
+        // The setting is text: a key of another type is bound as itself,
+        // turned into text for the setting and back for the comparison
+        // (the text of a validated key always converts back).
+        let (to_text, from_text) = match facts.tenant_type {
+            "text" => (String::new(), String::new()),
+            other => ("::text".to_owned(), format!("::{other}")),
+        };
         let ctx_from = format!(
-            "(SELECT set_config('{TENANT_SETTING}', $1, true) AS \"value\" OFFSET 0) AS \"__tenant_ctx\""
+            "(SELECT set_config('{TENANT_SETTING}', $1{to_text}, true) AS \"value\" OFFSET 0) AS \"__tenant_ctx\""
         );
-        let ctx = "\"__tenant_ctx\".\"value\"";
+        let ctx = format!("\"__tenant_ctx\".\"value\"{from_text}");
         sql.rls_select_head = format!(
             "SELECT {ROW_ALIAS}.* FROM {ctx_from} CROSS JOIN LATERAL (SELECT {column_list} FROM {table} WHERE {t} = {ctx}"
         );
@@ -224,7 +234,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
         if let Some(pk) = facts.primary_key {
             sql.rls_find = format!("{} AND {} = $2{close}", sql.rls_select_head, qualified(pk));
         }
-        let mut values = String::from(ctx);
+        let mut values = ctx.clone();
         for p in placeholders.iter().skip(1) {
             let _ = write!(values, ", {p}");
         }
@@ -249,6 +259,7 @@ mod tests {
                 tenant_column: Some("tenant_id"),
                 primary_key: Some("id"),
                 insert_columns: &["amount_cents", "email"],
+                tenant_type: "text",
             },
             Backend::Postgres,
         )
@@ -293,6 +304,7 @@ mod tests {
                 tenant_column: Some("tenant_id"),
                 primary_key: Some("id"),
                 insert_columns: &["amount_cents"],
+                tenant_type: "text",
             },
             Backend::Postgres,
         );
@@ -318,6 +330,37 @@ mod tests {
     }
 
     #[test]
+    fn rls_forms_convert_a_non_text_key_through_the_text_setting() {
+        let sql = model_sql(
+            &Facts {
+                table: "invoices",
+                columns: &["id", "account_id"],
+                tenant_column: Some("account_id"),
+                primary_key: Some("id"),
+                insert_columns: &[],
+                tenant_type: "bigint",
+            },
+            Backend::Postgres,
+        );
+        assert!(
+            sql.rls_find
+                .contains("set_config('app.tenant_id', $1::text, true)"),
+            "{}",
+            sql.rls_find
+        );
+        assert!(
+            sql.rls_find
+                .contains(r#""invoices"."account_id" = "__tenant_ctx"."value"::bigint"#),
+            "{}",
+            sql.rls_find
+        );
+        assert_eq!(
+            sql.find,
+            r#"SELECT "invoices"."id", "invoices"."account_id" FROM "invoices" WHERE "invoices"."account_id" = $1 AND "invoices"."id" = $2"#
+        );
+    }
+
+    #[test]
     fn global_model_sql_has_no_tenant_predicate() {
         let sql = model_sql(
             &Facts {
@@ -326,6 +369,7 @@ mod tests {
                 tenant_column: None,
                 primary_key: Some("id"),
                 insert_columns: &["id", "name"],
+                tenant_type: "text",
             },
             Backend::Postgres,
         );
@@ -354,6 +398,7 @@ mod tests {
                 tenant_column: None,
                 primary_key: Some("id"),
                 insert_columns: &[],
+                tenant_type: "text",
             },
             Backend::Postgres,
         );
@@ -369,6 +414,7 @@ mod tests {
                 tenant_column: Some("tenant_id"),
                 primary_key: Some("id"),
                 insert_columns: &["amount_cents"],
+                tenant_type: "text",
             },
             Backend::MySql,
         );

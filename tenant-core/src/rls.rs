@@ -57,18 +57,34 @@ pub const POLICY_NAME: &str = "tenant_isolation";
 ///   statement, not per row.
 /// - `WITH CHECK` rejects an insert or update that would write a row for
 ///   another tenant.
+/// - An integer or UUID tenant column is compared as text
+///   (`"account_id"::text = ..`): converting the setting to the column's
+///   type instead would fail on `''` and abort unrelated work. The
+///   builders' own predicate compares the column with a bound key of its
+///   type, so the index is still used.
 pub fn policy_sql<M: TenantOwned>() -> String {
     let table = M::TABLE;
-    let column = M::TENANT_COLUMN.unwrap_or_default();
-    let setting = format!("(SELECT current_setting('{TENANT_SETTING}', true))");
+    let comparison = tenant_comparison(
+        M::TENANT_COLUMN.unwrap_or_default(),
+        <M::TenantKey as crate::tenant::TenantKey>::POSTGRES_TYPE,
+    );
     format!(
         "ALTER TABLE \"{table}\" ENABLE ROW LEVEL SECURITY;\n\
          ALTER TABLE \"{table}\" FORCE ROW LEVEL SECURITY;\n\
          DROP POLICY IF EXISTS \"{POLICY_NAME}\" ON \"{table}\";\n\
          CREATE POLICY \"{POLICY_NAME}\" ON \"{table}\" AS PERMISSIVE FOR ALL\n    \
-         USING (\"{column}\" = {setting})\n    \
-         WITH CHECK (\"{column}\" = {setting});\n"
+         USING ({comparison})\n    \
+         WITH CHECK ({comparison});\n"
     )
+}
+
+/// The policies' tenant comparison for `column`, whose key is stored as
+/// PostgreSQL type `key_type`: the one text [`policy_sql`] writes and the
+/// doctor expects.
+pub(crate) fn tenant_comparison(column: &str, key_type: &str) -> String {
+    let column = crate::sql::quoted(crate::backend::Backend::Postgres, column);
+    let cast = if key_type == "text" { "" } else { "::text" };
+    format!("{column}{cast} = (SELECT current_setting('{TENANT_SETTING}', true))")
 }
 
 /// Facts about a model that the [doctor](crate::doctor), the schema check
@@ -107,6 +123,9 @@ pub struct ModelInfo {
     /// Columns of a global model that hold tenant ids without scoping it,
     /// declared `#[tenant(unscoped_tenant_id = "..")]`.
     pub unscoped_tenant_columns: &'static [&'static str],
+    /// The PostgreSQL type of the tenant key (`text`, `bigint`, `integer`,
+    /// `uuid`): how the policies compare it.
+    pub(crate) tenant_key_type: &'static str,
     pub(crate) schema: ModelSchema,
 }
 
@@ -149,6 +168,7 @@ impl ModelInfo {
             columns: M::COLUMNS,
             primary_key: M::PRIMARY_KEY,
             unscoped_tenant_columns: M::SCHEMA.unscoped_tenant_columns,
+            tenant_key_type: <M::TenantKey as crate::tenant::TenantKey>::POSTGRES_TYPE,
             schema: M::SCHEMA,
         }
     }

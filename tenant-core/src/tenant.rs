@@ -59,6 +59,16 @@ pub enum InvalidTenantId {
         /// The offending first character.
         found: char,
     },
+    /// An integer tenant key that is zero or negative: such keys are never
+    /// issued by a sequence, and `0`/`-1` are common "none" markers.
+    #[error("integer tenant key {value} is not positive")]
+    NotPositive {
+        /// The rejected key.
+        value: i64,
+    },
+    /// The nil UUID (all zeros): a default value, never a real tenant.
+    #[error("the nil UUID is not a tenant key")]
+    NilUuid,
 }
 
 impl TenantId {
@@ -180,42 +190,207 @@ impl<'de> serde::Deserialize<'de> for TenantId {
     }
 }
 
+mod key_sealed {
+    pub trait Sealed {}
+}
+
+/// A type a tenant column can have: [`TenantId`] (validated text, the
+/// default), `i64`, `i32` or `uuid::Uuid` (feature `uuid`) — the keys of
+/// schemas from Rails, Django and JPA (`account_id BIGINT`, `org_id UUID`).
+/// Each is bound as its own type, so the tenant column's index is used.
+/// Sealed: the values each type refuses are part of the contract.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a tenant key",
+    label = "the tenant column must be a `TenantId`, `i64`, `i32` or `uuid::Uuid`",
+    note = "declare the field marked #[tenant(tenant_id)] with one of those types; `TenantId` (validated text) is the default"
+)]
+pub trait TenantKey:
+    crate::value::SqlType + Copy + Eq + fmt::Debug + fmt::Display + key_sealed::Sealed
+{
+    /// Refuses a key no tenant can have: a zero or negative integer, the nil
+    /// UUID. (A `TenantId` was validated when it was parsed.)
+    fn validate(&self) -> Result<(), InvalidTenantId>;
+
+    /// The key as the statement binds it.
+    #[doc(hidden)]
+    fn to_value(&self) -> TenantValue;
+
+    /// The PostgreSQL type the key is stored as (`text`, `bigint`,
+    /// `integer`, `uuid`): the row-level-security forms convert the
+    /// setting's text to it.
+    #[doc(hidden)]
+    const POSTGRES_TYPE: &'static str;
+}
+
+/// A tenant key of any supported type, as a statement binds it; equal values
+/// are the same tenant.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenantValue {
+    /// A [`TenantId`].
+    Text(TenantId),
+    /// An `i64` key.
+    I64(i64),
+    /// An `i32` key.
+    I32(i32),
+    /// A UUID key.
+    #[cfg(feature = "uuid")]
+    Uuid(uuid::Uuid),
+}
+
+impl TenantValue {
+    /// Binds the key as its own type.
+    pub(crate) fn bind<DB: crate::backend::Driver>(
+        self,
+        args: &mut DB::Arguments,
+    ) -> Result<(), sqlx::error::BoxDynError> {
+        match self {
+            TenantValue::Text(id) => DB::add(args, id),
+            TenantValue::I64(n) => DB::add(args, n),
+            TenantValue::I32(n) => DB::add(args, n),
+            #[cfg(feature = "uuid")]
+            TenantValue::Uuid(u) => DB::add(args, u),
+        }
+    }
+}
+
+/// The key's text, as the row-level-security setting holds it: the id, the
+/// decimal number, or the lower-case hyphenated UUID — never a quote.
+impl fmt::Display for TenantValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TenantValue::Text(id) => f.write_str(id.as_str()),
+            TenantValue::I64(n) => write!(f, "{n}"),
+            TenantValue::I32(n) => write!(f, "{n}"),
+            #[cfg(feature = "uuid")]
+            TenantValue::Uuid(u) => write!(f, "{}", u.hyphenated()),
+        }
+    }
+}
+
+impl key_sealed::Sealed for TenantId {}
+impl TenantKey for TenantId {
+    const POSTGRES_TYPE: &'static str = "text";
+
+    fn validate(&self) -> Result<(), InvalidTenantId> {
+        Ok(())
+    }
+
+    fn to_value(&self) -> TenantValue {
+        TenantValue::Text(*self)
+    }
+}
+
+macro_rules! integer_key {
+    ($($ty:ty => $variant:ident, $pg:literal),*) => {$(
+        impl key_sealed::Sealed for $ty {}
+        impl TenantKey for $ty {
+            const POSTGRES_TYPE: &'static str = $pg;
+
+            fn validate(&self) -> Result<(), InvalidTenantId> {
+                if *self > 0 {
+                    Ok(())
+                } else {
+                    Err(InvalidTenantId::NotPositive { value: i64::from(*self) })
+                }
+            }
+
+            fn to_value(&self) -> TenantValue {
+                TenantValue::$variant(*self)
+            }
+        }
+    )*};
+}
+
+integer_key!(i64 => I64, "bigint", i32 => I32, "integer");
+
+#[cfg(feature = "uuid")]
+impl key_sealed::Sealed for uuid::Uuid {}
+#[cfg(feature = "uuid")]
+impl TenantKey for uuid::Uuid {
+    const POSTGRES_TYPE: &'static str = "uuid";
+
+    fn validate(&self) -> Result<(), InvalidTenantId> {
+        if self.is_nil() {
+            Err(InvalidTenantId::NilUuid)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn to_value(&self) -> TenantValue {
+        TenantValue::Uuid(*self)
+    }
+}
+
 /// The proof that code is acting for one tenant.
 ///
 /// Every builder of a tenant-owned model takes a `&TenantScope`, so a query
 /// without a tenant cannot be written. A scope is made only by
-/// [`TenantScope::new`], typically in the code that authenticated the request;
-/// it has no public fields, no `Default` and no `Deserialize`.
+/// [`TenantScope::new`] (a [`TenantId`]) or [`TenantScope::try_new`] (any
+/// [`TenantKey`], validated), typically in the code that authenticated the
+/// request; it has no public fields, no `Default` and no `Deserialize`.
+///
+/// `K` is the type of the tenant column of the models it scopes: a scope of
+/// one key type cannot be used with a model of another (a compile error,
+/// "expected `&TenantScope<i64>`, found `&TenantScope<TenantId>`").
 ///
 /// ```
 /// use tenant_core::{TenantId, TenantScope};
 ///
 /// let scope = TenantScope::new(TenantId::parse("acme")?);
 /// assert_eq!(scope.tenant_id().as_str(), "acme");
+///
+/// // Integer and UUID keys are validated where the scope is made.
+/// let account = TenantScope::try_new(42_i64)?;
+/// assert_eq!(*account.key(), 42);
+/// assert!(TenantScope::try_new(0_i64).is_err());
+/// assert!(TenantScope::try_new(-7_i32).is_err());
+/// assert!(TenantScope::try_new(uuid::Uuid::nil()).is_err());
 /// # Ok::<(), tenant_core::InvalidTenantId>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct TenantScope {
-    tenant_id: TenantId,
+pub struct TenantScope<K = TenantId> {
+    key: K,
 }
 
 impl TenantScope {
     /// Makes the scope of one tenant. Call it where the tenant is known for
     /// certain: after the credential has been verified.
     pub fn new(tenant_id: TenantId) -> Self {
-        TenantScope { tenant_id }
+        TenantScope { key: tenant_id }
     }
 
     /// The tenant this scope is for.
     pub fn tenant_id(&self) -> &TenantId {
-        &self.tenant_id
+        &self.key
     }
 }
 
-impl fmt::Debug for TenantScope {
+impl<K: TenantKey> TenantScope<K> {
+    /// Makes the scope of the tenant with key `key`, refusing a key no
+    /// tenant can have ([`TenantKey::validate`]: zero or negative integers,
+    /// the nil UUID). Call it where the tenant is known for certain.
+    pub fn try_new(key: K) -> Result<Self, InvalidTenantId> {
+        key.validate()?;
+        Ok(TenantScope { key })
+    }
+
+    /// The tenant's key.
+    pub fn key(&self) -> &K {
+        &self.key
+    }
+
+    /// The key as statements bind it.
+    pub(crate) fn value(&self) -> TenantValue {
+        self.key.to_value()
+    }
+}
+
+impl<K: TenantKey> fmt::Debug for TenantScope<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("TenantScope")
-            .field(&self.tenant_id.as_str())
+            .field(&format_args!("{}", self.key))
             .finish()
     }
 }

@@ -261,16 +261,6 @@ impl<T> Col<T> {
     }
 }
 
-/// A type that can be a model's tenant column. Only [`TenantId`] is one.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a tenant key",
-    label = "the tenant column must have type `tenant_core::TenantId`",
-    note = "declare the field marked #[tenant(tenant_id)] as `tenant_id: TenantId`; a TenantId is validated, so a bad id never reaches a query"
-)]
-pub trait TenantKey: SqlType {}
-
-impl TenantKey for TenantId {}
-
 // --- TenantId as a TEXT column ------------------------------------------------
 
 /// `TenantId` is read and written as the text type of backend `$db`; a

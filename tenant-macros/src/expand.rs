@@ -62,11 +62,18 @@ fn expand(model: &Model<'_>) -> TokenStream {
     // ordinary field's type goes through `col::<T>()` spanned on that type
     // (see `probe`): an unsupported type gives the same error at each use,
     // which the compiler reports once.
-    let type_checks = model.fields.iter().filter(|f| f.is_tenant()).map(|f| {
-        let ty = f.ty;
-        quote_spanned!(ty.span()=> __tc::assert_tenant_key::<#ty>();)
-    });
     let probe = |ty: &syn::Type| quote_spanned!(ty.span()=> __tc::col::<#ty>());
+    // The tenant field's operations come from the model's key type, whose
+    // bound (`TenantKey`) is checked once, on the field's type, by the
+    // `Model::TenantKey` item: a bad key type is one error, not three.
+    let field_ops = |f: &Field<'_>| {
+        if f.is_tenant() {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> __tc::key_col::<#ident>())
+        } else {
+            probe(f.ty)
+        }
+    };
     // A global model's field whose type *is* `TenantId` under another name
     // (a type alias): the derive's check reads the type as written, this
     // one the type itself. Its own key and declared unscoped fields are
@@ -89,7 +96,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     let decode = {
         let fields = model.fields.iter().enumerate().map(|(i, f)| {
             let name = f.ident;
-            let probe = probe(f.ty);
+            let probe = field_ops(f);
             quote!(#name: #probe.decode::<DB>(row, #i)?)
         });
         quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
@@ -173,7 +180,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     });
     let nullable = model.fields.iter().map(|f| is_option(f.ty));
     let type_checks_of = model.fields.iter().map(|f| {
-        let probe = probe(f.ty);
+        let probe = field_ops(f);
         quote!(#probe.checks())
     });
     let unscoped: Vec<String> = model
@@ -183,6 +190,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
         .map(Field::column)
         .collect();
 
+    // The tenant column's type: the key type of the scopes this model takes.
+    let tenant_key = match model.fields.iter().find(|f| f.is_tenant()) {
+        Some(f) => {
+            let ty = f.ty;
+            quote_spanned!(ty.span()=> #ty)
+        }
+        None => quote!(__tc::TenantId),
+    };
     let scope_marker = if global {
         quote!(__tc::Global)
     } else {
@@ -214,7 +229,6 @@ fn expand(model: &Model<'_>) -> TokenStream {
             fn __tenant_model_type_checks() {
                 #[allow(unused_imports)]
                 use __tc::OrdinaryField as _;
-                #(#type_checks)*
                 #(#global_checks)*
             }
 
@@ -225,6 +239,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 const TENANT_COLUMN: ::core::option::Option<&'static str> = #tenant_column;
                 const PRIMARY_KEY: ::core::option::Option<&'static str> = #primary_key_column;
                 type New = #new_ident;
+                type TenantKey = #tenant_key;
                 type Scope = #scope_marker;
                 fn sql(backend: __tc::Backend) -> &'static __tc::ModelSql {
                     static SQL: __tc::SqlCell = __tc::SqlCell::new();
@@ -313,6 +328,14 @@ fn is_option(ty: &syn::Type) -> bool {
 /// global ones.
 fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
     let ident = &model.input.ident;
+    // The scope's key type: the tenant column's type, as written.
+    let key = match model.fields.iter().find(|f| f.is_tenant()) {
+        Some(f) => {
+            let ty = f.ty;
+            quote!(#ty)
+        }
+        None => quote!(__tc::TenantId),
+    };
     let table = model.table().unwrap_or_default();
     let span = Span::call_site();
     let find = model.primary_key().map(|pk| {
@@ -331,7 +354,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             );
             quote_spanned!(span=>
                 #[doc = #doc]
-                pub fn find(scope: &__tc::TenantScope, id: #ty) -> __tc::Find<#ident> {
+                pub fn find(scope: &__tc::TenantScope<#key>, id: #ty) -> __tc::Find<#ident> {
                     __tc::Find::scoped(scope, id)
                 }
             )
@@ -363,11 +386,11 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
         } else {
             quote_spanned!(span=>
                 #[doc = #doc_update]
-                pub fn update_by_id(scope: &__tc::TenantScope, id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
+                pub fn update_by_id(scope: &__tc::TenantScope<#key>, id: #ty) -> __tc::Update<#ident, __tc::NoAssignments> {
                     __tc::Update::scoped_by_key(scope, id)
                 }
                 #[doc = #doc_delete]
-                pub fn delete_by_id(scope: &__tc::TenantScope, id: #ty) -> __tc::Delete<#ident> {
+                pub fn delete_by_id(scope: &__tc::TenantScope<#key>, id: #ty) -> __tc::Delete<#ident> {
                     __tc::Delete::scoped_by_key(scope, id)
                 }
             )
@@ -409,21 +432,21 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
         let doc_delete = format!("Deletes rows of `{table}` that belong to the scope's tenant.");
         quote! {
             #[doc = #doc_query]
-            pub fn query(scope: &__tc::TenantScope) -> __tc::Select<#ident> {
+            pub fn query(scope: &__tc::TenantScope<#key>) -> __tc::Select<#ident> {
                 __tc::Select::scoped(scope)
             }
             #find
             #by_key
             #[doc = #doc_insert]
-            pub fn insert(scope: &__tc::TenantScope, row: #new_ident) -> __tc::Insert<#ident> {
+            pub fn insert(scope: &__tc::TenantScope<#key>, row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::scoped(scope, row)
             }
             #[doc = #doc_update]
-            pub fn update(scope: &__tc::TenantScope) -> __tc::Update<#ident, __tc::NoAssignments> {
+            pub fn update(scope: &__tc::TenantScope<#key>) -> __tc::Update<#ident, __tc::NoAssignments> {
                 __tc::Update::scoped(scope)
             }
             #[doc = #doc_delete]
-            pub fn delete(scope: &__tc::TenantScope) -> __tc::Delete<#ident> {
+            pub fn delete(scope: &__tc::TenantScope<#key>) -> __tc::Delete<#ident> {
                 __tc::Delete::scoped(scope)
             }
         }

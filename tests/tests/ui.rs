@@ -16,6 +16,8 @@ fn ui() {
     t.compile_fail("ui/derive/*.rs");
     // 5. Columns of another model, values of the wrong type, empty updates.
     t.compile_fail("ui/columns/*.rs");
+    // 6. A scope of one tenant key type used with a model of another.
+    t.compile_fail("ui/key_types/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }

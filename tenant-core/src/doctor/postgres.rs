@@ -40,17 +40,14 @@ fn join_quoted<S: AsRef<str>>(names: &[S]) -> String {
 
 /// The tenant comparison exactly as [`policy_sql`](crate::rls::policy_sql)
 /// writes it (its `USING` and its `WITH CHECK`).
-fn tenant_expression(column: &str) -> String {
-    format!(
-        "{} = (SELECT current_setting('{TENANT_SETTING}', true))",
-        quote(column)
-    )
+fn tenant_expression(column: &str, key_type: &str) -> String {
+    crate::rls::tenant_comparison(column, key_type)
 }
 
 /// The `CREATE POLICY` statement of [`policy_sql`](crate::rls::policy_sql)
 /// for `table` (an already quoted, possibly qualified name).
-fn tenant_policy_statement(table: &str, column: &str) -> String {
-    let expression = tenant_expression(column);
+fn tenant_policy_statement(table: &str, column: &str, key_type: &str) -> String {
+    let expression = tenant_expression(column, key_type);
     format!(
         "CREATE POLICY {} ON {table} AS PERMISSIVE FOR ALL USING ({expression}) WITH CHECK ({expression});",
         quote(POLICY_NAME)
@@ -191,7 +188,9 @@ pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Err
             );
             continue;
         };
-        let expected_text = expected.get(pool, oid, column).await?;
+        let expected_text = expected
+            .get(pool, oid, column, model.tenant_key_type)
+            .await?;
         let table = Table {
             model,
             oid,
@@ -433,13 +432,20 @@ async fn role_checks(
 /// column name and type.
 #[derive(Default)]
 struct ExpectedExpressions {
-    by_column: HashMap<(String, String), String>,
+    /// By (column, column type, key type).
+    by_column: HashMap<(String, String, String), String>,
 }
 
 impl ExpectedExpressions {
     /// The text `pg_get_expr` shows for the tenant comparison on column
     /// `column` of table `oid`.
-    async fn get(&mut self, pool: &PgPool, oid: Oid, column: &str) -> Result<String, Error> {
+    async fn get(
+        &mut self,
+        pool: &PgPool,
+        oid: Oid,
+        column: &str,
+        key_type: &str,
+    ) -> Result<String, Error> {
         let column_type: Option<String> = sqlx::query_scalar(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
              WHERE attrelid = $1 AND attname = $2 AND attnum > 0 AND NOT attisdropped",
@@ -449,11 +455,11 @@ impl ExpectedExpressions {
         .fetch_optional(pool)
         .await?;
         let column_type = column_type.unwrap_or_else(|| "text".to_owned());
-        let key = (column.to_owned(), column_type);
+        let key = (column.to_owned(), column_type, key_type.to_owned());
         if let Some(text) = self.by_column.get(&key) {
             return Ok(text.clone());
         }
-        let text = match probe(pool, column, &key.1).await? {
+        let text = match probe(pool, column, &key.1, key_type).await? {
             Some(text) => text,
             None => {
                 // The role may not create a temporary table (no TEMP
@@ -464,6 +470,11 @@ impl ExpectedExpressions {
                     .bind(column)
                     .fetch_one(pool)
                     .await?;
+                let column = if key_type == "text" {
+                    column
+                } else {
+                    format!("({column})::text")
+                };
                 format!(
                     "({column} = ( SELECT current_setting('{TENANT_SETTING}'::text, true) AS current_setting))"
                 )
@@ -477,7 +488,12 @@ impl ExpectedExpressions {
 /// Creates the tenant policy on a temporary table with the same column name
 /// and type, reads back PostgreSQL's text for it, and rolls everything back.
 /// `None` when the role may not do that.
-async fn probe(pool: &PgPool, column: &str, column_type: &str) -> Result<Option<String>, Error> {
+async fn probe(
+    pool: &PgPool,
+    column: &str,
+    column_type: &str,
+    key_type: &str,
+) -> Result<Option<String>, Error> {
     let table = "pg_temp.\"__tenant_doctor_probe\"";
     // The framework's own transaction guard: `diagnose` may run on the
     // application's pool (a health check with a timeout), and sqlx's `begin`
@@ -491,10 +507,12 @@ async fn probe(pool: &PgPool, column: &str, column_type: &str) -> Result<Option<
     .await
     .map(|_| ());
     if result.is_ok() {
-        result = sqlx::query(sqlx::AssertSqlSafe(tenant_policy_statement(table, column)))
-            .execute(tx.connection())
-            .await
-            .map(|_| ());
+        result = sqlx::query(sqlx::AssertSqlSafe(tenant_policy_statement(
+            table, column, key_type,
+        )))
+        .execute(tx.connection())
+        .await
+        .map(|_| ());
     }
     let text = match result {
         Ok(()) => sqlx::query_scalar(
@@ -934,7 +952,7 @@ async fn check_child(
                 child.parent,
                 problems.join("; "),
                 quote(role),
-                tenant_policy_statement(name, column),
+                tenant_policy_statement(name, column, model.tenant_key_type),
                 if verdict.leaks.is_empty() {
                     String::new()
                 } else {

@@ -2,10 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{
-    by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
-    shape_filters,
-};
+use super::{by_key_constructors, filter_value_count, filter_values, found_by_key, shape_filters};
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node};
 use crate::db::Executor;
@@ -15,13 +12,13 @@ use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
 use crate::params::{DynParams, Sql, Statement};
 use crate::shape::{self, ShapeKey};
 use crate::sql::SqlWriter;
-use crate::tenant::{TenantId, TenantScope};
+use crate::tenant::{TenantScope, TenantValue};
 
 /// `DELETE` of model `M`, from `M::delete(&scope)`. Only rows of the scope's
 /// tenant are touched.
 #[must_use = "a delete does nothing until `execute` runs it"]
 pub struct Delete<M> {
-    tenant: Option<TenantId>,
+    tenant: Option<TenantValue>,
     filters: Vec<Node>,
     /// Made by `delete_by_id`: no matching row is [`Error::NotFound`].
     by_key: bool,
@@ -29,7 +26,7 @@ pub struct Delete<M> {
 }
 
 impl<M: Model> Delete<M> {
-    fn with_tenant(tenant: Option<TenantId>) -> Self {
+    fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Delete {
             tenant,
             filters: Vec::new(),
@@ -41,11 +38,11 @@ impl<M: Model> Delete<M> {
     by_key_constructors!();
 
     #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope) -> Self
+    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
     where
         M: TenantOwned,
     {
-        Self::with_tenant(scoped_tenant(scope))
+        Self::with_tenant(Some(scope.value()))
     }
 
     #[doc(hidden)]

@@ -1,30 +1,29 @@
 //! Lookup of one row by primary key.
 
-use super::scoped_tenant;
 use crate::backend::Backend;
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, TenantOwned};
 use crate::params::{KeyParams, Sql, Statement};
-use crate::tenant::{TenantId, TenantScope};
+use crate::tenant::{TenantScope, TenantValue};
 
 /// Lookup by primary key, from `M::find(&scope, id)`. Its SQL is rendered
 /// once per model and backend.
 #[must_use = "a query does nothing until a terminal such as `fetch_optional` runs it"]
 pub struct Find<M: HasPrimaryKey> {
-    tenant: Option<TenantId>,
+    tenant: Option<TenantValue>,
     key: M::PrimaryKey,
 }
 
 impl<M: HasPrimaryKey> Find<M> {
     #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope, key: M::PrimaryKey) -> Self
+    pub fn scoped(scope: &TenantScope<M::TenantKey>, key: M::PrimaryKey) -> Self
     where
         M: TenantOwned,
     {
         Find {
-            tenant: scoped_tenant(scope),
+            tenant: Some(scope.value()),
             key,
         }
     }

@@ -1,31 +1,30 @@
 //! `INSERT` of one row.
 
-use super::scoped_tenant;
 use crate::backend::Backend;
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};
 use crate::params::{RowParams, Sql, Statement};
-use crate::tenant::{TenantId, TenantScope};
+use crate::tenant::{TenantScope, TenantValue};
 
 /// `INSERT` of one row, from `M::insert(&scope, New<M> { .. })`. The tenant
 /// column is bound from the scope. Its SQL is rendered once per model and
 /// backend.
 #[must_use = "an insert does nothing until `fetch_one` or `execute` runs it"]
 pub struct Insert<M: Model> {
-    tenant: Option<TenantId>,
+    tenant: Option<TenantValue>,
     row: M::New,
 }
 
 impl<M: Model> Insert<M> {
     #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope, row: M::New) -> Self
+    pub fn scoped(scope: &TenantScope<M::TenantKey>, row: M::New) -> Self
     where
         M: TenantOwned,
     {
         Insert {
-            tenant: scoped_tenant(scope),
+            tenant: Some(scope.value()),
             row,
         }
     }

@@ -20,7 +20,6 @@ use crate::condition::{CmpOp, Node};
 use crate::error::Error;
 use crate::model::HasPrimaryKey;
 use crate::shape::ShapeKey;
-use crate::tenant::{TenantId, TenantScope};
 use crate::value::Value;
 
 /// Appends the filters' shape to a cache key, in the order they render.
@@ -47,7 +46,7 @@ fn filter_value_count(filters: &[Node]) -> usize {
 /// [`Update`] and [`Delete`], which both have `filters` and `by_key`.
 macro_rules! by_key_constructors {
     () => {
-        fn with_key(tenant: Option<TenantId>, key: M::PrimaryKey) -> Self
+        fn with_key(tenant: Option<TenantValue>, key: M::PrimaryKey) -> Self
         where
             M: HasPrimaryKey,
         {
@@ -58,11 +57,11 @@ macro_rules! by_key_constructors {
         }
 
         #[doc(hidden)]
-        pub fn scoped_by_key(scope: &TenantScope, key: M::PrimaryKey) -> Self
+        pub fn scoped_by_key(scope: &TenantScope<M::TenantKey>, key: M::PrimaryKey) -> Self
         where
             M: TenantOwned + HasPrimaryKey,
         {
-            Self::with_key(super::scoped_tenant(scope), key)
+            Self::with_key(Some(scope.value()), key)
         }
 
         #[doc(hidden)]
@@ -93,8 +92,4 @@ fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
         op: CmpOp::Eq,
         value: Value::new(key),
     }
-}
-
-fn scoped_tenant(scope: &TenantScope) -> Option<TenantId> {
-    Some(*scope.tenant_id())
 }

@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{filter_value_count, filter_values, scoped_tenant, shape_filters};
+use super::{filter_value_count, filter_values, shape_filters};
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node, OrderOn};
 use crate::db::Executor;
@@ -12,7 +12,7 @@ use crate::model::{GlobalModel, Model, TenantOwned};
 use crate::params::{DynParams, Sql, Statement};
 use crate::shape::{self, ShapeKey};
 use crate::sql::{ROW_ALIAS, SqlWriter};
-use crate::tenant::{TenantId, TenantScope};
+use crate::tenant::{TenantScope, TenantValue};
 
 /// `SELECT` of model `M`, from `M::query(&scope)`.
 ///
@@ -20,7 +20,7 @@ use crate::tenant::{TenantId, TenantScope};
 /// several times, each adding a key.
 #[must_use = "a query does nothing until a terminal such as `fetch_all` runs it"]
 pub struct Select<M> {
-    tenant: Option<TenantId>,
+    tenant: Option<TenantValue>,
     filters: Vec<Node>,
     order: Vec<(&'static str, bool)>,
     limit: Option<u32>,
@@ -29,7 +29,7 @@ pub struct Select<M> {
 }
 
 impl<M: Model> Select<M> {
-    fn with_tenant(tenant: Option<TenantId>) -> Self {
+    fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Select {
             tenant,
             filters: Vec::new(),
@@ -41,11 +41,11 @@ impl<M: Model> Select<M> {
     }
 
     #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope) -> Self
+    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
     where
         M: TenantOwned,
     {
-        Self::with_tenant(scoped_tenant(scope))
+        Self::with_tenant(Some(scope.value()))
     }
 
     #[doc(hidden)]

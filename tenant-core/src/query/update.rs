@@ -3,10 +3,7 @@
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
-use super::{
-    by_key_constructors, filter_value_count, filter_values, found_by_key, scoped_tenant,
-    shape_filters,
-};
+use super::{by_key_constructors, filter_value_count, filter_values, found_by_key, shape_filters};
 use crate::backend::Backend;
 use crate::condition::{Assignable, Column, ConditionOn, Node};
 use crate::db::Executor;
@@ -16,7 +13,7 @@ use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
 use crate::params::{DynParams, Statement};
 use crate::shape::{self, ShapeKey};
 use crate::sql::{SqlWriter, push_column};
-use crate::tenant::{TenantId, TenantScope};
+use crate::tenant::{TenantScope, TenantValue};
 use crate::value::{IntoValue, SqlType, Value};
 
 /// Type state of an [`Update`] before any `set`.
@@ -136,7 +133,7 @@ fn push_increment(
 /// be set, and only rows of the scope's tenant are touched.
 #[must_use = "an update does nothing until `execute` runs it"]
 pub struct Update<M, S = NoAssignments> {
-    tenant: Option<TenantId>,
+    tenant: Option<TenantValue>,
     sets: Vec<Assignment>,
     filters: Vec<Node>,
     /// Made by `update_by_id`: no matching row is [`Error::NotFound`].
@@ -145,7 +142,7 @@ pub struct Update<M, S = NoAssignments> {
 }
 
 impl<M: Model> Update<M, NoAssignments> {
-    fn with_tenant(tenant: Option<TenantId>) -> Self {
+    fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Update {
             tenant,
             sets: Vec::new(),
@@ -158,11 +155,11 @@ impl<M: Model> Update<M, NoAssignments> {
     by_key_constructors!();
 
     #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope) -> Self
+    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
     where
         M: TenantOwned,
     {
-        Self::with_tenant(scoped_tenant(scope))
+        Self::with_tenant(Some(scope.value()))
     }
 
     #[doc(hidden)]
