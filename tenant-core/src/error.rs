@@ -47,11 +47,13 @@ pub enum Error {
         /// Tenant of the statement that was refused (its key as text).
         statement: String,
     },
-    /// [`TenantTransaction::commit`](crate::TenantTransaction::commit) rolled
-    /// the transaction back instead, because a statement in it had failed:
-    /// nothing of it was stored.
+    /// A statement of the transaction failed, so the transaction is rolled
+    /// back and nothing of it is stored: returned by
+    /// [`TenantTransaction::commit`](crate::TenantTransaction::commit)
+    /// (which rolled it back instead), and by any statement run on the
+    /// transaction after the failure (which is not sent to the database).
     #[error(
-        "the transaction was rolled back, not committed: a statement in it failed, so nothing of it was stored"
+        "the transaction is rolled back, not committed: a statement in it failed, so nothing of it is stored"
     )]
     RolledBack,
     /// The models do not match the live database

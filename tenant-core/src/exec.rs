@@ -104,11 +104,21 @@ impl Target<'_> {
 }
 
 /// Runs `stmt` on `on`; inside a transaction, a database error marks the
-/// transaction failed. `run` gets the sqlx executor and the arguments.
+/// transaction failed, and a failed transaction runs nothing more.
+///
+/// That last rule is what makes a failed transaction all-or-nothing on every
+/// backend: PostgreSQL refuses every later statement by itself, but MySQL
+/// ends the whole transaction on a deadlock or lock-wait timeout and runs
+/// the next statements in autocommit — an insert after the failure would be
+/// stored at once while `commit` reports [`Error::RolledBack`]. `$body`
+/// gets the sqlx executor and the arguments.
 macro_rules! on_executor {
     ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr) => {{
         let stmt = $stmt;
         $on.check_scope(stmt.tenant.as_ref())?;
+        if let On::Tx { failed: true, .. } = &$on {
+            return Err(Error::RolledBack);
+        }
         let $sql = stmt.sql;
         let $args = arguments::<DB, _>(stmt.params)?;
         match $on {

@@ -546,6 +546,15 @@ async fn commit_after_a_failed_statement_rolls_back_and_says_so() {
             duplicate.as_ref().is_err_and(Error::is_unique_violation),
             "{name}: {duplicate:?}"
         );
+        // Nothing more runs on a failed transaction: on MySQL a deadlock ends
+        // the transaction and the next statement would autocommit.
+        let after = Invoice::insert(&acme, new_invoice(2))
+            .execute(&mut tx)
+            .await;
+        assert!(
+            matches!(after, Err(Error::RolledBack)),
+            "{name}: a statement after a failure gave {after:?}"
+        );
         let committed = tx.commit().await;
         assert!(
             matches!(committed, Err(Error::RolledBack)),

@@ -63,6 +63,10 @@ fn same(a: &str, b: &str) -> bool {
 /// Every tenant model's table (`table_exists`, `tenant_column_exists`):
 ///
 /// - `tenant_not_null`: the tenant column is `NOT NULL`;
+/// - `tenant_column_type`: its type is the model's key type (`VARCHAR`/
+///   `CHAR`/`TEXT` for `TenantId`, `BIGINT` for `i64`, `INT` for `i32`,
+///   `BINARY(16)` for `uuid::Uuid`): MySQL converts on comparison, so the
+///   text ids `'07'` and `'7e0'` both match a numeric `7`;
 /// - `tenant_collation_binary`: it compares exactly (`binary` or a `_bin`
 ///   collation, or a binary type): with a `_ci` collation the scope
 ///   `'acme'` also matches `'Acme'` and `'ACME'`;
@@ -1058,6 +1062,24 @@ async fn check_tenant_table(
             format!("{col} is NOT NULL")
         },
     );
+    let (fits, expected) = key_type_fits(model.tenant_key_type, &live.column_type);
+    report.push(
+        &subject,
+        "tenant_column_type",
+        fits,
+        if fits {
+            format!("{col} is {}, the key type's column type", live.column_type)
+        } else {
+            format!(
+                "{col} is {} but the model's tenant key needs {expected}: MySQL converts on comparison, so \
+                 the text ids '07' and '7e0' both match a numeric 7 (count, update and delete reach \
+                 another tenant's rows), and a wider or narrower column stores another tenant's key. \
+                 Fix: ALTER TABLE {name} MODIFY {col} {expected} NOT NULL; or give the field the \
+                 column's key type.",
+                live.column_type
+            )
+        },
+    );
     let exact = live.exact();
     let detail = match &live.collation {
         None => format!("{col} is {}: compared byte by byte", live.column_type),
@@ -1462,5 +1484,46 @@ mod tests {
             &tables
         ));
         assert!(!reaches(&Level::Other, Some("shop"), &tables));
+    }
+}
+
+/// Whether a MySQL column type (`COLUMN_TYPE`, e.g. `varchar(63)`,
+/// `bigint(20)`) holds keys of the model's key type (by its PostgreSQL
+/// name: `text`, `bigint`, `integer`, `uuid`) without conversion, and the
+/// type it should have.
+fn key_type_fits(key_type: &str, column_type: &str) -> (bool, &'static str) {
+    let ty = column_type.to_ascii_lowercase();
+    let base = ty.split(['(', ' ']).next().unwrap_or_default();
+    let unsigned = ty.contains("unsigned");
+    match key_type {
+        "bigint" => (base == "bigint" && !unsigned, "BIGINT"),
+        "integer" => (base == "int" && !unsigned, "INT"),
+        "uuid" => (ty == "binary(16)", "BINARY(16)"),
+        _ => (
+            matches!(
+                base,
+                "varchar" | "char" | "text" | "tinytext" | "mediumtext" | "longtext"
+            ),
+            "VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod key_type_tests {
+    use super::key_type_fits;
+
+    #[test]
+    fn each_key_type_needs_its_column_type() {
+        assert!(key_type_fits("text", "varchar(63)").0);
+        assert!(!key_type_fits("text", "bigint(20)").0);
+        assert!(!key_type_fits("text", "double").0);
+        assert!(key_type_fits("bigint", "bigint(20)").0);
+        assert!(!key_type_fits("bigint", "bigint(20) unsigned").0);
+        assert!(!key_type_fits("bigint", "double").0);
+        assert!(!key_type_fits("bigint", "int(11)").0);
+        assert!(key_type_fits("integer", "int(11)").0);
+        assert!(key_type_fits("uuid", "binary(16)").0);
+        assert!(!key_type_fits("uuid", "char(36)").0);
     }
 }
