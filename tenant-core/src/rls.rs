@@ -124,7 +124,9 @@ pub struct ModelInfo {
     /// declared `#[tenant(unscoped_tenant_id = "..")]`.
     pub unscoped_tenant_columns: &'static [&'static str],
     /// The PostgreSQL type of the tenant key (`text`, `bigint`, `integer`,
-    /// `uuid`): how the policies compare it.
+    /// `uuid`): how the policies compare it, and the MySQL doctor's column
+    /// type check.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) tenant_key_type: &'static str,
     pub(crate) schema: ModelSchema,
 }
