@@ -2,7 +2,10 @@
 
 use std::marker::PhantomData;
 
-use super::{by_key_constructors, filter_value_count, filter_values, found_by_key, shape_filters};
+use super::{
+    by_key_constructors, filter_value_count, filter_values, found_by_key, scope_constructors,
+    shape_filters,
+};
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node};
 use crate::db::Executor;
@@ -37,21 +40,7 @@ impl<M: Model> Delete<M> {
 
     by_key_constructors!();
 
-    #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
-    where
-        M: TenantOwned,
-    {
-        Self::with_tenant(Some(scope.value()))
-    }
-
-    #[doc(hidden)]
-    pub fn global() -> Self
-    where
-        M: GlobalModel,
-    {
-        Self::with_tenant(None)
-    }
+    scope_constructors!();
 
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
     /// filter every row of the tenant is deleted.

@@ -41,6 +41,31 @@ fn filter_value_count(filters: &[Node]) -> usize {
     filters.iter().map(Node::value_count).sum()
 }
 
+/// The hidden constructors behind `M::query(&scope)` / `M::query()` (and
+/// `update`, `delete`): a scoped one for a tenant-owned model, an unscoped
+/// one for a global model. Shared by [`Select`], [`Update`] and [`Delete`],
+/// which each have `with_tenant`.
+macro_rules! scope_constructors {
+    () => {
+        #[doc(hidden)]
+        pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
+        where
+            M: TenantOwned,
+        {
+            Self::with_tenant(Some(scope.value()))
+        }
+
+        #[doc(hidden)]
+        pub fn global() -> Self
+        where
+            M: GlobalModel,
+        {
+            Self::with_tenant(None)
+        }
+    };
+}
+use scope_constructors;
+
 /// The constructors of `update_by_id` / `delete_by_id`: a filter on the
 /// primary key, and `NotFound` when it matches no row. Shared by
 /// [`Update`] and [`Delete`], which both have `filters` and `by_key`.

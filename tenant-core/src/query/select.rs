@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{filter_value_count, filter_values, shape_filters};
+use super::{filter_value_count, filter_values, scope_constructors, shape_filters};
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, Node, OrderOn};
 use crate::db::Executor;
@@ -40,21 +40,7 @@ impl<M: Model> Select<M> {
         }
     }
 
-    #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
-    where
-        M: TenantOwned,
-    {
-        Self::with_tenant(Some(scope.value()))
-    }
-
-    #[doc(hidden)]
-    pub fn global() -> Self
-    where
-        M: GlobalModel,
-    {
-        Self::with_tenant(None)
-    }
+    scope_constructors!();
 
     /// Keeps only rows matching `condition` (combined with `AND`).
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {

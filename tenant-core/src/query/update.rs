@@ -3,7 +3,10 @@
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
-use super::{by_key_constructors, filter_value_count, filter_values, found_by_key, shape_filters};
+use super::{
+    by_key_constructors, filter_value_count, filter_values, found_by_key, scope_constructors,
+    shape_filters,
+};
 use crate::backend::Backend;
 use crate::condition::{Assignable, Column, ConditionOn, Node};
 use crate::db::Executor;
@@ -154,21 +157,7 @@ impl<M: Model> Update<M, NoAssignments> {
 
     by_key_constructors!();
 
-    #[doc(hidden)]
-    pub fn scoped(scope: &TenantScope<M::TenantKey>) -> Self
-    where
-        M: TenantOwned,
-    {
-        Self::with_tenant(Some(scope.value()))
-    }
-
-    #[doc(hidden)]
-    pub fn global() -> Self
-    where
-        M: GlobalModel,
-    {
-        Self::with_tenant(None)
-    }
+    scope_constructors!();
 }
 
 impl<M: Model, S> Update<M, S> {
