@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate` and `tenant ...`.
+//! The command line: `serve` (the default), `migrate`, `doctor` and
+//! `tenant ...`, on `sqlite:`, `postgres://` or `mysql://` (`--database-url`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
-use tenant_core::{TenantDb, TenantId};
+use tenant_core::{Backend, TenantDb, TenantId};
 
 use crate::config::{AppConfig, DbOptions, Limits, PlanLimits};
 use crate::metering::{BillingSink, JsonLinesSink, NoopSink};
@@ -22,7 +23,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://demo.db";
 #[derive(Debug, Parser)]
 #[command(name = "demo-app", version)]
 pub struct Cli {
-    /// Database: `sqlite://FILE`, `sqlite::memory:` or `postgres://USER@HOST:PORT/DB`.
+    /// Database: `sqlite://FILE`, `sqlite::memory:`, `postgres://USER@HOST:PORT/DB`
+    /// or `mysql://USER[:PASSWORD]@HOST:PORT/DB` (MariaDB 10.5+).
     // `--help` does not print the environment's value: it may hold a password.
     #[arg(
         long,
@@ -65,15 +67,19 @@ pub enum Command {
     /// Create or update the schema (and, on PostgreSQL, the row-level
     /// security policies), then exit. Run it as the tables' owner.
     Migrate {
-        /// PostgreSQL role that will serve the app: granted DML on every
-        /// table, owning none, so the policies apply to it.
+        /// Role that will serve the app, granted DML on every table and
+        /// nothing more: a PostgreSQL role (owning no table, so the
+        /// policies apply to it), or an existing MySQL account `USER` or
+        /// `USER@HOST` (no DDL, no GRANT OPTION).
         #[arg(long)]
         app_role: Option<String>,
     },
-    /// Check the schema against the models (every backend), and that
-    /// PostgreSQL really enforces tenant isolation (row-level security
-    /// enabled and forced, policies, keys, the serving role); exits non-zero
-    /// when a check fails. Run it as the role that serves the app.
+    /// Check the schema against the models (every backend), and that the
+    /// database backs tenant isolation: on PostgreSQL row-level security
+    /// (enabled and forced, policies, keys, the serving role), on MySQL the
+    /// tenant columns (NOT NULL, binary collation), keys, the serving user's
+    /// grants and a strict sql_mode; exits non-zero when a check fails. Run
+    /// it as the role that serves the app.
     Doctor,
     /// Manage tenants.
     #[command(subcommand)]
@@ -213,7 +219,8 @@ async fn execute(cli: Cli) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     // `migrate` always migrates; other commands only create a missing schema,
-    // so the app can serve as a PostgreSQL role that owns nothing.
+    // so the app can serve as a PostgreSQL role (or MySQL user) that owns
+    // nothing.
     let migrate_now = matches!(cli.command, Some(Command::Migrate { .. }))
         || crate::db::needs_migration(&db)
             .await
@@ -266,14 +273,14 @@ async fn doctor(db: &TenantDb) -> Result<(), String> {
         .await
         .map_err(|e| format!("doctor failed: {e}"))?;
     println!("schema: {schema}");
-    let rls_failures = match crate::db::doctor(db)
+    let isolation_failures = match crate::db::doctor(db)
         .await
         .map_err(|e| format!("doctor failed: {e}"))?
     {
         None => {
             println!(
                 "SQLite has no row-level security: isolation rests on the builders' tenant predicate. \
-                 Run the doctor against PostgreSQL for the row-level security checks."
+                 Run the doctor against PostgreSQL or MySQL for the database's isolation checks."
             );
             0
         }
@@ -282,10 +289,16 @@ async fn doctor(db: &TenantDb) -> Result<(), String> {
             report.failures().count()
         }
     };
-    match (schema.mismatches.len(), rls_failures) {
+    // PostgreSQL's checks are about row-level security; MySQL has none, and
+    // its checks are about what keeps the builders' predicate exact.
+    let checks = match db.backend() {
+        Backend::Postgres => "row-level security",
+        _ => "tenant isolation",
+    };
+    match (schema.mismatches.len(), isolation_failures) {
         (0, 0) => Ok(()),
-        (schema, rls) => Err(format!(
-            "{schema} schema mismatch(es), {rls} row-level security check(s) failed"
+        (schema, failed) => Err(format!(
+            "{schema} schema mismatch(es), {failed} {checks} check(s) failed"
         )),
     }
 }

@@ -1,12 +1,13 @@
 //! Connecting to the database and creating the schema.
 //!
-//! The schema is embedded SQL, one script per backend, and every statement is
-//! idempotent (`IF NOT EXISTS`), so [`migrate`] runs at every start. Every
-//! tenant-owned table has `tenant_id NOT NULL`, and its keys and indexes lead
-//! with `tenant_id`.
+//! The schema is embedded SQL, one script per backend (SQLite, PostgreSQL,
+//! MySQL/MariaDB), and every statement is idempotent (`IF NOT EXISTS`), so
+//! [`migrate`] runs at every start. Every tenant-owned table has `tenant_id
+//! NOT NULL`, and its keys and indexes lead with `tenant_id`.
 
 use std::str::FromStr;
 
+use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tenant_core::{Error, TenantDb};
@@ -114,7 +115,84 @@ INSERT INTO invoice_quota (tenant_id, invoices_stored)
     WHERE NOT EXISTS (SELECT 1 FROM invoice_quota q WHERE q.tenant_id = t.id);
 "#;
 
-/// Opens a pool for `url` (`sqlite:...` or `postgres://...`).
+/// The MySQL/MariaDB schema (InnoDB).
+///
+/// What differs from the other dialects, and why:
+/// - every tenant column (and `tenants.id`, which they reference) is
+///   `VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`: a `_ci`
+///   collation would make `Acme` and `acme` the same tenant in the builders'
+///   predicate. The tables default to `utf8mb4_bin` as well, so every text
+///   comparison is exact, as on SQLite and PostgreSQL;
+/// - keys and indexes are declared inside `CREATE TABLE` (MySQL has no
+///   `CREATE INDEX IF NOT EXISTS`), foreign keys as table constraints (MySQL
+///   ignores a column's inline `REFERENCES`);
+/// - an `AUTO_INCREMENT` id must lead some index: the primary key leads
+///   with `tenant_id`, so a plain `KEY (id)` is added for it;
+/// - no partial indexes: `billing_outbox_pending` indexes `delivered_at`
+///   instead of filtering on it, and `billing_outbox_one_per_invoice` is a
+///   plain unique key on `(tenant_id, invoice_id)`, which holds only for
+///   `invoice_created` events, since request events have a NULL
+///   `invoice_id` and a unique key admits any number of NULLs;
+/// - timestamps are `DATETIME(6)` in UTC (sqlx sets the session's
+///   `time_zone` to `+00:00`).
+pub const MYSQL_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS tenants (
+    id           VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    plan         VARCHAR(8) NOT NULL CHECK (plan IN ('free', 'pro')),
+    api_key_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+    created_at   DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (id),
+    UNIQUE KEY tenants_api_key_hash (api_key_hash)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS invoices (
+    id             BIGINT NOT NULL AUTO_INCREMENT,
+    tenant_id      VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    amount_cents   BIGINT NOT NULL CHECK (amount_cents >= 0),
+    customer_email VARCHAR(254) NOT NULL,
+    status         VARCHAR(8) NOT NULL CHECK (status IN ('draft', 'open', 'paid', 'void')),
+    created_at     DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (tenant_id, id),
+    KEY invoices_id (id),
+    FOREIGN KEY (tenant_id) REFERENCES tenants (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS invoice_quota (
+    tenant_id       VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    invoices_stored BIGINT NOT NULL DEFAULT 0 CHECK (invoices_stored >= 0),
+    PRIMARY KEY (tenant_id),
+    FOREIGN KEY (tenant_id) REFERENCES tenants (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS usage_periods (
+    tenant_id        VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    period           VARCHAR(7) NOT NULL,
+    requests         BIGINT NOT NULL DEFAULT 0,
+    invoices_created BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant_id, period),
+    FOREIGN KEY (tenant_id) REFERENCES tenants (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS billing_outbox (
+    id           BIGINT NOT NULL AUTO_INCREMENT,
+    tenant_id    VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+    event_id     VARCHAR(36) NOT NULL,
+    kind         VARCHAR(16) NOT NULL CHECK (kind IN ('request', 'invoice_created')),
+    quantity     BIGINT NOT NULL,
+    period       VARCHAR(7) NOT NULL,
+    invoice_id   BIGINT,
+    created_at   DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    delivered_at DATETIME(6),
+    PRIMARY KEY (tenant_id, id),
+    KEY billing_outbox_id (id),
+    UNIQUE KEY billing_outbox_event_id (tenant_id, event_id),
+    UNIQUE KEY billing_outbox_one_per_invoice (tenant_id, invoice_id),
+    KEY billing_outbox_pending (tenant_id, delivered_at, id),
+    FOREIGN KEY (tenant_id) REFERENCES tenants (id)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+INSERT INTO invoice_quota (tenant_id, invoices_stored)
+    SELECT t.id, (SELECT COUNT(*) FROM invoices i WHERE i.tenant_id = t.id)
+    FROM tenants t
+    WHERE NOT EXISTS (SELECT 1 FROM invoice_quota q WHERE q.tenant_id = t.id);
+"#;
+
+/// Opens a pool for `url` (`sqlite:...`, `postgres://...` or `mysql://...`).
 ///
 /// Unlike `TenantDb::connect`, this sets a short acquire timeout so that a
 /// database outage turns into a quick 503 rather than a 30-second hang. A
@@ -157,6 +235,21 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<TenantDb, Error> 
         // Row-level security backs the builders' tenant predicate: every
         // scoped statement also sets `app.tenant_id`, transaction-locally.
         Ok(TenantDb::postgres_with_rls(pool))
+    } else if let Some(rest) = url
+        .strip_prefix("mysql://")
+        .or_else(|| url.strip_prefix("mariadb://"))
+    {
+        // sqlx's defaults are kept: `utf8mb4`, and the session's `time_zone`
+        // at `+00:00`, which the `DATETIME` columns rely on.
+        let connect = MySqlConnectOptions::from_str(&format!("mysql://{rest}"))?;
+        let pool = MySqlPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .connect_with(connect)
+            .await?;
+        // No row-level security on MySQL: the builders' predicate is the
+        // only layer, and the doctor checks what MySQL can.
+        Ok(TenantDb::mysql(pool))
     } else {
         // Shown without credentials: only the scheme, which is what is wrong.
         Err(Error::UnsupportedUrl {
@@ -197,6 +290,31 @@ pub fn models() -> Vec<tenant_core::rls::ModelInfo> {
 pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
     if let Some(pool) = db.as_sqlite() {
         sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await?;
+    } else if let Some(pool) = db.as_mysql() {
+        // MySQL commits every DDL statement on its own: no transaction to
+        // serialise concurrent migrations in, so a named lock does. It is
+        // server-wide, hence named after the database (hashed: a lock name
+        // has at most 64 characters). It belongs to the session, so it is
+        // taken on a connection out of the pool for good: if this future is
+        // dropped, the connection is closed and the lock with it.
+        let mut conn = pool.acquire().await?.detach();
+        // MariaDB refuses an infinite (negative) timeout: wait 5 minutes.
+        let locked: Option<i64> = sqlx::query_scalar(
+            "SELECT GET_LOCK(CONCAT('demo_app_migrate_', MD5(DATABASE())), 300)",
+        )
+        .fetch_one(&mut conn)
+        .await?;
+        if locked != Some(1) {
+            return Err(Error::Database(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "another migration held the migration lock for 5 minutes",
+            ))));
+        }
+        sqlx::raw_sql(MYSQL_SCHEMA).execute(&mut conn).await?;
+        sqlx::query("SELECT RELEASE_LOCK(CONCAT('demo_app_migrate_', MD5(DATABASE())))")
+            .execute(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
     } else if let Some(pool) = db.as_postgres() {
         // Serialise concurrent migrations (two servers starting at once):
         // CREATE ... IF NOT EXISTS alone can race in PostgreSQL's catalog.
@@ -219,8 +337,9 @@ pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
 }
 
 /// Whether the schema has yet to be created or lacks a table: `serve` then
-/// migrates; on a complete PostgreSQL schema it does not, since it may run as
-/// a role that owns nothing (see `demo-app migrate --app-role`).
+/// migrates; on a complete PostgreSQL or MySQL schema it does not, since it
+/// may run as a role (a MySQL user) that owns nothing and may not create
+/// tables (see `demo-app migrate --app-role`).
 pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
     if let Some(pool) = db.as_postgres() {
         let complete: bool = sqlx::query_scalar(
@@ -230,18 +349,58 @@ pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
         .fetch_one(pool)
         .await?;
         Ok(!complete)
+    } else if let Some(pool) = db.as_mysql() {
+        let present: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = DATABASE() AND table_name IN ('invoices', 'billing_outbox')",
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(present < 2)
     } else {
         Ok(true)
     }
 }
 
-/// Lets `role` serve the application: connect, and read and write every
-/// table, without owning any (so the policies apply to it). PostgreSQL only.
+/// Lets `role` serve the application: read and write every table, and
+/// nothing else.
+///
+/// - PostgreSQL: `role` is a role; it is granted DML on every table and
+///   sequence and owns none, so the policies apply to it.
+/// - MySQL: `role` is an existing account, `user` (any host, `'user'@'%'`) or
+///   `user@host`; it is granted `SELECT, INSERT, UPDATE, DELETE` on the
+///   current database (its tables now and later), and no DDL or `GRANT
+///   OPTION`, so it cannot drop the tenant column or its keys.
+/// - SQLite has no roles.
 pub async fn grant_app_role(db: &TenantDb, role: &str) -> Result<(), Error> {
+    if let Some(pool) = db.as_mysql() {
+        let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()")
+            .fetch_one(pool)
+            .await?;
+        let Some(database) = database else {
+            return Err(Error::Unsupported {
+                backend: db.backend(),
+                operation: "--app-role without a database in the URL",
+            });
+        };
+        let (user, host) = role.rsplit_once('@').unwrap_or((role, "%"));
+        // Identifiers and account parts cannot be bound as parameters.
+        let string = |s: &str| format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"));
+        let statement = format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON `{}`.* TO {}@{}",
+            database.replace('`', "``"),
+            string(user),
+            string(host)
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(pool)
+            .await?;
+        return Ok(());
+    }
     let Some(pool) = db.as_postgres() else {
         return Err(Error::Unsupported {
             backend: db.backend(),
-            operation: "--app-role (roles exist on PostgreSQL only)",
+            operation: "--app-role (SQLite has no roles)",
         });
     };
     let role = format!("\"{}\"", role.replace('"', "\"\""));
@@ -262,12 +421,20 @@ pub async fn verify(db: &TenantDb) -> Result<tenant_core::verify::SchemaReport, 
     db.verify(&models()).await
 }
 
-/// Checks the live PostgreSQL database against the service's models (see
-/// [`tenant_core::doctor`]). `None` on SQLite, which has no row-level
-/// security to check.
+/// Checks the live database against the service's models (see
+/// [`tenant_core::doctor`]): on PostgreSQL that row-level security really
+/// protects every tenant table for the connecting role; on MySQL what the
+/// database does to keep the builders' tenant predicate exact (tenant
+/// columns, keys, the connecting user's grants, `sql_mode`). `None` on
+/// SQLite, which has nothing to check beyond [`verify`].
 pub async fn doctor(db: &TenantDb) -> Result<Option<tenant_core::doctor::Report>, Error> {
-    match db.as_postgres() {
-        Some(pool) => Ok(Some(tenant_core::doctor::diagnose(pool, &models()).await?)),
-        None => Ok(None),
+    if let Some(pool) = db.as_postgres() {
+        Ok(Some(tenant_core::doctor::diagnose(pool, &models()).await?))
+    } else if let Some(pool) = db.as_mysql() {
+        Ok(Some(
+            tenant_core::doctor::diagnose_mysql(pool, &models()).await?,
+        ))
+    } else {
+        Ok(None)
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 //!
 //! PostgreSQL: `cargo run -p demo-app -- --database-url postgres://postgres@127.0.0.1:5432/test`.
+//! MySQL/MariaDB (10.5+): `cargo run -p demo-app -- --database-url mysql://root@127.0.0.1:3306/test`.
 //! Tenants: `cargo run -p demo-app -- tenant create initech --plan pro`
 //! (prints the key), `tenant list`, `tenant rotate-key initech`.
 //! See `demo-app/README.md` and `--help` for every option.

@@ -201,8 +201,9 @@ impl Meter {
         // with SQLITE_BUSY when another connection wrote in between (the
         // busy timeout does not apply to that upgrade). SQLite serialises
         // writers anyway, so counting first costs no concurrency there.
-        // PostgreSQL: count at commit, so the usage row stays locked only
-        // for the last moment of the transaction.
+        // PostgreSQL and MySQL lock rows, not the database: count at commit,
+        // so the usage row stays locked only for the last moment of the
+        // transaction.
         if db.backend() == Backend::Sqlite {
             tx.count_request().await?;
         }
@@ -211,8 +212,10 @@ impl Meter {
 
     /// Makes sure the tenant's row for `period` exists, outside any
     /// transaction, so that the counting inside one is a plain `UPDATE`:
-    /// inside a PostgreSQL transaction, losing an insert race to another
-    /// request (a unique violation) would abort the whole transaction.
+    /// inside a transaction, losing an insert race to another request (a
+    /// unique violation) fails the whole transaction (PostgreSQL aborts it;
+    /// tenant-core holds SQLite and MySQL to the same rule, and on MySQL the
+    /// losing insert would also keep a lock on the winner's row).
     /// Remembered per process, so this costs a statement once per tenant and
     /// period.
     async fn open_period(

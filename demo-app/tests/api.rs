@@ -1,4 +1,4 @@
-//! The HTTP API over a real socket, on SQLite and on PostgreSQL.
+//! The HTTP API over a real socket, on SQLite, PostgreSQL and MySQL/MariaDB.
 
 #![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
 
@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use tenant_core::{TenantId, TenantScope};
 
-on_both_backends!(
+on_every_backend!(
     health_and_unknown_routes,
     create_returns_201_with_the_invoice,
     list_paginates_filters_and_caps_the_limit,

@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 use tenant_core::{TenantId, TenantScope};
 
-on_both_backends!(
+on_every_backend!(
     invoice_ids_have_one_canonical_form,
     tenant_hints_ignore_ascii_case_in_header_and_host_alike,
     only_successful_requests_are_metered,

@@ -57,7 +57,7 @@ fn logs() -> String {
     String::from_utf8_lossy(&capture().0.lock().unwrap()).into_owned()
 }
 
-on_both_backends!(api_keys_never_reach_the_logs);
+on_every_backend!(api_keys_never_reach_the_logs);
 
 async fn api_keys_never_reach_the_logs(backend: Backend) {
     capture();

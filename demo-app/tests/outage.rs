@@ -1,9 +1,10 @@
 //! Database outage: 503 with a JSON error, the server keeps running, and it
 //! recovers when the database returns.
 //!
-//! The app reaches PostgreSQL through a TCP proxy in the test. Cutting the
-//! proxy closes every open connection and refuses new ones, exactly what the
-//! app sees when the database goes away, without touching the shared server.
+//! The app reaches PostgreSQL or MySQL/MariaDB through a TCP proxy in the
+//! test. Cutting the proxy closes every open connection and refuses new
+//! ones, exactly what the app sees when the database goes away, without
+//! touching the shared server.
 
 #![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
 
@@ -13,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Options, TestDb, TestServer, send};
+use common::{Backend, Options, TestDb, TestServer, send};
 use demo_app::config::DbOptions;
 use demo_app::models::Plan;
 use reqwest::{StatusCode, header};
@@ -82,8 +83,9 @@ impl Proxy {
     }
 }
 
-/// Splits `postgres://user@host:port/db` into the server's address and a
-/// function giving the same URL through another address.
+/// Splits `postgres://user@host:port/db` (or `mysql://...`) into the
+/// server's address and a function giving the same URL through another
+/// address.
 async fn server_of(url: &str) -> (SocketAddr, impl Fn(SocketAddr) -> String) {
     let (scheme_user, rest) = url.split_once('@').unwrap();
     let (host_port, db) = rest.split_once('/').unwrap();
@@ -98,8 +100,17 @@ async fn server_of(url: &str) -> (SocketAddr, impl Fn(SocketAddr) -> String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_outage_is_503_and_the_server_recovers() {
-    let db = TestDb::new(common::Backend::Postgres).await;
-    // Find where PostgreSQL listens, then put the proxy in front of it.
+    outage_is_503_and_the_server_recovers(Backend::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_outage_is_503_and_the_server_recovers() {
+    outage_is_503_and_the_server_recovers(Backend::MySql).await;
+}
+
+async fn outage_is_503_and_the_server_recovers(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // Find where the database listens, then put the proxy in front of it.
     let (server, through) = server_of(&db.url).await;
     let proxy = Proxy::start(server).await;
     let url = through(proxy.addr);
@@ -172,7 +183,7 @@ async fn postgres_outage_is_503_and_the_server_recovers() {
 /// request is answered with a 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_terminated_connections_are_replaced() {
-    let db = TestDb::new(common::Backend::Postgres).await;
+    let db = TestDb::new(Backend::Postgres).await;
     let srv = TestServer::start(&db.url).await;
     let key = srv.tenant("acme", Plan::Pro).await;
     let id = srv.create_invoice(&key, 1200).await;
@@ -189,6 +200,46 @@ async fn postgres_terminated_connections_are_replaced() {
         .await
         .unwrap();
         assert!(!terminated.is_empty(), "the app had connections");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..3 {
+            let reply = srv.get(&key, &path).await;
+            assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        }
+        srv.create_invoice(&key, 5).await;
+    }
+    srv.stop().await;
+}
+
+/// The same on MySQL: the server kills the app's connections (as on a
+/// restart, `wait_timeout`, or an administrator's `KILL`): the pool replaces
+/// them, and no request is answered with a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_killed_connections_are_replaced() {
+    let db = TestDb::new(Backend::MySql).await;
+    let srv = TestServer::start(&db.url).await;
+    let key = srv.tenant("acme", Plan::Pro).await;
+    let id = srv.create_invoice(&key, 1200).await;
+    let path = format!("/api/invoices/{id}");
+    assert_eq!(srv.get(&key, &path).await.status, StatusCode::OK);
+
+    let owner = &db.my.as_ref().unwrap().owner;
+    for _ in 0..3 {
+        let mut admin = owner.acquire().await.unwrap();
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM information_schema.processlist \
+             WHERE db = DATABASE() AND id <> CONNECTION_ID()",
+        )
+        .fetch_all(&mut *admin)
+        .await
+        .unwrap();
+        assert!(!ids.is_empty(), "the app had connections");
+        for id in ids {
+            // One may have gone on its own since: ignore "unknown thread".
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL CONNECTION {id}")))
+                .execute(&mut *admin)
+                .await;
+        }
+        drop(admin);
         tokio::time::sleep(Duration::from_millis(100)).await;
         for _ in 0..3 {
             let reply = srv.get(&key, &path).await;

@@ -19,7 +19,7 @@ use serde_json::json;
 use tenant_core::{TenantId, TenantScope};
 use tokio::sync::Semaphore;
 
-on_both_backends!(
+on_every_backend!(
     clients_dropped_at_random_points_lose_no_billing_event,
     failed_deliveries_come_again_with_the_same_event_ids,
 );

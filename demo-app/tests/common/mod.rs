@@ -1,5 +1,6 @@
-//! Test harness: a real server on `127.0.0.1:0` over SQLite (a temp file) or
-//! PostgreSQL (a throwaway database), driven over HTTP with reqwest.
+//! Test harness: a real server on `127.0.0.1:0` over SQLite (a temp file),
+//! PostgreSQL or MySQL/MariaDB (a throwaway database each), driven over HTTP
+//! with reqwest.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
@@ -16,7 +17,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 use tenant_core::{TenantDb, TenantId, TenantScope};
-use tenant_tests::PgTestDb;
+use tenant_tests::{MyTestDb, PgTestDb};
 use tokio::process::Command;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -26,12 +27,14 @@ use tokio::task::JoinHandle;
 pub enum Backend {
     Sqlite,
     Postgres,
+    /// MySQL or MariaDB (10.5+), at `MYSQL_URL`.
+    MySql,
 }
 
-/// Runs each listed scenario `async fn name(Backend)` as two tests,
-/// `sqlite::name` and `postgres::name`.
+/// Runs each listed scenario `async fn name(Backend)` as three tests,
+/// `sqlite::name`, `postgres::name` and `mysql::name`.
 #[macro_export]
-macro_rules! on_both_backends {
+macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -49,16 +52,26 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::common::Backend::MySql).await
+                }
+            )*
+        }
     };
 }
 
 /// A database that lives as long as this value: a SQLite file in a temp dir,
-/// or a PostgreSQL database dropped at the end (PostgreSQL tests never skip:
-/// `PgTestDb::create` fails loudly when the server is unreachable).
+/// or a PostgreSQL or MySQL database dropped at the end, even after a panic
+/// (these tests never skip: `PgTestDb::create` and `MyTestDb::create` fail
+/// loudly when the server is unreachable).
 pub struct TestDb {
     pub url: String,
     pub backend: Backend,
     pub pg: Option<PgTestDb>,
+    pub my: Option<MyTestDb>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -72,6 +85,7 @@ impl TestDb {
                     url,
                     backend,
                     pg: None,
+                    my: None,
                     _dir: Some(dir),
                 }
             }
@@ -81,6 +95,17 @@ impl TestDb {
                     url: pg.url(),
                     backend,
                     pg: Some(pg),
+                    my: None,
+                    _dir: None,
+                }
+            }
+            Backend::MySql => {
+                let my = MyTestDb::create().await;
+                TestDb {
+                    url: my.url(),
+                    backend,
+                    pg: None,
+                    my: Some(my),
                     _dir: None,
                 }
             }
