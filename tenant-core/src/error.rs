@@ -14,7 +14,9 @@ pub enum Error {
     InvalidTenantId(#[from] InvalidTenantId),
     /// [`TenantDb::connect`](crate::TenantDb::connect) was given a URL of
     /// no supported database. The URL is shown without its password.
-    #[error("unsupported database URL {url:?}: expected sqlite:... or postgres://...")]
+    #[error(
+        "unsupported database URL {url:?}: expected sqlite:..., postgres://... or mysql://... (with the backend's crate feature)"
+    )]
     UnsupportedUrl {
         /// The URL, password removed.
         url: String,
