@@ -114,6 +114,12 @@ pub trait Driver: sqlx::Database<Arguments: IntoArguments<Self>> + sealed::Seale
     #[doc(hidden)]
     const CLOSE_WHEN_UNSURE: bool;
 
+    /// Whether a connection whose transaction was open (begun, not ending)
+    /// when it was dropped must be closed rather than sent a queued
+    /// `ROLLBACK` (see [`crate::tx`]).
+    #[doc(hidden)]
+    const CLOSE_WHEN_OPEN: bool;
+
     /// Binds one value of a column type.
     #[doc(hidden)]
     fn add<T: SqlType>(args: &mut Self::Arguments, value: T) -> Result<(), BoxDynError>;
@@ -167,6 +173,7 @@ pub trait Driver: sqlx::Database<Arguments: IntoArguments<Self>> + sealed::Seale
 /// `$decode`, `$checks` the backend's fields in [`Col`] and [`TypeChecks`].
 macro_rules! driver {
     ($feature:literal, $db:ty, $backend:expr, close_when_unsure = $close:expr,
+     close_when_open = $close_open:expr,
      $bind:ident, $decode:ident, $checks:ident, $rows:expr) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $db {}
@@ -175,6 +182,7 @@ macro_rules! driver {
         impl Driver for $db {
             const BACKEND: Backend = $backend;
             const CLOSE_WHEN_UNSURE: bool = $close;
+            const CLOSE_WHEN_OPEN: bool = $close_open;
 
             #[inline]
             fn add<T: SqlType>(args: &mut Self::Arguments, value: T) -> Result<(), BoxDynError> {
@@ -242,6 +250,7 @@ driver!(
     sqlx::Sqlite,
     Backend::Sqlite,
     close_when_unsure = false,
+    close_when_open = false,
     bind_sqlite,
     decode_sqlite,
     sqlite,
@@ -252,16 +261,20 @@ driver!(
     sqlx::Postgres,
     Backend::Postgres,
     close_when_unsure = true,
+    close_when_open = false,
     bind_postgres,
     decode_postgres,
     postgres,
     |r| r.rows_affected()
 );
+// sqlx-mysql does not track a half-read prepare, so a queued ROLLBACK
+// behind one hangs the pool (see `crate::tx`): an open transaction closes.
 driver!(
     "mysql",
     sqlx::MySql,
     Backend::MySql,
     close_when_unsure = true,
+    close_when_open = true,
     bind_mysql,
     decode_mysql,
     mysql,

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use crate::backend::Backend;
 use crate::model::Model;
 use crate::rls::TENANT_SETTING;
-use crate::sql::{ROW_ALIAS, push_column, push_placeholder, quoted};
+use crate::sql::{ROW_ALIAS, placeholder, push_column, quoted};
 
 /// The facts the statements are rendered from.
 #[derive(Debug, Clone, Copy)]
@@ -135,16 +135,11 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
         .map(|c| qualified(c))
         .collect::<Vec<_>>()
         .join(", ");
-    let mut next = 1;
-    let mut placeholder = || {
-        let mut out = String::new();
-        push_placeholder(&mut out, backend, &mut next);
-        out
-    };
+    let placeholder = |n| placeholder(backend, n);
     let tenant = facts.tenant_column.map(qualified);
     let scope_where = tenant
         .as_ref()
-        .map(|t| format!(" WHERE {t} = {}", placeholder()))
+        .map(|t| format!(" WHERE {t} = {}", placeholder(1)))
         .unwrap_or_default();
     let first_param = if tenant.is_some() { 2 } else { 1 };
     // The target list of an INSERT is never qualified; an unknown name there
@@ -155,14 +150,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
         .chain(facts.insert_columns.iter().copied())
         .map(|c| quoted(backend, c))
         .collect();
-    let mut next = 1;
-    let placeholders: Vec<String> = (0..insert_columns.len())
-        .map(|_| {
-            let mut out = String::new();
-            push_placeholder(&mut out, backend, &mut next);
-            out
-        })
-        .collect();
+    let placeholders: Vec<String> = (1..=insert_columns.len()).map(placeholder).collect();
     let insert = match (insert_columns.is_empty(), backend) {
         (true, Backend::MySql) => format!("INSERT INTO {table} () VALUES ()"),
         (true, _) => format!("INSERT INTO {table} DEFAULT VALUES"),
@@ -173,12 +161,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
         ),
     };
     let select = format!("SELECT {column_list} FROM {table}{scope_where}");
-    let key_placeholder = {
-        let mut out = String::new();
-        let mut n = first_param;
-        push_placeholder(&mut out, backend, &mut n);
-        out
-    };
+    let key_placeholder = placeholder(first_param);
     let find = facts
         .primary_key
         .map(|pk| {

@@ -58,6 +58,13 @@ pub(crate) fn push_placeholder(sql: &mut String, backend: Backend, next: &mut us
     *next += 1;
 }
 
+/// Placeholder number `n` as text: `$n`, or `?`.
+pub(crate) fn placeholder(backend: Backend, n: usize) -> String {
+    let mut out = String::with_capacity(4);
+    push_placeholder(&mut out, backend, &mut { n });
+    out
+}
+
 /// A statement being written for one backend: its text, and the number of
 /// the next placeholder.
 pub(crate) struct SqlWriter {
@@ -94,9 +101,8 @@ impl SqlWriter {
 
     /// The next placeholder's text, without appending it.
     pub(crate) fn next_placeholder(&mut self) -> String {
-        let mut out = String::with_capacity(4);
-        push_placeholder(&mut out, self.backend, &mut self.next);
-        out
+        self.next += 1;
+        placeholder(self.backend, self.next - 1)
     }
 
     /// Appends ` WHERE`/` AND` and each filter; `has_where` says whether the

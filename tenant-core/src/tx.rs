@@ -21,7 +21,7 @@
 //!
 //! sqlx's MySQL `begin` counts the transaction after the reply too, so it
 //! gets PostgreSQL's rule ([`Driver::CLOSE_WHEN_UNSURE`]). An open MySQL
-//! transaction is closed too: sqlx-mysql does not track a statement's
+//! transaction is closed too ([`Driver::CLOSE_WHEN_OPEN`]): sqlx-mysql does not track a statement's
 //! `COM_STMT_PREPARE` whose reply was not read (a statement future dropped
 //! before its first prepare completed), so a `ROLLBACK` queued behind it
 //! reads the prepare's replies as its own and the pool's release ping then
@@ -41,7 +41,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Pool, SqlStr};
 use sqlx_core::transaction::TransactionManager;
 
-use crate::backend::{Backend, Driver};
+use crate::backend::Driver;
 
 /// Where a [`TxConn`]'s transaction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,18 +124,18 @@ impl<DB: Driver> TxConn<DB> {
 
 impl<DB: Driver> Drop for TxConn<DB> {
     fn drop(&mut self) {
-        match self.state {
-            State::Ended => {}
-            // A statement of it may be half-prepared (see the module docs).
-            State::Open if DB::BACKEND == Backend::MySql => self.conn.close_on_drop(),
-            // The transaction is counted (depth 1), so this queues ROLLBACK;
-            // the pool sends it before anyone else can acquire the
-            // connection.
-            State::Open => DB::start_rollback(&mut self.conn),
-            State::Starting | State::Ending if DB::CLOSE_WHEN_UNSURE => {
-                self.conn.close_on_drop();
-            }
-            State::Starting | State::Ending => DB::start_rollback(&mut self.conn),
+        let close = match self.state {
+            State::Ended => return,
+            State::Open => DB::CLOSE_WHEN_OPEN,
+            State::Starting | State::Ending => DB::CLOSE_WHEN_UNSURE,
+        };
+        if close {
+            self.conn.close_on_drop();
+        } else {
+            // The transaction is counted (depth 1 once open; SQLite's worker
+            // counts its own), so this queues ROLLBACK; the pool sends it
+            // before anyone else can acquire the connection.
+            DB::start_rollback(&mut self.conn);
         }
     }
 }
