@@ -169,38 +169,27 @@ impl Drop for PgTestDb {
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
         let roles = std::mem::take(&mut self.roles);
-        // Async work cannot run in `drop`; a short-lived thread with its own
-        // runtime drops the database even when the test panicked.
-        let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+        cleanup_on_own_runtime(async move {
+            // The pools' connections belong to the test's runtime, which
+            // this thread blocks: closing them here could deadlock. The
+            // forced DROP terminates them instead.
+            let Ok(mut admin) = admin_options().connect().await else {
                 return;
             };
-            rt.block_on(async move {
-                // The pools' connections belong to the test's runtime, which
-                // this thread blocks: closing them here could deadlock. The
-                // forced DROP terminates them instead.
-                let Ok(mut admin) = admin_options().connect().await else {
-                    return;
-                };
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
+            for role in roles {
                 let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    "DROP ROLE IF EXISTS \"{role}\""
                 )))
                 .execute(&mut admin)
                 .await;
-                for role in roles {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP ROLE IF EXISTS \"{role}\""
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-                let _ = admin.close().await;
-            });
+            }
+            let _ = admin.close().await;
         });
-        let _ = handle.join();
     }
 }
 
@@ -356,60 +345,65 @@ impl Drop for MyTestDb {
     fn drop(&mut self) {
         let name = std::mem::take(&mut self.name);
         let users = std::mem::take(&mut self.users);
-        // As for PgTestDb: a short-lived thread with its own runtime drops
-        // the database even when the test panicked.
-        let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+        cleanup_on_own_runtime(async move {
+            // The pools' connections belong to the test's runtime, which
+            // this thread blocks: closing them here could deadlock.
+            // MySQL has no `DROP DATABASE .. WITH (FORCE)`, and a
+            // connection left inside a transaction (a panic mid-test)
+            // holds metadata locks that would make DROP DATABASE wait:
+            // kill every other connection on the database or of the
+            // test's users first, and bound the wait anyway.
+            let Ok(mut admin) = mysql_admin_options().connect().await else {
                 return;
             };
-            rt.block_on(async move {
-                // The pools' connections belong to the test's runtime, which
-                // this thread blocks: closing them here could deadlock.
-                // MySQL has no `DROP DATABASE .. WITH (FORCE)`, and a
-                // connection left inside a transaction (a panic mid-test)
-                // holds metadata locks that would make DROP DATABASE wait:
-                // kill every other connection on the database or of the
-                // test's users first, and bound the wait anyway.
-                let Ok(mut admin) = mysql_admin_options().connect().await else {
-                    return;
-                };
-                let _ = sqlx::query("SET SESSION lock_wait_timeout = 30")
+            let _ = sqlx::query("SET SESSION lock_wait_timeout = 30")
+                .execute(&mut admin)
+                .await;
+            let ids: Vec<u64> = sqlx::query_scalar(
+                "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist \
+                     WHERE id <> CONNECTION_ID() AND (db = ? OR FIND_IN_SET(user, ?) > 0)",
+            )
+            .bind(&name)
+            .bind(users.join(","))
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
+            for id in ids {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
                     .execute(&mut admin)
                     .await;
-                let ids: Vec<u64> = sqlx::query_scalar(
-                    "SELECT CAST(id AS UNSIGNED) FROM information_schema.processlist \
-                     WHERE id <> CONNECTION_ID() AND (db = ? OR FIND_IN_SET(user, ?) > 0)",
-                )
-                .bind(&name)
-                .bind(users.join(","))
-                .fetch_all(&mut admin)
-                .await
-                .unwrap_or_default();
-                for id in ids {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("KILL {id}")))
-                        .execute(&mut admin)
-                        .await;
-                }
+            }
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS `{name}`"
+            )))
+            .execute(&mut admin)
+            .await;
+            for user in users {
                 let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS `{name}`"
+                    "DROP USER IF EXISTS '{user}'@'%'"
                 )))
                 .execute(&mut admin)
                 .await;
-                for user in users {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP USER IF EXISTS '{user}'@'%'"
-                    )))
-                    .execute(&mut admin)
-                    .await;
-                }
-                let _ = admin.close().await;
-            });
+            }
+            let _ = admin.close().await;
         });
-        let _ = handle.join();
     }
+}
+
+/// Runs `cleanup` to completion on a short-lived thread with its own
+/// runtime: async work cannot run in `drop`, and the test's runtime may be
+/// the one this blocks, so a test database is dropped even when the test
+/// panicked.
+fn cleanup_on_own_runtime(cleanup: impl std::future::Future<Output = ()> + Send + 'static) {
+    let handle = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            rt.block_on(cleanup);
+        }
+    });
+    let _ = handle.join();
 }
 
 /// An in-memory SQLite database behind a pool of one connection that is
