@@ -108,6 +108,7 @@
 //!
 //! [sqlx]: https://docs.rs/sqlx
 
+mod ast;
 mod backend;
 mod condition;
 mod db;

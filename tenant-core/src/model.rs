@@ -154,6 +154,9 @@ pub trait LoadThroughBuilders<M> {
 pub trait HasPrimaryKey: Model {
     /// The primary key's Rust type.
     type PrimaryKey: SqlType;
+    /// The primary key's position in [`Model::COLUMNS`].
+    #[doc(hidden)]
+    const PRIMARY_KEY_INDEX: usize;
 }
 
 /// The generated `New<Model>` struct: the columns an insert supplies.

@@ -133,7 +133,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     );
 
     // Column constants.
-    let column_consts = model.fields.iter().map(|f| {
+    let column_consts = model.fields.iter().enumerate().map(|(index, f)| {
         let const_name = f.const_name();
         let column = f.column();
         let ty = f.ty;
@@ -160,7 +160,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let fvis = &f.original.vis;
             quote_spanned!(f.ident.span()=>
                 #[doc = #doc]
-                #fvis const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#column);
+                #fvis const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#index);
             )
         }
     });
@@ -205,10 +205,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
     };
     let primary_key_impl = model.primary_key().map(|pk| {
         let ty = pk.ty;
+        let index = model
+            .fields
+            .iter()
+            .position(|f| f.attrs.primary_key.is_some())
+            .unwrap_or_default();
         quote!(
             #[automatically_derived]
             impl __tc::HasPrimaryKey for #ident {
                 type PrimaryKey = #ty;
+                const PRIMARY_KEY_INDEX: usize = #index;
             }
         )
     });
