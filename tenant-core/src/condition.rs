@@ -99,7 +99,7 @@ impl<M: Model, T, N> Column<M, T, N> {
     pub const fn new(index: usize) -> Self {
         assert!(
             index < M::COLUMNS.len(),
-            "a column constant names one of the model's own columns, by its index in `COLUMNS`"
+            "the model has no column at this index: use the column constants that `#[derive(TenantModel)]` generates, such as `MyModel::SOME_COLUMN`"
         );
         Column {
             index,
