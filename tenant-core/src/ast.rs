@@ -78,6 +78,15 @@ impl AstPass<'_> {
         }
     }
 
+    /// Switches to the columns of another model of the statement (a join's
+    /// side): its number in the key, its column names in the SQL.
+    pub(crate) fn side(&mut self, side: usize, side_columns: &'static [&'static str]) {
+        match self {
+            AstPass::Key(key) => key.push(side),
+            AstPass::Sql { columns, .. } => *columns = side_columns,
+        }
+    }
+
     /// One placeholder, numbered in the writer's sequence.
     pub(crate) fn bind(&mut self) {
         if let AstPass::Sql { w, .. } = self {
@@ -139,14 +148,26 @@ pub(crate) fn render<M: Model>(
     capacity: usize,
     walk: impl Fn(&mut AstPass<'_>),
 ) -> Sql {
-    let mut key = ShapeKey::new::<M>(kind, backend);
+    let first_param = M::sql(backend).first_param;
+    render_for::<M>(kind, backend, capacity, first_param, M::COLUMNS, walk)
+}
+
+/// [`render`] for a statement over several models: `T` names the
+/// statement's type in the key (a join's models), `columns` are those the
+/// walk starts with, `first_param` the number of the first placeholder.
+pub(crate) fn render_for<T: 'static>(
+    kind: Kind,
+    backend: Backend,
+    capacity: usize,
+    first_param: usize,
+    columns: &'static [&'static str],
+    walk: impl Fn(&mut AstPass<'_>),
+) -> Sql {
+    let mut key = ShapeKey::new::<T>(kind, backend);
     walk(&mut AstPass::Key(&mut key));
     shape::cached(key, || {
-        let mut w = SqlWriter::new(backend, capacity, M::sql(backend).first_param);
-        walk(&mut AstPass::Sql {
-            w: &mut w,
-            columns: M::COLUMNS,
-        });
+        let mut w = SqlWriter::new(backend, capacity, first_param);
+        walk(&mut AstPass::Sql { w: &mut w, columns });
         w.finish()
     })
 }

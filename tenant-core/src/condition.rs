@@ -450,6 +450,12 @@ impl<M> Condition<M> {
         Condition::new(node(Box::new(self.node), Box::new(other.node)), values)
     }
 
+    /// The same condition, typed for another model (a join's side, after
+    /// the side was recorded).
+    pub(crate) fn cast<N>(self) -> Condition<N> {
+        Condition::new(self.node, self.values)
+    }
+
     /// Both conditions hold.
     pub fn and(self, other: Condition<M>) -> Condition<M> {
         self.join(other, Node::And)

@@ -143,9 +143,18 @@ pub(crate) async fn fetch_all<DB: Driver, M: Model, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<Vec<M>, Error> {
+    fetch_all_as(on, stmt, |row| M::decode::<DB>(row, 0, DecodeToken::new())).await
+}
+
+/// Every row, read by `decode` (a join's tuple).
+pub(crate) async fn fetch_all_as<DB: Driver, R: Send + Unpin, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+    decode: fn(&DB::Row) -> Result<R, sqlx::Error>,
+) -> Result<Vec<R>, Error> {
     on_executor!(on, stmt, |sql, exec, args| {
         sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .try_map(|row: DB::Row| decode(&row))
             .fetch_all(exec)
             .await
     })
@@ -158,7 +167,7 @@ pub(crate) async fn fetch_optional<DB: Driver, M: Model, P: Params>(
 ) -> Result<Option<M>, Error> {
     on_executor!(on, stmt, |sql, exec, args| {
         sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
             .fetch_optional(exec)
             .await
     })

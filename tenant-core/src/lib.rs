@@ -118,6 +118,7 @@ mod exec;
 mod model;
 mod params;
 mod query;
+mod relation;
 mod render;
 pub mod rls;
 mod shape;
@@ -136,8 +137,10 @@ pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
-    Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Numeric, Select, Update,
+    Assigned, Delete, Find, HasAssignments, Inner, Insert, Join, JoinCondition, JoinKind,
+    JoinOrder, Left, NoAssignments, Numeric, Select, Update,
 };
+pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
 pub use value::{IntoValue, SqlType};
 
@@ -175,6 +178,7 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
+    pub use crate::relation::{References, Related, check_reference};
     pub use crate::tenant::TenantValue;
     pub use crate::tenant::{TenantId, TenantScope};
 

@@ -23,6 +23,8 @@ pub(crate) enum Kind {
     CountRls,
     Update,
     Delete,
+    Join,
+    JoinRls,
 }
 
 /// The tag that starts each part of a key: every part has a fixed layout

@@ -97,7 +97,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let fields = model.fields.iter().enumerate().map(|(i, f)| {
             let name = f.ident;
             let probe = field_ops(f);
-            quote!(#name: #probe.decode::<DB>(row, #i)?)
+            quote!(#name: #probe.decode::<DB>(row, offset + #i)?)
         });
         quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
     };
@@ -222,6 +222,35 @@ fn expand(model: &Model<'_>) -> TokenStream {
     // these facts by the core).
     let insert_columns: Vec<String> = insert_fields.iter().map(|f| f.column()).collect();
 
+    // `references = P`: the checks (spanned on `P`) and both ends of the
+    // relation.
+    let references: Vec<(usize, &Field<'_>, &syn::Path)> = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.attrs.references.as_ref().map(|p| (i, f, p)))
+        .collect();
+    let reference_checks = references.iter().map(|(_, f, p)| {
+        let ty = f.ty;
+        quote_spanned!(p.span()=> __tc::check_reference::<#ident, #p, #ty>();)
+    });
+    let reference_impls = references.iter().map(|(i, _, p)| {
+        quote_spanned!(p.span()=>
+            #[automatically_derived]
+            impl __tc::References<#p> for #ident {
+                const COLUMN: usize = #i;
+            }
+            #[automatically_derived]
+            impl __tc::Related<#p> for #ident {
+                const ON: (usize, usize) = (#i, <#p as __tc::HasPrimaryKey>::PRIMARY_KEY_INDEX);
+            }
+            #[automatically_derived]
+            impl __tc::Related<#ident> for #p {
+                const ON: (usize, usize) = (<#p as __tc::HasPrimaryKey>::PRIMARY_KEY_INDEX, #i);
+            }
+        )
+    });
+
     quote! {
         #[doc = #new_doc]
         #vis struct #new_ident {
@@ -236,7 +265,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 #[allow(unused_imports)]
                 use __tc::OrdinaryField as _;
                 #(#global_checks)*
+                #(#reference_checks)*
             }
+
+            #(#reference_impls)*
 
             #[automatically_derived]
             impl __tc::Model for #ident {
@@ -260,7 +292,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
-                fn decode<DB: __tc::Driver>(row: &DB::Row, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                fn decode<DB: __tc::Driver>(row: &DB::Row, offset: usize, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
                     #decode
                 }
             }

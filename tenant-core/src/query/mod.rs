@@ -5,6 +5,7 @@
 mod delete;
 mod find;
 mod insert;
+mod join;
 mod prepare;
 mod select;
 mod update;
@@ -12,6 +13,7 @@ mod update;
 pub use delete::Delete;
 pub use find::Find;
 pub use insert::Insert;
+pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use prepare::Prepare;
 pub use select::Select;
 pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};

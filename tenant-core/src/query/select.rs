@@ -67,6 +67,26 @@ impl<M: Model> Select<M> {
         self
     }
 
+    /// The scope, filters, ordering and paging (a join starts from them).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn into_parts(
+        self,
+    ) -> (
+        Option<TenantValue>,
+        Filters,
+        Vec<(usize, bool)>,
+        Option<u32>,
+        Option<u32>,
+    ) {
+        (
+            self.tenant,
+            self.filters,
+            self.order,
+            self.limit,
+            self.offset,
+        )
+    }
+
     fn has_paging(&self) -> bool {
         self.limit.is_some() || self.offset.is_some()
     }
