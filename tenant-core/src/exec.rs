@@ -86,7 +86,38 @@ impl<DB: Driver> On<'_, DB> {
     }
 }
 
+impl<DB: Driver> On<'_, DB> {
+    /// The same target for one more statement.
+    pub(crate) fn reborrow(&mut self) -> On<'_, DB> {
+        match self {
+            On::Pool { pool, rls } => On::Pool { pool, rls: *rls },
+            On::Tx {
+                conn,
+                tenant,
+                failed,
+            } => On::Tx {
+                conn: &mut **conn,
+                tenant,
+                failed,
+            },
+        }
+    }
+}
+
 impl Target<'_> {
+    /// The same target for one more statement (an operation that runs
+    /// several).
+    pub(crate) fn reborrow(&mut self) -> Target<'_> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(on) => Target::Sqlite(on.reborrow()),
+            #[cfg(feature = "postgres")]
+            Target::Postgres(on) => Target::Postgres(on.reborrow()),
+            #[cfg(feature = "mysql")]
+            Target::MySql(on) => Target::MySql(on.reborrow()),
+        }
+    }
+
     /// The backend the statement runs on.
     pub(crate) fn backend(&self) -> Backend {
         fn of<DB: Driver>(_: &On<'_, DB>) -> Backend {

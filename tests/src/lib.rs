@@ -14,6 +14,10 @@ pub mod suites;
 #[cfg(doctest)]
 pub struct GettingStarted;
 
+#[doc = include_str!("../../docs/relations.md")]
+#[cfg(doctest)]
+pub struct RelationsDoc;
+
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

@@ -5,6 +5,7 @@
 //! the schema has no composite foreign key to refuse a cross-tenant
 //! reference.
 
+use sqlx::ConnectOptions;
 use tenant_core::prelude::*;
 use tenant_tests::suites::scope;
 use tenant_tests::{MyTestDb, PgTestDb};
@@ -81,7 +82,18 @@ async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
     let mut pg = PgTestDb::create().await;
     pg.execute_script(POSTGRES).await;
     let role = pg.create_app_role().await;
-    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
+    // Statements logged (at `debug`, seen only by a subscriber that asks):
+    // the children test counts them.
+    let plain = TenantDb::postgres(
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect_with(
+                pg.options_for(&role)
+                    .log_statements(log::LevelFilter::Debug),
+            )
+            .await
+            .expect("connect"),
+    );
 
     let mut pg_rls = PgTestDb::create().await;
     pg_rls.execute_script(POSTGRES).await;
@@ -96,7 +108,16 @@ async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
     let mut my = MyTestDb::create().await;
     my.execute_script(MYSQL).await;
     let user = my.create_app_user().await;
-    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
+    let mysql = TenantDb::mysql(
+        sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(2)
+            .connect_with(
+                my.options_for(&user)
+                    .log_statements(log::LevelFilter::Debug),
+            )
+            .await
+            .expect("connect"),
+    );
     (
         (vec![pg, pg_rls], my),
         vec![
@@ -339,4 +360,85 @@ fn the_join_condition_compares_the_tenant_columns() {
         sql.contains(r#"WHERE "rel_bills"."tenant_id" = "__tenant_ctx"."value""#),
         "{sql}"
     );
+}
+
+/// Counts the statements sqlx runs on this thread: sqlx reports each one as
+/// a `tracing` event with target `sqlx::query` when the pool logs
+/// statements (the plain PostgreSQL and MySQL pools here; SQLite reports on
+/// its worker thread, so it is not counted).
+struct StatementCounter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl tracing::Subscriber for StatementCounter {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "sqlx::query"
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if event.metadata().target() == "sqlx::query" {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+/// Parents with their children in two statements, both scoped: no N+1, and
+/// no child of another tenant even where the ids collide.
+#[tokio::test]
+async fn children_load_in_two_scoped_statements() {
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let guard = tracing::subscriber::set_default(StatementCounter(count.clone()));
+        let groups = Account::query(&scope("globex"))
+            .order_by(Account::ID.asc())
+            .fetch_with_children::<Bill>(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        drop(guard);
+        if matches!(*name, "postgres" | "mysql") {
+            assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2, "{name}");
+        }
+        let got: Vec<(&str, Vec<i64>)> = groups
+            .iter()
+            .map(|(a, bills)| {
+                (
+                    a.name.as_str(),
+                    bills.iter().map(|b| b.amount_cents).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [("globex-one", vec![1_000]), ("globex-two", vec![2_000])],
+            "{name}"
+        );
+
+        // Acme's account 1 has bills 1 and 2; acme's bill 3 belongs to no
+        // acme account and appears nowhere.
+        let groups = Account::query(&scope("acme"))
+            .fetch_with_children::<Bill>(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(groups.len(), 1, "{name}");
+        let mut ids: Vec<i64> = groups[0].1.iter().map(|b| b.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [1, 2], "{name}");
+        assert!(
+            groups[0].1.iter().all(|b| b.tenant_id.as_str() == "acme"),
+            "{name}"
+        );
+
+        // No parent: one statement, no children query.
+        let groups = Account::query(&scope("nobody"))
+            .fetch_with_children::<Bill>(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(groups.is_empty(), "{name}");
+    }
 }

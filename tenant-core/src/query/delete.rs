@@ -81,7 +81,6 @@ impl<M: Model> Delete<M> {
             tenant: self.tenant,
             params: DynParams {
                 tenant: self.tenant,
-                tenant_position: 0,
                 values,
                 limit: None,
                 offset: None,

@@ -437,7 +437,6 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
             tenant: self.tenant,
             params: DynParams {
                 tenant: self.tenant,
-                tenant_position: 0,
                 values: self.values,
                 limit,
                 offset: self.offset.map(i64::from),

@@ -2,6 +2,7 @@
 //! generated constructor (`Invoice::query(&scope)` ...) and run by a
 //! terminal that takes an [`Executor`](crate::Executor).
 
+mod children;
 mod delete;
 mod find;
 mod insert;

@@ -14,6 +14,7 @@ use crate::params::{DynParams, Sql, Statement};
 use crate::shape::{self, Tag};
 use crate::sql::ROW_ALIAS;
 use crate::tenant::{TenantScope, TenantValue};
+use crate::value::Value;
 
 /// `SELECT` of model `M`, from `M::query(&scope)`.
 ///
@@ -30,7 +31,7 @@ pub struct Select<M> {
 }
 
 impl<M: Model> Select<M> {
-    fn with_tenant(tenant: Option<TenantValue>) -> Self {
+    pub(super) fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Select {
             tenant,
             filters: Filters::default(),
@@ -65,6 +66,23 @@ impl<M: Model> Select<M> {
     pub fn offset(mut self, n: u32) -> Self {
         self.offset = Some(n);
         self
+    }
+
+    /// The tenant the query is scoped to.
+    pub(super) fn tenant(&self) -> Option<TenantValue> {
+        self.tenant
+    }
+
+    /// Adds a filter from its parts (a node and its values).
+    pub(super) fn push_filter(&mut self, node: crate::condition::Node, values: Vec<Value>) {
+        self.filters.nodes.push(node);
+        self.filters.values.extend(values);
+    }
+
+    /// The statement for `target`.
+    pub(super) fn statement_for(self, target: &exec::Target<'_>) -> Statement<DynParams> {
+        let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
+        self.into_statement(sql)
     }
 
     /// The scope, filters, ordering and paging (a join starts from them).
@@ -275,7 +293,6 @@ impl<M: Model> Select<M> {
             tenant: self.tenant,
             params: DynParams {
                 tenant: self.tenant,
-                tenant_position: 0,
                 values,
                 limit,
                 offset: self.offset.map(i64::from),

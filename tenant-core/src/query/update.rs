@@ -6,12 +6,13 @@ use std::marker::PhantomData;
 use super::{Filters, by_key_constructors, found_by_key, scope_constructors};
 use crate::ast::{self, AstPass};
 use crate::backend::Backend;
+use crate::backend::Driver;
 use crate::condition::{Assignable, Column, ConditionOn};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
-use crate::params::{DynParams, Sql, Statement};
+use crate::params::{Params, Sql, Statement};
 use crate::shape::{self, Tag};
 use crate::sql::push_column;
 use crate::tenant::{TenantScope, TenantValue};
@@ -262,7 +263,7 @@ impl<M: Model, S> Update<M, S> {
 
     /// The statement for `backend`; refuses an assignment to the tenant
     /// column.
-    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
+    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<UpdateParams>, Error> {
         // Column constants come from the derive, which never gives the tenant
         // column a settable type; a hand-made one is refused here, in any
         // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
@@ -274,25 +275,14 @@ impl<M: Model, S> Update<M, S> {
             });
         }
         let sql = self.sql(backend);
-        let sets = self.sets.len();
-        let mut values = Vec::with_capacity(self.filters.values.len() + sets);
-        values.extend(self.sets.into_iter().map(|set| set.value));
-        values.extend(self.filters.values);
         Ok(Statement {
             sql,
             tenant: self.tenant,
-            params: DynParams {
+            params: UpdateParams {
                 tenant: self.tenant,
-                // `$1` binds first; a positional `?` where the scope's
-                // predicate stands, after the assignments.
-                tenant_position: if backend.numbered_placeholders() {
-                    0
-                } else {
-                    sets
-                },
-                values,
-                limit: None,
-                offset: None,
+                tenant_first: backend.numbered_placeholders(),
+                sets: self.sets,
+                filters: self.filters.values,
             },
         })
     }
@@ -331,5 +321,40 @@ impl<M: Model, S> Update<M, S> {
             by_key,
             dispatch!(target, on => exec::execute_write(on, stmt).await)?,
         )
+    }
+}
+
+/// An UPDATE's parameters: the assignments' values, the tenant, the
+/// filters' values. The tenant is `$1` on the backends with numbered
+/// placeholders, so it binds first wherever it appears in the text; with
+/// positional `?` placeholders (MySQL) it binds where the scope predicate
+/// stands, after the assignments.
+pub(super) struct UpdateParams {
+    tenant: Option<TenantValue>,
+    tenant_first: bool,
+    sets: Vec<Assignment>,
+    filters: Vec<Value>,
+}
+
+impl Params for UpdateParams {
+    fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), sqlx::error::BoxDynError> {
+        sqlx::Arguments::reserve(args, self.sets.len() + self.filters.len() + 1, 0);
+        let tenant = |args: &mut DB::Arguments| match self.tenant {
+            Some(tenant) => tenant.bind::<DB>(args),
+            None => Ok(()),
+        };
+        if self.tenant_first {
+            tenant(args)?;
+        }
+        for set in self.sets {
+            DB::add_value(args, set.value)?;
+        }
+        if !self.tenant_first {
+            tenant(args)?;
+        }
+        for value in self.filters {
+            DB::add_value(args, value)?;
+        }
+        Ok(())
     }
 }
