@@ -97,6 +97,8 @@ pub trait SameTenantKey<From, To> {}
 impl<K> SameTenantKey<K, K> for (Scoped, Scoped) {}
 impl<K1, K2> SameTenantKey<K1, K2> for (Scoped, Global) {}
 impl<K1, K2> SameTenantKey<K1, K2> for (Global, Global) {}
+// Refused by `Reaches` already (one error per mistake).
+impl<K1, K2> SameTenantKey<K1, K2> for (Global, Scoped) {}
 
 /// A field type that can hold a key of type `K`: `K`, or `Option<K>` for an
 /// optional reference.

@@ -232,7 +232,14 @@ fn expand(model: &Model<'_>) -> TokenStream {
         .collect();
     let reference_checks = references.iter().map(|(_, f, p)| {
         let ty = f.ty;
-        quote_spanned!(p.span()=> __tc::check_reference::<#ident, #p, #ty>();)
+        // The model's name spanned on the attribute's path: a broken rule
+        // is reported on `references = ..`, where it is fixed.
+        let span = p
+            .segments
+            .last()
+            .map_or_else(|| p.span(), |s| s.ident.span());
+        let model = syn::Ident::new(&ident.to_string(), span);
+        quote_spanned!(span=> __tc::check_reference::<#model, #p, #ty>();)
     });
     let reference_impls = references.iter().map(|(i, _, p)| {
         quote_spanned!(p.span()=>
