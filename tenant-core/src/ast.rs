@@ -34,6 +34,13 @@ impl AstPass<'_> {
         }
     }
 
+    /// A word of the key only (a fact the text shows some other way).
+    pub(crate) fn word(&mut self, word: usize) {
+        if let AstPass::Key(key) = self {
+            key.push(word);
+        }
+    }
+
     /// Structural text, which the key's tags already imply.
     pub(crate) fn sql(&mut self, text: &str) {
         if let AstPass::Sql { w, .. } = self {

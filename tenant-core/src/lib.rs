@@ -137,8 +137,9 @@ pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
-    Assigned, Delete, Find, HasAssignments, Inner, Insert, Join, JoinCondition, JoinKind,
-    JoinOrder, Left, NoAssignments, Numeric, Select, Update,
+    Aggregate, Aggregated, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments, Inner,
+    Insert, Join, JoinCondition, JoinKind, JoinOrder, Left, NoAssignments, Numeric, Projection,
+    Select, Summable, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};

@@ -25,6 +25,8 @@ pub(crate) enum Kind {
     Delete,
     Join,
     JoinRls,
+    Aggregate,
+    AggregateRls,
 }
 
 /// The tag that starts each part of a key: every part has a fixed layout
@@ -48,6 +50,10 @@ pub(crate) enum Tag {
     Paging,
     /// An assignment `column = value`: column.
     Set,
+    /// An item of a select list: its kind, its column if any.
+    Item,
+    /// A `GROUP BY` key: column.
+    Group,
     /// An assignment `column = column + delta`: column.
     Increment,
 }

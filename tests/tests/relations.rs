@@ -442,3 +442,110 @@ async fn children_load_in_two_scoped_statements() {
         assert!(groups.is_empty(), "{name}");
     }
 }
+
+// --- Aggregates, grouping and projections over the same mirror data ------
+
+#[tokio::test]
+async fn aggregates_and_projections_read_only_the_scopes_rows() {
+    use tenant_core::count;
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let acme = scope("acme");
+
+        let totals = Bill::query(&acme)
+            .select((
+                count(),
+                Bill::AMOUNT_CENTS.sum(),
+                Bill::AMOUNT_CENTS.min(),
+                Bill::AMOUNT_CENTS.max(),
+                Bill::AMOUNT_CENTS.avg(),
+                Bill::ACCOUNT_ID.count_distinct(),
+            ))
+            .fetch_one(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            totals,
+            (3, Some(600), Some(100), Some(300), Some(200.0), 2),
+            "{name}"
+        );
+
+        let per_account = Bill::query(&acme)
+            .select((Bill::ACCOUNT_ID, count(), Bill::AMOUNT_CENTS.sum()))
+            .group_by(Bill::ACCOUNT_ID)
+            .order_by(Bill::ACCOUNT_ID.asc())
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            per_account,
+            [(1, 2, Some(300)), (2, 1, Some(300))],
+            "{name}"
+        );
+
+        // A filter, descending order and paging on groups.
+        let top = Bill::query(&scope("globex"))
+            .filter(Bill::AMOUNT_CENTS.gt(0))
+            .select((Bill::ACCOUNT_ID, Bill::AMOUNT_CENTS.sum()))
+            .group_by(Bill::ACCOUNT_ID)
+            .order_by(Bill::ACCOUNT_ID.desc())
+            .limit(1)
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(top, [(2, Some(2_000))], "{name}");
+
+        // No row: COUNT is 0 and the other aggregates NULL.
+        let empty = Bill::query(&scope("nobody"))
+            .select((count(), Bill::AMOUNT_CENTS.sum(), Bill::AMOUNT_CENTS.max()))
+            .fetch_one(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(empty, (0, None, None), "{name}");
+
+        // A projection: some columns into a tuple.
+        let accounts = Account::query(&scope("globex"))
+            .select((Account::ID, Account::NAME))
+            .order_by(Account::ID.asc())
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            accounts,
+            [(1, "globex-one".to_owned()), (2, "globex-two".to_owned())],
+            "{name}"
+        );
+
+        // exists: globex's 2 000 is not acme's.
+        let big = |s: &TenantScope| Bill::query(s).filter(Bill::AMOUNT_CENTS.gt(1_500));
+        assert!(!big(&acme).exists(db).await.expect("exists"), "{name}");
+        assert!(
+            big(&scope("globex")).exists(db).await.expect("exists"),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn aggregates_cast_to_one_type_on_every_backend() {
+    let acme = scope("acme");
+    let query = || Bill::query(&acme).select((Bill::AMOUNT_CENTS.sum(), Bill::AMOUNT_CENTS.avg()));
+    assert!(
+        query()
+            .to_sql()
+            .starts_with(r#"SELECT CAST(SUM("rel_bills"."amount_cents") AS BIGINT), CAST(AVG("rel_bills"."amount_cents") AS DOUBLE PRECISION)"#),
+        "{}",
+        query().to_sql()
+    );
+    let mysql = query().to_sql_for(tenant_core::Backend::MySql);
+    assert!(
+        mysql.starts_with("SELECT CAST(SUM(`rel_bills`.`amount_cents`) AS SIGNED), CAST(AVG(`rel_bills`.`amount_cents`) AS DOUBLE)"),
+        "{mysql}"
+    );
+    let rls = query().to_rls_sql();
+    assert!(
+        rls.contains(r#"WHERE "rel_bills"."tenant_id" = "__tenant_ctx"."value""#),
+        "{rls}"
+    );
+}

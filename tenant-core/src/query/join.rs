@@ -373,8 +373,11 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
             pass.side(side, Self::columns(side));
             pass.sql(if i == 0 { " ORDER BY " } else { ", " });
             if outer {
-                let position = column + if side == 0 { 0 } else { A::COLUMNS.len() };
-                pass.fact(column, &format!("{ROW_ALIAS}.\"__c{position}\""));
+                pass.word(column);
+                if let Some(w) = pass.writer() {
+                    let position = column + if side == 0 { 0 } else { A::COLUMNS.len() };
+                    w.push(&format!("{ROW_ALIAS}.\"__c{position}\""));
+                }
             } else {
                 let qualifier = if side == 0 {
                     &a.qualifier

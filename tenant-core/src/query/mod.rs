@@ -2,6 +2,7 @@
 //! generated constructor (`Invoice::query(&scope)` ...) and run by a
 //! terminal that takes an [`Executor`](crate::Executor).
 
+mod aggregate;
 mod children;
 mod delete;
 mod find;
@@ -11,6 +12,7 @@ mod prepare;
 mod select;
 mod update;
 
+pub use aggregate::{Aggregate, Aggregated, Count, Expr, GroupKey, Projection, Summable, count};
 pub use delete::Delete;
 pub use find::Find;
 pub use insert::Insert;
