@@ -139,7 +139,7 @@ pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
     Aggregate, Aggregated, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments, Inner,
     Insert, Join, JoinCondition, JoinKind, JoinOrder, Left, NoAssignments, Numeric, Projection,
-    Select, Summable, Update, count,
+    Select, Summable, Summed, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};

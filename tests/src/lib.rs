@@ -18,6 +18,10 @@ pub struct GettingStarted;
 #[cfg(doctest)]
 pub struct RelationsDoc;
 
+#[doc = include_str!("../../docs/aggregates.md")]
+#[cfg(doctest)]
+pub struct AggregatesDoc;
+
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

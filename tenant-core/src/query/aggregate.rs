@@ -98,6 +98,7 @@ mod sealed {
     pub trait Sealed<M> {}
     impl<M, T, N> Sealed<M> for crate::condition::Column<M, T, N> {}
     impl<M, O> Sealed<M> for super::Aggregated<M, O> {}
+    impl<M, T> Sealed<M> for super::Summed<M, T> {}
     impl<M> Sealed<M> for super::Count {}
     pub trait Summable {}
     impl Summable for i16 {}
@@ -140,6 +141,22 @@ pub struct Aggregated<M, O> {
 
 impl<M, O: SqlType + Unpin> Expr<M> for Aggregated<M, O> {
     type Output = O;
+
+    fn node(&self) -> ExprNode {
+        self.node
+    }
+}
+
+/// `SUM(column)` of a column of `M` holding `T`, from [`Column::sum`]:
+/// reads as `Option<T::Sum>` (`i64` for integers, `f64` for floats).
+#[derive(Debug, Clone, Copy)]
+pub struct Summed<M, T> {
+    node: ExprNode,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T: Summable> Expr<M> for Summed<M, T> {
+    type Output = Option<T::Sum>;
 
     fn node(&self) -> ExprNode {
         self.node
@@ -209,14 +226,18 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     /// `SUM(column)`: `None` when no row (or only NULLs) is summed. An
     /// integer column sums as `i64` on every backend (an overflow is an
     /// error), a floating-point one as `f64`.
-    pub fn sum(self) -> Aggregated<M, Option<<N::Compared as Summable>::Sum>>
+    pub fn sum(self) -> Summed<M, N::Compared>
     where
         N::Compared: Summable,
     {
-        if <N::Compared as Summable>::FLOAT {
-            self.aggregate(ExprNode::SumFloat)
+        let node = if <N::Compared as Summable>::FLOAT {
+            ExprNode::SumFloat(self.index())
         } else {
-            self.aggregate(ExprNode::SumInt)
+            ExprNode::SumInt(self.index())
+        };
+        Summed {
+            node,
+            _marker: PhantomData,
         }
     }
 
@@ -337,7 +358,7 @@ impl<M: Model, T, N> GroupKey<M> for Column<M, T, N> {
 /// );
 /// # async fn run(db: &TenantDb, report: tenant_core::Aggregate<Invoice, (
 /// #     tenant_core::Column<Invoice, String>, tenant_core::Count,
-/// #     tenant_core::Aggregated<Invoice, Option<i64>>)>) -> Result<(), tenant_core::Error> {
+/// #     tenant_core::Summed<Invoice, i64>)>) -> Result<(), tenant_core::Error> {
 /// let rows: Vec<(String, i64, Option<i64>)> = report.fetch_all(db).await?;
 /// # Ok(()) }
 /// ```

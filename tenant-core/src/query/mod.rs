@@ -12,7 +12,9 @@ mod prepare;
 mod select;
 mod update;
 
-pub use aggregate::{Aggregate, Aggregated, Count, Expr, GroupKey, Projection, Summable, count};
+pub use aggregate::{
+    Aggregate, Aggregated, Count, Expr, GroupKey, Projection, Summable, Summed, count,
+};
 pub use delete::Delete;
 pub use find::Find;
 pub use insert::Insert;
