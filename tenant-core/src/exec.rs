@@ -181,11 +181,11 @@ pub(crate) async fn fetch_all<DB: Driver, M: Model, P: Params>(
 pub(crate) async fn fetch_all_as<DB: Driver, R: Send + Unpin, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
-    decode: fn(&DB::Row) -> Result<R, sqlx::Error>,
+    decode: impl Fn(&DB::Row) -> Result<R, sqlx::Error> + Send + Sync,
 ) -> Result<Vec<R>, Error> {
     on_executor!(on, stmt, |sql, exec, args| {
         sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| decode(&row))
+            .try_map(move |row: DB::Row| decode(&row))
             .fetch_all(exec)
             .await
     })

@@ -138,8 +138,8 @@ pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
     Aggregate, Aggregated, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments, Inner,
-    Insert, Join, JoinCondition, JoinKind, JoinOrder, Left, NoAssignments, Numeric, Projection,
-    Select, Summable, Summed, Update, count,
+    Insert, Join, JoinCondition, JoinKind, JoinOrder, Keyset, Left, NoAssignments, Numeric, Page,
+    Projection, Select, SortOrder, Summable, Summed, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use tenant_core::{Assigned, Update};
+use tenant_core::{Assigned, SortOrder, Update};
 
 use crate::auth::Tenant;
 use crate::error::ApiError;
@@ -158,13 +158,13 @@ pub async fn list(
         }
         Some(n) => n.min(MAX_PAGE_SIZE),
     };
-    let mut select = Invoice::query(tenant.scope());
-    if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        let after = validate::canonical_id(cursor).ok_or_else(|| {
+    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(cursor) => Some(validate::canonical_id(cursor).ok_or_else(|| {
             ApiError::InvalidQuery("cursor is not a cursor this API returned".to_owned())
-        })?;
-        select = select.filter(Invoice::ID.lt(after));
-    }
+        })?),
+        None => None,
+    };
+    let mut select = Invoice::query(tenant.scope());
     if let Some(min) = query.min_amount_cents {
         select = select.filter(Invoice::AMOUNT_CENTS.ge(min));
     }
@@ -177,20 +177,16 @@ pub async fn list(
         })?;
         select = select.filter(Invoice::STATUS.eq(status));
     }
-    // One row more than asked tells whether another page exists.
+    // Newest first, keyset-paginated by id: the page reads one row more
+    // than asked to know whether another page follows.
     let mut tx = super::begin(&state, &tenant).await?;
-    let mut rows = select
-        .order_by(Invoice::ID.desc())
-        .limit(limit + 1)
-        .fetch_all(tx.tx())
+    let page = select
+        .keyset(Invoice::ID, SortOrder::Desc, after)
+        .fetch_page(limit, tx.tx())
         .await?;
     tx.commit().await?;
-    let next_cursor = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|last| last.id.to_string())
-    } else {
-        None
-    };
+    let rows = page.items;
+    let next_cursor = page.next.map(|id| id.to_string());
     Ok(Json(InvoicePage {
         items: rows.into_iter().map(InvoiceView::from).collect(),
         next_cursor,
