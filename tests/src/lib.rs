@@ -7,6 +7,7 @@
 //! the helpers panic with a message saying how to start it: a test never
 //! skips.
 
+pub mod cancel;
 pub mod models;
 pub mod suites;
 
