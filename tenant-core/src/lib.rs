@@ -131,8 +131,8 @@ pub mod verify;
 
 pub use backend::{Backend, Driver};
 pub use bulk::{
-    ColumnOf, ConflictTarget, InsertMany, NeedsAction, NeedsTarget, Ready, Upsert, UpsertColumns,
-    UpsertReady,
+    ColumnOf, ConflictTarget, InsertMany, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert,
+    Upsert, UpsertColumns,
 };
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,

@@ -15,6 +15,10 @@ pub mod suites;
 #[cfg(doctest)]
 pub struct GettingStarted;
 
+#[doc = include_str!("../../docs/bulk-writes.md")]
+#[cfg(doctest)]
+pub struct BulkWrites;
+
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

@@ -18,6 +18,9 @@ fn ui() {
     t.compile_fail("ui/columns/*.rs");
     // 6. A scope of one tenant key type used with a model of another.
     t.compile_fail("ui/key_types/*.rs");
+    // 7. Bulk writes: unscoped or foreign rows, conflict targets without
+    //    the tenant column, upserts of the tenant column.
+    t.compile_fail("ui/bulk/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }

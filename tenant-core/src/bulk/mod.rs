@@ -13,7 +13,8 @@ mod upsert;
 
 pub use insert_many::InsertMany;
 pub use upsert::{
-    ColumnOf, ConflictTarget, NeedsAction, NeedsTarget, Ready, Upsert, UpsertColumns, UpsertReady,
+    ColumnOf, ConflictTarget, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert, Upsert,
+    UpsertColumns,
 };
 
 use sqlx::Arguments as _;

@@ -32,21 +32,20 @@ pub enum NeedsAction {}
 #[derive(Debug)]
 pub enum Ready {}
 
-/// The state of an [`Upsert`] that can run: [`Ready`] only.
+/// Never implemented: the terminals of an unfinished [`Upsert`] (no
+/// conflict target or no action yet) exist only to fail with this message.
+#[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "this upsert is not finished: it needs a conflict target and an action",
     label = "not ready to run",
     note = "write `Model::upsert(&scope, row).on_conflict((Model::TENANT_ID, Model::SOME_KEY))` and then `.do_update((Model::A, Model::B))`, `.do_update_all()` or `.do_nothing()`"
 )]
-pub trait UpsertReady: sealed::State {}
-impl UpsertReady for Ready {}
+pub trait UnfinishedUpsert {
+    #[doc(hidden)]
+    fn refuse() -> std::convert::Infallible;
+}
 
 mod sealed {
-    pub trait State {}
-    impl State for super::NeedsTarget {}
-    impl State for super::NeedsAction {}
-    impl State for super::Ready {}
-
     pub trait Column<M> {}
     pub trait Target<M> {}
     pub trait Columns<M> {}
@@ -56,9 +55,10 @@ mod sealed {
 /// implemented by [`Column`] only, so the tenant column
 /// ([`TenantColumn`]) is not one of them.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a column of `{M}` that an upsert may name here",
-    label = "not one of `{M}`'s column constants",
-    note = "use `{M}`'s own column constants; the tenant column is never updated"
+    message = "`{Self}` cannot be named here in an upsert of `{M}`",
+    label = "not one of `{M}`'s column constants (the tenant column is not one)",
+    note = "name `{M}`'s own column constants: `{M}::SOME_COLUMN`",
+    note = "the tenant column is never updated: a row never moves to another tenant"
 )]
 pub trait ColumnOf<M>: sealed::Column<M> {
     #[doc(hidden)]
@@ -79,10 +79,32 @@ impl<M, T, N: Nullability<T>> ColumnOf<M> for Column<M, T, N> {
 /// A unique key without the tenant column spans tenants: a conflict on it
 /// would find another tenant's row. So a target that does not start with
 /// the tenant column does not compile.
+///
+/// ```
+/// # use tenant_core::prelude::*;
+/// # #[derive(TenantModel)]
+/// # #[tenant(table = "customers")]
+/// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
+/// # let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// # let row = || NewCustomer { email: "a@x".into(), name: "A".into() };
+/// // The tenant column alone, or first in a tuple.
+/// let _ = Customer::upsert(&acme, row()).on_conflict(Customer::TENANT_ID);
+/// let _ = Customer::upsert(&acme, row()).on_conflict((Customer::TENANT_ID, Customer::EMAIL));
+/// ```
+///
+/// ```compile_fail,E0277
+/// # use tenant_core::prelude::*;
+/// # #[derive(TenantModel)]
+/// # #[tenant(table = "customers")]
+/// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
+/// # let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// # let row = || NewCustomer { email: "a@x".into(), name: "A".into() };
+/// let _ = Customer::upsert(&acme, row()).on_conflict((Customer::EMAIL, Customer::TENANT_ID));
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a conflict target of an upsert of `{M}`: it must start with `{M}`'s tenant column",
     label = "the conflict target does not start with the tenant column",
-    note = "name the unique key that leads with the tenant column, tenant column first: `.on_conflict(({M}::TENANT_ID, {M}::EMAIL))` (the constant of the `#[tenant(tenant_id)]` field)",
+    note = "name the unique key that leads with the tenant column, tenant column first, e.g. `.on_conflict(({M}::TENANT_ID, {M}::EMAIL))` (the constant of the `#[tenant(tenant_id)]` field, then the key's other columns)",
     note = "a unique key without the tenant column spans tenants: a conflict on it would update another tenant's row; add the tenant column to the key"
 )]
 pub trait ConflictTarget<M>: sealed::Target<M> {
@@ -99,6 +121,31 @@ impl<M> ConflictTarget<M> for TenantColumn<M> {
 
 /// The columns an upsert of `M` updates on a conflict: one column constant
 /// or a tuple of them (up to eight). Sealed.
+///
+/// ```
+/// # use tenant_core::prelude::*;
+/// # #[derive(TenantModel)]
+/// # #[tenant(table = "customers")]
+/// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
+/// # let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// # let row = || NewCustomer { email: "a@x".into(), name: "A".into() };
+/// let target = (Customer::TENANT_ID, Customer::EMAIL);
+/// let _ = Customer::upsert(&acme, row()).on_conflict(target).do_update(Customer::NAME);
+/// let _ = Customer::upsert(&acme, row()).on_conflict(target).do_update((Customer::NAME, Customer::EMAIL));
+/// ```
+///
+/// The tenant column is not one of them:
+///
+/// ```compile_fail,E0277
+/// # use tenant_core::prelude::*;
+/// # #[derive(TenantModel)]
+/// # #[tenant(table = "customers")]
+/// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
+/// # let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// # let row = || NewCustomer { email: "a@x".into(), name: "A".into() };
+/// let target = (Customer::TENANT_ID, Customer::EMAIL);
+/// let _ = Customer::upsert(&acme, row()).on_conflict(target).do_update(Customer::TENANT_ID);
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be the columns an upsert of `{M}` updates",
     label = "not a column constant of `{M}` or a tuple of them",
@@ -329,7 +376,7 @@ impl<M: TenantOwned> Upsert<M, NeedsAction> {
     }
 }
 
-impl<M: TenantOwned, S> Upsert<M, S> {
+impl<M: TenantOwned> Upsert<M, Ready> {
     /// The columns the update sets, or `None` to leave the row as it is.
     fn assignments(&self) -> Result<Option<Vec<&'static str>>, Error> {
         let tenant = M::TENANT_COLUMN.unwrap_or_default();
@@ -383,10 +430,7 @@ impl<M: TenantOwned, S> Upsert<M, S> {
     /// );
     /// # Ok::<(), tenant_core::Error>(())
     /// ```
-    pub fn to_sql_for(&self, backend: Backend, returning: bool) -> Result<String, Error>
-    where
-        S: UpsertReady,
-    {
+    pub fn to_sql_for(&self, backend: Backend, returning: bool) -> Result<String, Error> {
         Ok(render::<M>(
             backend,
             &self.target,
@@ -422,10 +466,7 @@ impl<M: TenantOwned, S> Upsert<M, S> {
     /// ([`do_nothing`](Upsert::do_nothing), or nothing to update), SQLite
     /// and PostgreSQL report 0; MySQL reports 1 (sqlx connects with
     /// `CLIENT_FOUND_ROWS`, which counts the row found).
-    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
-    where
-        S: UpsertReady,
-    {
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         match self.run(executor, false).await? {
             // MySQL counts an updated row twice.
             Output::Count(n) => Ok(n.min(1)),
@@ -438,10 +479,7 @@ impl<M: TenantOwned, S> Upsert<M, S> {
     /// [`do_nothing`](Upsert::do_nothing) left an existing row on SQLite or
     /// PostgreSQL (MariaDB returns the existing row). On MySQL this needs
     /// MariaDB 10.5 or later.
-    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error>
-    where
-        S: UpsertReady,
-    {
+    pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         match self.run(executor, true).await? {
             Output::Rows(rows) => Ok(rows.into_iter().next()),
             Output::Count(_) => Ok(None),
@@ -450,10 +488,7 @@ impl<M: TenantOwned, S> Upsert<M, S> {
 
     /// Like [`fetch_optional`](Upsert::fetch_optional), with
     /// [`Error::NotFound`] when no row is returned.
-    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error>
-    where
-        S: UpsertReady,
-    {
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         self.fetch_optional(executor).await?.ok_or(Error::NotFound)
     }
 
@@ -474,6 +509,48 @@ impl<M: TenantOwned, S> Upsert<M, S> {
         result.map_err(|err| cross_tenant(backend, err, M::TABLE))
     }
 }
+
+/// The terminals of an unfinished upsert: each fails to compile with
+/// [`UnfinishedUpsert`]'s message, once, at the call.
+macro_rules! unfinished_terminals {
+    ($($state:ty),*) => {$(
+        #[doc(hidden)]
+        #[allow(unreachable_code)]
+        impl<M: TenantOwned> Upsert<M, $state> {
+            #[doc(hidden)]
+            pub fn execute<'c>(
+                self,
+                _: impl Executor<'c>,
+            ) -> std::future::Ready<Result<u64, Error>>
+            where
+                Self: UnfinishedUpsert,
+            {
+                match <Self as UnfinishedUpsert>::refuse() {}
+            }
+
+            #[doc(hidden)]
+            pub fn fetch_one<'c>(self, _: impl Executor<'c>) -> std::future::Ready<Result<M, Error>>
+            where
+                Self: UnfinishedUpsert,
+            {
+                match <Self as UnfinishedUpsert>::refuse() {}
+            }
+
+            #[doc(hidden)]
+            pub fn fetch_optional<'c>(
+                self,
+                _: impl Executor<'c>,
+            ) -> std::future::Ready<Result<Option<M>, Error>>
+            where
+                Self: UnfinishedUpsert,
+            {
+                match <Self as UnfinishedUpsert>::refuse() {}
+            }
+        }
+    )*};
+}
+
+unfinished_terminals!(NeedsTarget, NeedsAction);
 
 /// Runs the statement; in row-level-security mode on a pool, in a
 /// transaction that sets the tenant first (the update half must pass the
