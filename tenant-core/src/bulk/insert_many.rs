@@ -128,6 +128,7 @@ impl<M: Model> InsertMany<M> {
     ///
     /// ```
     /// # use tenant_core::prelude::*;
+/// # use tenant_core::Backend;
     /// # #[derive(TenantModel)]
     /// # #[tenant(table = "invoices")]
     /// # struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, amount_cents: i64 }
@@ -167,6 +168,7 @@ impl<M: Model> InsertMany<M> {
     ///
     /// ```
     /// # use tenant_core::prelude::*;
+/// # use tenant_core::Backend;
     /// # #[derive(TenantModel)]
     /// # #[tenant(table = "invoices")]
     /// # struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, amount_cents: i64 }

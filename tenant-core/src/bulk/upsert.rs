@@ -411,6 +411,7 @@ impl<M: TenantOwned> Upsert<M, Ready> {
     ///
     /// ```
     /// # use tenant_core::prelude::*;
+/// # use tenant_core::Backend;
     /// # #[derive(TenantModel)]
     /// # #[tenant(table = "customers")]
     /// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
