@@ -488,7 +488,7 @@ async fn upsert_suite(db: &TenantDb) {
     assert_eq!(updated.note.as_deref(), Some("updated"));
     assert_eq!(updated.score, 9.0);
     assert_eq!(updated.visits, Some(1), "not in do_update");
-    assert_eq!(customers_of(db, &a).await, [updated.clone()]);
+    assert_eq!(customers_of(db, &a).await, std::slice::from_ref(&updated));
     assert_eq!(customers_of(db, &b).await, theirs, "globex unchanged");
 
     // execute counts the written row once on every backend.
@@ -539,7 +539,7 @@ async fn upsert_suite(db: &TenantDb) {
         Backend::MySql => assert_eq!(kept.as_ref(), Some(&all)),
         _ => assert_eq!(kept, None),
     }
-    assert_eq!(customers_of(db, &a).await, [all.clone()]);
+    assert_eq!(customers_of(db, &a).await, std::slice::from_ref(&all));
 
     // No conflict: an insert, for the scope's tenant.
     let fresh_id = Uuid::new_v4();
