@@ -1,6 +1,7 @@
 //! Bulk insert of 1 000 rows, SQLite in memory and PostgreSQL on loopback:
 //! `insert_many(..).execute` against hand-written sqlx (one multi-row
-//! `INSERT` with the framework's text, tenant bound once, same pool) and
+//! `INSERT` with the framework's text, same pool: `?` placeholders on
+//! SQLite, the tenant bound once as `$1` on PostgreSQL) and
 //! against 1 000 single `insert(..).execute` calls.
 //!
 //! Targets: `insert_many` at least 10× faster than the singles and at most
@@ -67,15 +68,17 @@ fn singles<'a>(db: &'a TenantDb) -> Contender<'a> {
 }
 
 /// The multi-row statement as one would write it by hand: the text built
-/// once, the tenant bound once as `$1`, two values per row.
+/// once.
 fn sql_text(backend: Backend) -> SqlStr {
     let text =
         Invoice::insert_many(&scope(BULK_TENANT), Vec::new()).to_sql_for(backend, ROWS, false);
     AssertSqlSafe(text).into_sql_str()
 }
 
+/// `tenant_per_row`: the text has a `?` for the tenant in each row
+/// (SQLite), rather than one `$1` (PostgreSQL).
 macro_rules! sqlx_contender {
-    ($pool:expr, $db:ty, $backend:expr) => {{
+    ($pool:expr, $db:ty, $backend:expr, tenant_per_row = $per_row:expr) => {{
         let pool = $pool;
         let sql = sql_text($backend);
         let mut k = 0;
@@ -85,8 +88,14 @@ macro_rules! sqlx_contender {
             k += n;
             async move {
                 for k in start..start + n {
-                    let mut query = sqlx::query::<$db>(sql.clone()).bind(BULK_TENANT);
+                    let mut query = sqlx::query::<$db>(sql.clone());
+                    if !$per_row {
+                        query = query.bind(BULK_TENANT);
+                    }
                     for row in rows(k) {
+                        if $per_row {
+                            query = query.bind(BULK_TENANT);
+                        }
                         query = query.bind(row.amount_cents).bind(row.customer_email);
                     }
                     let done = query.execute(pool).await.expect("hand-written insert");
@@ -116,7 +125,7 @@ fn main() {
     let db = TenantDb::sqlite(sqlite.clone());
     let contenders = vec![
         framework(&db),
-        sqlx_contender!(&sqlite, sqlx::Sqlite, Backend::Sqlite),
+        sqlx_contender!(&sqlite, sqlx::Sqlite, Backend::Sqlite, tenant_per_row = true),
         singles(&db),
     ];
     paired::measure(
@@ -149,7 +158,7 @@ fn main() {
     let db = TenantDb::postgres(pool.clone());
     let contenders = vec![
         framework(&db),
-        sqlx_contender!(&pool, sqlx::Postgres, Backend::Postgres),
+        sqlx_contender!(&pool, sqlx::Postgres, Backend::Postgres, tenant_per_row = false),
         singles(&db),
     ];
     paired::measure(

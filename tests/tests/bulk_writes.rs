@@ -391,10 +391,10 @@ async fn all_or_nothing_suite(db: &TenantDb) {
     assert_eq!(Invoice::query(&s).count(db).await.expect("count"), 0);
 
     // At the backend's real parameter limit (`Customer` binds 8 values a
-    // row, and on MySQL the tenant with each row): one row more than a
-    // statement holds takes two statements.
+    // row, and on SQLite and MySQL the tenant with each row): one row more
+    // than a statement holds takes two statements.
     let per_statement = match db.backend() {
-        Backend::Sqlite => (32_766 - 1) / 8,
+        Backend::Sqlite => 32_766 / 9,
         Backend::Postgres => (65_535 - 1) / 8,
         _ => 65_535 / 9,
     };

@@ -411,7 +411,7 @@ impl<M: TenantOwned> Upsert<M, Ready> {
     ///
     /// ```
     /// # use tenant_core::prelude::*;
-/// # use tenant_core::Backend;
+    /// # use tenant_core::Backend;
     /// # #[derive(TenantModel)]
     /// # #[tenant(table = "customers")]
     /// # struct Customer { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: TenantId, email: String, name: String }
@@ -594,7 +594,8 @@ fn render<M: Model>(
     update: Option<&[&'static str]>,
     returning: bool,
 ) -> String {
-    let mut sql = insert_many::render::<M>(backend, true, 1, false);
+    let mut sql =
+        insert_many::render::<M>(backend, !backend.numbered_placeholders(), true, 1, false);
     let table = quoted(backend, M::TABLE);
     let tenant = M::TENANT_COLUMN.unwrap_or_default();
     let tenant_quoted = quoted(backend, tenant);
