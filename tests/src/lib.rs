@@ -15,13 +15,13 @@ pub mod suites;
 #[cfg(doctest)]
 pub struct GettingStarted;
 
-#[doc = include_str!("../../docs/bulk-writes.md")]
-#[cfg(doctest)]
-pub struct BulkWrites;
-
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[doc = include_str!("../../docs/bulk-writes.md")]
+#[cfg(doctest)]
+pub struct BulkWrites;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
