@@ -132,6 +132,10 @@ pub trait Driver: sqlx::Database<Arguments: IntoArguments<Self>> + sealed::Seale
     #[doc(hidden)]
     fn get<T: SqlType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
 
+    /// Whether column `index` of a row is NULL (a left join's missing side).
+    #[doc(hidden)]
+    fn is_null(row: &Self::Row, index: usize) -> Result<bool, sqlx::Error>;
+
     /// Reads column `index` through a column type's operations (the
     /// generated decoders use this: it needs no `T: SqlType` bound, so an
     /// unsupported field type is reported once, where `col::<T>()` is made).
@@ -197,6 +201,11 @@ macro_rules! driver {
             #[inline]
             fn get<T: SqlType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error> {
                 sqlx::Row::try_get(row, index)
+            }
+
+            #[inline]
+            fn is_null(row: &Self::Row, index: usize) -> Result<bool, sqlx::Error> {
+                sqlx::Row::try_get_raw(row, index).map(|value| sqlx::ValueRef::is_null(&value))
             }
 
             #[inline]

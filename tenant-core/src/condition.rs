@@ -6,8 +6,11 @@
 
 use std::marker::PhantomData;
 
+use smallvec::{SmallVec, smallvec};
+
+use crate::ast::AstPass;
+use crate::model::Model;
 use crate::shape::Tag;
-use crate::sql::SqlWriter;
 use crate::value::{IntoValue, Value};
 
 /// A column of model `M` holding values of type `T`, such as
@@ -42,7 +45,8 @@ use crate::value::{IntoValue, Value};
 /// # let _ = (vip, regulars, not_vip);
 /// ```
 pub struct Column<M, T, N = NotNull> {
-    name: &'static str,
+    /// The column's position in `M::COLUMNS`: its identity in shape keys.
+    index: usize,
     _marker: PhantomData<ColumnMarker<M, T, N>>,
 }
 
@@ -81,32 +85,48 @@ impl<M, T, N> Clone for Column<M, T, N> {
 
 impl<M, T, N> Copy for Column<M, T, N> {}
 
-impl<M, T, N> std::fmt::Debug for Column<M, T, N> {
+impl<M: Model, T, N> std::fmt::Debug for Column<M, T, N> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Column").field(&self.name).finish()
+        f.debug_tuple("Column").field(&self.name()).finish()
     }
 }
 
-impl<M, T, N: Nullability<T>> Column<M, T, N> {
+impl<M: Model, T, N> Column<M, T, N> {
+    /// The column at `index` in `M::COLUMNS` (for generated code). An index
+    /// past the model's columns is refused here, so every `Column` names
+    /// one of the derive's columns and no other text can reach the SQL.
     #[doc(hidden)]
-    pub const fn new(name: &'static str) -> Self {
+    pub const fn new(index: usize) -> Self {
+        assert!(
+            index < M::COLUMNS.len(),
+            "the model has no column at this index: use the column constants that `#[derive(TenantModel)]` generates, such as `MyModel::SOME_COLUMN`"
+        );
         Column {
-            name,
+            index,
             _marker: PhantomData,
         }
     }
 
     /// The SQL column name.
     pub const fn name(&self) -> &'static str {
-        self.name
+        M::COLUMNS[self.index]
     }
 
+    /// The column's position in `M::COLUMNS`.
+    pub(crate) const fn index(&self) -> usize {
+        self.index
+    }
+}
+
+impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     fn compare(self, op: CmpOp, value: impl IntoValue<N::Compared>) -> Condition<M> {
-        Condition::new(Node::Compare {
-            column: self.name,
-            op,
-            value: value.into_value(),
-        })
+        Condition::new(
+            Node::Compare {
+                column: self.index,
+                op,
+            },
+            smallvec![value.into_value()],
+        )
     }
 
     /// `column = value`.
@@ -146,24 +166,28 @@ impl<M, T, N: Nullability<T>> Column<M, T, N> {
         V: IntoValue<N::Compared>,
         I: IntoIterator<Item = V>,
     {
-        Condition::new(Node::In {
-            column: self.name,
-            values: values.into_iter().map(IntoValue::into_value).collect(),
-        })
+        let values: Values = values.into_iter().map(IntoValue::into_value).collect();
+        Condition::new(
+            Node::In {
+                column: self.index,
+                len: values.len(),
+            },
+            values,
+        )
     }
 
     /// Ascending order on this column.
     pub fn asc(self) -> Order<M> {
-        Order::new(self.name, Direction::Asc)
+        Order::new(self.index, Direction::Asc)
     }
 
     /// Descending order on this column.
     pub fn desc(self) -> Order<M> {
-        Order::new(self.name, Direction::Desc)
+        Order::new(self.index, Direction::Desc)
     }
 }
 
-impl<M, T, N: Nullability<T>> Column<M, T, N> {
+impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     /// `column LIKE pattern`, on a `String` or `Option<String>` column (NULL
     /// never matches). Case sensitivity follows the database: SQLite's `LIKE`
     /// ignores ASCII case, PostgreSQL's does not.
@@ -179,10 +203,13 @@ impl<M, T, N: Nullability<T>> Column<M, T, N> {
     where
         T: Nullable,
     {
-        Condition::new(Node::IsNull {
-            column: self.name,
-            negated: false,
-        })
+        Condition::new(
+            Node::IsNull {
+                column: self.index,
+                negated: false,
+            },
+            SmallVec::new(),
+        )
     }
 
     /// `column IS NOT NULL`, on an `Option<_>` column.
@@ -190,10 +217,13 @@ impl<M, T, N: Nullability<T>> Column<M, T, N> {
     where
         T: Nullable,
     {
-        Condition::new(Node::IsNull {
-            column: self.name,
-            negated: true,
-        })
+        Condition::new(
+            Node::IsNull {
+                column: self.index,
+                negated: true,
+            },
+            SmallVec::new(),
+        )
     }
 }
 
@@ -298,9 +328,8 @@ refused_on_tenant_column! {
     desc() -> Order<M>;
 }
 
-#[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
+pub(crate) enum CmpOp {
     Eq,
     Ne,
     Gt,
@@ -324,133 +353,70 @@ impl CmpOp {
     }
 }
 
-/// Internal condition tree.
-#[doc(hidden)]
+/// The bound values of a condition, in placeholder order: kept beside the
+/// tree from the moment a condition is built, so binding needs no walk.
+pub(crate) type Values = SmallVec<[Value; 2]>;
+
+/// Internal condition tree: its structure only (columns by index into the
+/// model's columns, operators, list lengths); the values are beside it.
 #[derive(Debug)]
-pub enum Node {
-    Compare {
-        column: &'static str,
-        op: CmpOp,
-        value: Value,
-    },
-    In {
-        column: &'static str,
-        values: Vec<Value>,
-    },
-    IsNull {
-        column: &'static str,
-        negated: bool,
-    },
+pub(crate) enum Node {
+    Compare { column: usize, op: CmpOp },
+    In { column: usize, len: usize },
+    IsNull { column: usize, negated: bool },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
 }
 
 impl Node {
-    /// Appends this node's SQL; columns are qualified with `qualifier`
-    /// (quoted).
-    pub(crate) fn write_sql(&self, w: &mut SqlWriter, qualifier: &str) {
+    /// The one walk over the tree: each node says once what it contributes,
+    /// and `pass` keeps the shape-key words or the SQL text of it. Columns
+    /// are qualified with `qualifier` (quoted) in the text. Placeholders
+    /// come in the order of the values beside the tree.
+    pub(crate) fn walk(&self, pass: &mut AstPass<'_>, qualifier: &str) {
         match self {
-            Node::Compare { column, op, .. } => {
-                w.column(qualifier, column);
-                w.push(op.sql());
-                w.placeholder();
+            Node::Compare { column, op } => {
+                pass.tag(Tag::Compare);
+                pass.column(qualifier, *column);
+                pass.fact(*op as usize, op.sql());
+                pass.bind();
             }
-            Node::In { column, values } => {
-                if values.is_empty() {
-                    w.push("1 = 0");
-                    return;
-                }
-                w.column(qualifier, column);
-                w.push(" IN (");
-                for i in 0..values.len() {
-                    if i > 0 {
-                        w.push(", ");
-                    }
-                    w.placeholder();
-                }
-                w.push(")");
+            // An empty list matches no row, whatever the column.
+            Node::In { len: 0, .. } => pass.fact(Tag::Nothing as usize, "1 = 0"),
+            Node::In { column, len } => {
+                pass.tag(Tag::In);
+                pass.column(qualifier, *column);
+                pass.sql(" IN (");
+                pass.bind_list(*len);
+                pass.sql(")");
             }
             Node::IsNull { column, negated } => {
-                w.column(qualifier, column);
-                w.push(if *negated { " IS NOT NULL" } else { " IS NULL" });
+                pass.tag(Tag::IsNull);
+                pass.column(qualifier, *column);
+                pass.fact(
+                    usize::from(*negated),
+                    if *negated { " IS NOT NULL" } else { " IS NULL" },
+                );
             }
             Node::And(a, b) | Node::Or(a, b) => {
-                let joiner = if matches!(self, Node::And(..)) {
-                    " AND "
-                } else {
-                    " OR "
+                let (tag, joiner) = match self {
+                    Node::And(..) => (Tag::And, " AND "),
+                    _ => (Tag::Or, " OR "),
                 };
-                w.push("(");
-                a.write_sql(w, qualifier);
-                w.push(joiner);
-                b.write_sql(w, qualifier);
-                w.push(")");
+                pass.tag(tag);
+                pass.sql("(");
+                a.walk(pass, qualifier);
+                pass.sql(joiner);
+                b.walk(pass, qualifier);
+                pass.sql(")");
             }
             Node::Not(inner) => {
-                w.push("NOT (");
-                inner.write_sql(w, qualifier);
-                w.push(")");
+                pass.tag(Tag::Not);
+                pass.sql("NOT (");
+                inner.walk(pass, qualifier);
+                pass.sql(")");
             }
-        }
-    }
-
-    /// Moves this node's values out in the order `write_sql` numbers them.
-    pub(crate) fn collect_values(self, out: &mut Vec<Value>) {
-        match self {
-            Node::Compare { value, .. } => out.push(value),
-            Node::In { values, .. } => out.extend(values),
-            Node::IsNull { .. } => {}
-            Node::And(a, b) | Node::Or(a, b) => {
-                a.collect_values(out);
-                b.collect_values(out);
-            }
-            Node::Not(inner) => inner.collect_values(out),
-        }
-    }
-
-    /// Appends this node's shape: each node starts with a tag and has a
-    /// fixed layout, so a sequence of nodes reads back unambiguously.
-    pub(crate) fn shape(&self, key: &mut crate::shape::ShapeKey) {
-        match self {
-            Node::Compare { column, op, .. } => {
-                key.tag(Tag::Compare);
-                key.push_str(column);
-                key.push(*op as usize);
-            }
-            Node::In { column, values } => {
-                key.tag(Tag::In);
-                key.push_str(column);
-                key.push(values.len());
-            }
-            Node::IsNull { column, negated } => {
-                key.tag(Tag::IsNull);
-                key.push_str(column);
-                key.push(usize::from(*negated));
-            }
-            Node::And(a, b) | Node::Or(a, b) => {
-                key.tag(if matches!(self, Node::And(..)) {
-                    Tag::And
-                } else {
-                    Tag::Or
-                });
-                a.shape(key);
-                b.shape(key);
-            }
-            Node::Not(inner) => {
-                key.tag(Tag::Not);
-                inner.shape(key);
-            }
-        }
-    }
-
-    pub(crate) fn value_count(&self) -> usize {
-        match self {
-            Node::Compare { .. } => 1,
-            Node::In { values, .. } => values.len(),
-            Node::IsNull { .. } => 0,
-            Node::And(a, b) | Node::Or(a, b) => a.value_count() + b.value_count(),
-            Node::Not(inner) => inner.value_count(),
         }
     }
 }
@@ -462,31 +428,48 @@ impl Node {
 #[derive(Debug)]
 pub struct Condition<M> {
     pub(crate) node: Node,
+    /// The values the tree binds, in the order its walk numbers them.
+    pub(crate) values: Values,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Condition<M> {
-    fn new(node: Node) -> Self {
+    fn new(node: Node, values: Values) -> Self {
         Condition {
             node,
+            values,
             _marker: PhantomData,
         }
     }
 
+    /// `self`'s values, then `other`'s: the walk numbers the left operand
+    /// first.
+    fn join(self, other: Condition<M>, node: fn(Box<Node>, Box<Node>) -> Node) -> Condition<M> {
+        let mut values = self.values;
+        values.extend(other.values);
+        Condition::new(node(Box::new(self.node), Box::new(other.node)), values)
+    }
+
+    /// The same condition, typed for another model (a join's side, after
+    /// the side was recorded).
+    pub(crate) fn cast<N>(self) -> Condition<N> {
+        Condition::new(self.node, self.values)
+    }
+
     /// Both conditions hold.
     pub fn and(self, other: Condition<M>) -> Condition<M> {
-        Condition::new(Node::And(Box::new(self.node), Box::new(other.node)))
+        self.join(other, Node::And)
     }
 
     /// At least one condition holds.
     pub fn or(self, other: Condition<M>) -> Condition<M> {
-        Condition::new(Node::Or(Box::new(self.node), Box::new(other.node)))
+        self.join(other, Node::Or)
     }
 
     /// The condition does not hold. Same as `!condition`.
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Condition<M> {
-        Condition::new(Node::Not(Box::new(self.node)))
+        Condition::new(Node::Not(Box::new(self.node)), self.values)
     }
 }
 
@@ -523,12 +506,12 @@ mod sealed {
 )]
 pub trait ConditionOn<M>: sealed::Sealed<M> {
     #[doc(hidden)]
-    fn into_node(self) -> Node;
+    fn into_condition(self) -> Condition<M>;
 }
 
 impl<M> ConditionOn<M> for Condition<M> {
-    fn into_node(self) -> Node {
-        self.node
+    fn into_condition(self) -> Condition<M> {
+        self
     }
 }
 
@@ -541,13 +524,13 @@ pub(crate) enum Direction {
 /// An ordering key on model `M`: `Invoice::ID.desc()`.
 #[derive(Debug, Clone, Copy)]
 pub struct Order<M> {
-    pub(crate) column: &'static str,
+    pub(crate) column: usize,
     pub(crate) direction: Direction,
     _marker: PhantomData<fn() -> M>,
 }
 
 impl<M> Order<M> {
-    fn new(column: &'static str, direction: Direction) -> Self {
+    fn new(column: usize, direction: Direction) -> Self {
         Order {
             column,
             direction,
@@ -565,11 +548,11 @@ impl<M> Order<M> {
 )]
 pub trait OrderOn<M>: sealed::Sealed<M> {
     #[doc(hidden)]
-    fn into_key(self) -> (&'static str, bool);
+    fn into_key(self) -> (usize, bool);
 }
 
 impl<M> OrderOn<M> for Order<M> {
-    fn into_key(self) -> (&'static str, bool) {
+    fn into_key(self) -> (usize, bool) {
         (self.column, self.direction == Direction::Desc)
     }
 }
@@ -585,14 +568,15 @@ impl<M> OrderOn<M> for Order<M> {
 pub trait Assignable<M>: sealed::Sealed<M> {
     /// The column's Rust type.
     type Value;
+    /// The column's position in the model's columns.
     #[doc(hidden)]
-    fn column_name(&self) -> &'static str;
+    fn column_index(&self) -> usize;
 }
 
-impl<M, T, N> Assignable<M> for Column<M, T, N> {
+impl<M: Model, T, N> Assignable<M> for Column<M, T, N> {
     type Value = T;
 
-    fn column_name(&self) -> &'static str {
-        self.name
+    fn column_index(&self) -> usize {
+        self.index
     }
 }

@@ -86,7 +86,38 @@ impl<DB: Driver> On<'_, DB> {
     }
 }
 
+impl<DB: Driver> On<'_, DB> {
+    /// The same target for one more statement.
+    pub(crate) fn reborrow(&mut self) -> On<'_, DB> {
+        match self {
+            On::Pool { pool, rls } => On::Pool { pool, rls: *rls },
+            On::Tx {
+                conn,
+                tenant,
+                failed,
+            } => On::Tx {
+                conn: &mut **conn,
+                tenant,
+                failed,
+            },
+        }
+    }
+}
+
 impl Target<'_> {
+    /// The same target for one more statement (an operation that runs
+    /// several).
+    pub(crate) fn reborrow(&mut self) -> Target<'_> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(on) => Target::Sqlite(on.reborrow()),
+            #[cfg(feature = "postgres")]
+            Target::Postgres(on) => Target::Postgres(on.reborrow()),
+            #[cfg(feature = "mysql")]
+            Target::MySql(on) => Target::MySql(on.reborrow()),
+        }
+    }
+
     /// The backend the statement runs on.
     pub(crate) fn backend(&self) -> Backend {
         fn of<DB: Driver>(_: &On<'_, DB>) -> Backend {
@@ -143,9 +174,18 @@ pub(crate) async fn fetch_all<DB: Driver, M: Model, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<Vec<M>, Error> {
+    fetch_all_as(on, stmt, |row| M::decode::<DB>(row, 0, DecodeToken::new())).await
+}
+
+/// Every row, read by `decode` (a join's tuple).
+pub(crate) async fn fetch_all_as<DB: Driver, R: Send + Unpin, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+    decode: fn(&DB::Row) -> Result<R, sqlx::Error>,
+) -> Result<Vec<R>, Error> {
     on_executor!(on, stmt, |sql, exec, args| {
         sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .try_map(|row: DB::Row| decode(&row))
             .fetch_all(exec)
             .await
     })
@@ -158,7 +198,7 @@ pub(crate) async fn fetch_optional<DB: Driver, M: Model, P: Params>(
 ) -> Result<Option<M>, Error> {
     on_executor!(on, stmt, |sql, exec, args| {
         sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+            .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
             .fetch_optional(exec)
             .await
     })

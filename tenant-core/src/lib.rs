@@ -110,6 +110,7 @@
 //!
 //! [sqlx]: https://docs.rs/sqlx
 
+mod ast;
 mod backend;
 mod bulk;
 mod condition;
@@ -120,6 +121,7 @@ mod exec;
 mod model;
 mod params;
 mod query;
+mod relation;
 mod render;
 pub mod rls;
 mod shape;
@@ -142,8 +144,11 @@ pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
-    Assigned, Delete, Find, HasAssignments, Insert, NoAssignments, Numeric, Select, Update,
+    Aggregate, Aggregated, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments, Inner,
+    Insert, Join, JoinCondition, JoinKind, JoinOrder, Left, NoAssignments, Numeric, Projection,
+    Select, Summable, Summed, Update, count,
 };
+pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
 pub use value::{IntoValue, SqlType};
 
@@ -182,6 +187,7 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
+    pub use crate::relation::{References, Related, check_reference};
     pub use crate::tenant::TenantValue;
     pub use crate::tenant::{TenantId, TenantScope};
 

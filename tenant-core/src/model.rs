@@ -74,7 +74,14 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// a [`DecodeToken`] cannot be made outside this crate, so raw rows of
     /// every tenant cannot be turned into models.
     #[doc(hidden)]
-    fn decode<DB: Driver>(row: &DB::Row, token: DecodeToken) -> Result<Self, sqlx::Error>;
+    /// The model's columns are at `offset..offset + COLUMNS.len()` of the
+    /// row (after another model's in a join).
+    #[doc(hidden)]
+    fn decode<DB: Driver>(
+        row: &DB::Row,
+        offset: usize,
+        token: DecodeToken,
+    ) -> Result<Self, sqlx::Error>;
 }
 
 /// Proof that a row comes from a builder's own statement: only this crate
@@ -154,6 +161,9 @@ pub trait LoadThroughBuilders<M> {
 pub trait HasPrimaryKey: Model {
     /// The primary key's Rust type.
     type PrimaryKey: SqlType;
+    /// The primary key's position in [`Model::COLUMNS`].
+    #[doc(hidden)]
+    const PRIMARY_KEY_INDEX: usize;
 }
 
 /// The generated `New<Model>` struct: the columns an insert supplies.

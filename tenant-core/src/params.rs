@@ -68,16 +68,10 @@ pub(crate) fn arguments<DB: Driver, P: Params>(params: P) -> Result<DB::Argument
     Ok(args)
 }
 
-/// Values in placeholder order with the tenant (if any) before the value at
-/// `tenant_position`, then LIMIT and OFFSET.
-///
-/// The tenant is `$1` on the backends with numbered placeholders, so it
-/// binds first (`tenant_position` 0) wherever it appears in the text; with
-/// positional `?` placeholders (MySQL) it binds where it appears, after an
-/// UPDATE's assignments.
+/// The tenant (if any), the values in placeholder order, then LIMIT and
+/// OFFSET: a statement whose scope predicate comes before its filters.
 pub(crate) struct DynParams {
     pub(crate) tenant: Option<TenantValue>,
-    pub(crate) tenant_position: usize,
     pub(crate) values: Vec<Value>,
     pub(crate) limit: Option<i64>,
     pub(crate) offset: Option<i64>,
@@ -86,14 +80,10 @@ pub(crate) struct DynParams {
 impl Params for DynParams {
     fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError> {
         args.reserve(self.values.len() + 3, 0);
-        let mut values = self.values.into_iter();
-        for value in values.by_ref().take(self.tenant_position) {
-            DB::add_value(args, value)?;
-        }
         if let Some(tenant) = self.tenant {
             tenant.bind::<DB>(args)?;
         }
-        for value in values {
+        for value in self.values {
             DB::add_value(args, value)?;
         }
         if let Some(limit) = self.limit {

@@ -73,6 +73,12 @@ pub struct ModelSql {
     pub rls_insert_returning: String,
     /// Row-level-security form of `find`; empty without a key.
     pub rls_find: String,
+    /// The row-level-security heads' `FROM` item that sets the tenant:
+    /// `(SELECT set_config(.., $1, true) AS "value" OFFSET 0) AS
+    /// "__tenant_ctx"`; statements built elsewhere (joins) start from it.
+    pub rls_ctx_from: String,
+    /// The reference to the set value, as the tenant column's type.
+    pub rls_ctx: String,
 }
 
 /// A model's statements for each backend, rendered on first use and kept
@@ -226,6 +232,8 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
             insert_columns.join(", ")
         );
         sql.rls_insert_returning = format!("{} RETURNING {column_list}", sql.rls_insert);
+        sql.rls_ctx_from = ctx_from;
+        sql.rls_ctx = ctx;
     }
     sql
 }

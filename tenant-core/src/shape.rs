@@ -23,6 +23,10 @@ pub(crate) enum Kind {
     CountRls,
     Update,
     Delete,
+    Join,
+    JoinRls,
+    Aggregate,
+    AggregateRls,
 }
 
 /// The tag that starts each part of a key: every part has a fixed layout
@@ -35,6 +39,8 @@ pub(crate) enum Tag {
     In,
     /// `IS [NOT] NULL`: column, negated.
     IsNull,
+    /// A condition no row meets (an empty `IN` list); it has no layout.
+    Nothing,
     And,
     Or,
     Not,
@@ -42,8 +48,14 @@ pub(crate) enum Tag {
     Order,
     /// Paging: has a limit, has an offset.
     Paging,
-    /// An assignment: column, increment.
+    /// An assignment `column = value`: column.
     Set,
+    /// An item of a select list: its kind, its column if any.
+    Item,
+    /// A `GROUP BY` key: column.
+    Group,
+    /// An assignment `column = column + delta`: column.
+    Increment,
 }
 
 /// Shapes with more words than this are rendered every time.
@@ -60,9 +72,10 @@ const MAX_ENTRY_BYTES: usize = 2048;
 const MAX_TOTAL_BYTES: usize = 512 * 1024;
 
 /// The shape of one statement: the model (by `TypeId`), the kind, the
-/// backend (whose dialect the text is in), and a
-/// sequence of words. Column names enter as (address, length) of their
-/// `&'static str` from the derive: equal words mean equal text.
+/// backend (whose dialect the text is in), and a sequence of words made by
+/// the statement's walk (see [`crate::ast`]): tags, columns by their index
+/// in the model's columns, operators and counts. Equal keys mean equal
+/// text.
 #[derive(Clone)]
 pub(crate) struct ShapeKey {
     model: TypeId,
@@ -99,11 +112,6 @@ impl ShapeKey {
             }
             None => self.overflow = true,
         }
-    }
-
-    pub(crate) fn push_str(&mut self, s: &'static str) {
-        self.push(s.as_ptr() as usize);
-        self.push(s.len());
     }
 
     fn words(&self) -> &[usize] {
@@ -210,9 +218,11 @@ mod tests {
             text.to_owned()
         };
         let mut a = ShapeKey::new::<u8>(Kind::Select, Backend::Sqlite);
-        a.push_str("col_a");
+        a.tag(Tag::Order);
+        a.push(0);
         let mut b = ShapeKey::new::<u8>(Kind::Select, Backend::Sqlite);
-        b.push_str("col_b");
+        b.tag(Tag::Order);
+        b.push(1);
         assert_eq!(cached(a.clone(), || render("A")).as_str(), "A");
         assert_eq!(cached(a, || render("never")).as_str(), "A");
         assert_eq!(cached(b, || render("B")).as_str(), "B");

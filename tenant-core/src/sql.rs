@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::backend::Backend;
-use crate::condition::Node;
 
 /// Alias of the LATERAL subquery in the row-level-security forms
 /// (PostgreSQL only).
@@ -15,8 +14,8 @@ pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
 ///
 /// Identifiers from the derive were checked to be `[A-Za-z_][A-Za-z0-9_]*`;
 /// quoting keeps keywords and case intact, and doubling the quote character
-/// keeps even a hand-made `Column::new("..")` from breaking out of the
-/// identifier.
+/// keeps any other text (a table name from a caller) from breaking out of
+/// the identifier.
 pub(crate) fn push_quoted(sql: &mut String, backend: Backend, identifier: &str) {
     let quote = backend.identifier_quote();
     sql.push(quote);
@@ -103,25 +102,6 @@ impl SqlWriter {
     pub(crate) fn next_placeholder(&mut self) -> String {
         self.next += 1;
         placeholder(self.backend, self.next - 1)
-    }
-
-    /// Appends ` WHERE`/` AND` and each filter; `has_where` says whether the
-    /// statement already has a `WHERE` (the scope predicate).
-    pub(crate) fn filters(&mut self, filters: &[Node], mut has_where: bool, qualifier: &str) {
-        for node in filters {
-            self.push(if has_where { " AND " } else { " WHERE " });
-            has_where = true;
-            node.write_sql(self, qualifier);
-        }
-    }
-
-    /// Appends ` ORDER BY ..`, each column qualified by `qualifier`.
-    pub(crate) fn order(&mut self, order: &[(&'static str, bool)], qualifier: &str) {
-        for (i, (column, desc)) in order.iter().enumerate() {
-            self.push(if i == 0 { " ORDER BY " } else { ", " });
-            self.column(qualifier, column);
-            self.push(if *desc { " DESC" } else { " ASC" });
-        }
     }
 
     pub(crate) fn finish(self) -> String {

@@ -17,6 +17,7 @@ const CLIENT_GENERATED: &str = "client_generated";
 const GENERATED: &str = "generated";
 const RENAME: &str = "rename";
 const UNSCOPED_TENANT_ID: &str = "unscoped_tenant_id";
+const REFERENCES: &str = "references";
 
 /// Keys accepted in the struct's `#[tenant(...)]`.
 const CONTAINER_KEYS: &[&str] = &[TABLE, GLOBAL, CRATE];
@@ -28,6 +29,7 @@ const FIELD_KEYS: &[&str] = &[
     GENERATED,
     RENAME,
     UNSCOPED_TENANT_ID,
+    REFERENCES,
 ];
 
 /// A value read from an attribute, with the tokens to blame for it.
@@ -58,6 +60,9 @@ pub(crate) struct Field {
     /// `unscoped_tenant_id = "why"`: a `TenantId` column of a global model
     /// that does not scope its rows (a membership table, say).
     pub(crate) unscoped_tenant_id: Option<Spanned<String>>,
+    /// `references = Customer`: the field holds the key of that model's
+    /// row (a same-tenant reference between tenant models).
+    pub(crate) references: Option<syn::Path>,
 }
 
 impl Container {
@@ -125,6 +130,17 @@ impl Field {
                     &mut out.client_generated
                 } else if meta.path.is_ident(GENERATED) {
                     &mut out.generated
+                } else if meta.path.is_ident(REFERENCES) {
+                    let path = meta
+                        .value()
+                        .and_then(|v| v.parse::<syn::Path>())
+                        .map_err(|_| {
+                            meta.error(format!(
+                                "`{REFERENCES}` takes the referenced model's type: `{REFERENCES} = Customer`"
+                            ))
+                        })?;
+                    set_once(cx, &meta, &mut out.references, path);
+                    return Ok(());
                 } else if meta.path.is_ident(RENAME) || meta.path.is_ident(UNSCOPED_TENANT_ID) {
                     let lit = string_value(&meta)?;
                     let slot = if meta.path.is_ident(RENAME) {

@@ -97,7 +97,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let fields = model.fields.iter().enumerate().map(|(i, f)| {
             let name = f.ident;
             let probe = field_ops(f);
-            quote!(#name: #probe.decode::<DB>(row, #i)?)
+            quote!(#name: #probe.decode::<DB>(row, offset + #i)?)
         });
         quote!(::core::result::Result::Ok(Self { #(#fields,)* }))
     };
@@ -133,7 +133,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
     );
 
     // Column constants.
-    let column_consts = model.fields.iter().map(|f| {
+    let column_consts = model.fields.iter().enumerate().map(|(index, f)| {
         let const_name = f.const_name();
         let column = f.column();
         let ty = f.ty;
@@ -160,7 +160,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let fvis = &f.original.vis;
             quote_spanned!(f.ident.span()=>
                 #[doc = #doc]
-                #fvis const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#column);
+                #fvis const #const_name: __tc::Column<#ident, #ty, #nullability> = __tc::Column::new(#index);
             )
         }
     });
@@ -205,16 +205,58 @@ fn expand(model: &Model<'_>) -> TokenStream {
     };
     let primary_key_impl = model.primary_key().map(|pk| {
         let ty = pk.ty;
+        let index = model
+            .fields
+            .iter()
+            .position(|f| f.attrs.primary_key.is_some())
+            .unwrap_or_default();
         quote!(
             #[automatically_derived]
             impl __tc::HasPrimaryKey for #ident {
                 type PrimaryKey = #ty;
+                const PRIMARY_KEY_INDEX: usize = #index;
             }
         )
     });
     // The columns `New<Model>` binds, in order (the SQL is rendered from
     // these facts by the core).
     let insert_columns: Vec<String> = insert_fields.iter().map(|f| f.column()).collect();
+
+    // `references = P`: the checks (spanned on `P`) and both ends of the
+    // relation.
+    let references: Vec<(usize, &Field<'_>, &syn::Path)> = model
+        .fields
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.attrs.references.as_ref().map(|p| (i, f, p)))
+        .collect();
+    let reference_checks = references.iter().map(|(_, f, p)| {
+        let ty = f.ty;
+        // The model's name spanned on the attribute's path: a broken rule
+        // is reported on `references = ..`, where it is fixed.
+        let span = p
+            .segments
+            .last()
+            .map_or_else(|| p.span(), |s| s.ident.span());
+        let model = syn::Ident::new(&ident.to_string(), span);
+        quote_spanned!(span=> __tc::check_reference::<#model, #p, #ty>();)
+    });
+    let reference_impls = references.iter().map(|(i, _, p)| {
+        quote_spanned!(p.span()=>
+            #[automatically_derived]
+            impl __tc::References<#p> for #ident {
+                const COLUMN: usize = #i;
+            }
+            #[automatically_derived]
+            impl __tc::Related<#p> for #ident {
+                const ON: (usize, usize) = (#i, <#p as __tc::HasPrimaryKey>::PRIMARY_KEY_INDEX);
+            }
+            #[automatically_derived]
+            impl __tc::Related<#ident> for #p {
+                const ON: (usize, usize) = (<#p as __tc::HasPrimaryKey>::PRIMARY_KEY_INDEX, #i);
+            }
+        )
+    });
 
     quote! {
         #[doc = #new_doc]
@@ -230,7 +272,10 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 #[allow(unused_imports)]
                 use __tc::OrdinaryField as _;
                 #(#global_checks)*
+                #(#reference_checks)*
             }
+
+            #(#reference_impls)*
 
             #[automatically_derived]
             impl __tc::Model for #ident {
@@ -254,7 +299,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
 
-                fn decode<DB: __tc::Driver>(row: &DB::Row, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                fn decode<DB: __tc::Driver>(row: &DB::Row, offset: usize, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
                     #decode
                 }
             }

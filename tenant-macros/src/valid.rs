@@ -15,6 +15,38 @@ pub(crate) fn check(cx: &Ctxt, model: &Model<'_>) {
     check_container(cx, model);
     check_tenant_column(cx, model);
     check_fields(cx, model);
+    check_references(cx, model);
+}
+
+/// `references = P`: not on the tenant column, not to the model itself, at
+/// most one per referenced model (a join follows *the* reference).
+fn check_references(cx: &Ctxt, model: &Model<'_>) {
+    let ident = &model.input.ident;
+    let mut seen: Vec<String> = Vec::new();
+    for f in &model.fields {
+        let Some(path) = &f.attrs.references else {
+            continue;
+        };
+        let target = quote::quote!(#path).to_string().replace(' ', "");
+        if f.is_tenant() {
+            cx.error_spanned_by(
+                path,
+                "the tenant column cannot reference another model: the scope decides the tenant; put `references` on the field that holds the other model's key",
+            );
+        } else if path.is_ident("Self") || path.is_ident(ident) {
+            cx.error_spanned_by(
+                path,
+                format!("`{ident}` cannot reference itself: self-references are not supported yet; load the parent with a second query"),
+            );
+        } else if seen.contains(&target) {
+            cx.error_spanned_by(
+                path,
+                format!("`{ident}` already references `{target}`: a join follows one declared reference per pair of models; keep `references` on one of the fields"),
+            );
+        } else {
+            seen.push(target);
+        }
+    }
 }
 
 fn check_container(cx: &Ctxt, model: &Model<'_>) {

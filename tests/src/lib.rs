@@ -15,6 +15,14 @@ pub mod suites;
 #[cfg(doctest)]
 pub struct GettingStarted;
 
+#[doc = include_str!("../../docs/relations.md")]
+#[cfg(doctest)]
+pub struct RelationsDoc;
+
+#[doc = include_str!("../../docs/aggregates.md")]
+#[cfg(doctest)]
+pub struct AggregatesDoc;
+
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;

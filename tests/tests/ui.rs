@@ -21,6 +21,8 @@ fn ui() {
     t.compile_fail("ui/columns/*.rs");
     // 6. A scope of one tenant key type used with a model of another.
     t.compile_fail("ui/key_types/*.rs");
+    // 7. Joins and references that could reach another tenant's rows.
+    t.compile_fail("ui/relations/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }

@@ -2,19 +2,16 @@
 
 use std::marker::PhantomData;
 
-use super::{
-    by_key_constructors, filter_value_count, filter_values, found_by_key, scope_constructors,
-    shape_filters,
-};
+use super::{Filters, by_key_constructors, found_by_key, scope_constructors};
+use crate::ast;
 use crate::backend::Backend;
-use crate::condition::{ConditionOn, Node};
+use crate::condition::ConditionOn;
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
 use crate::params::{DynParams, Sql, Statement};
-use crate::shape::{self, ShapeKey};
-use crate::sql::SqlWriter;
+use crate::shape;
 use crate::tenant::{TenantScope, TenantValue};
 
 /// `DELETE` of model `M`, from `M::delete(&scope)`. Only rows of the scope's
@@ -22,7 +19,7 @@ use crate::tenant::{TenantScope, TenantValue};
 #[must_use = "a delete does nothing until `execute` runs it"]
 pub struct Delete<M> {
     tenant: Option<TenantValue>,
-    filters: Vec<Node>,
+    filters: Filters,
     /// Made by `delete_by_id`: no matching row is [`Error::NotFound`].
     by_key: bool,
     _model: PhantomData<fn() -> M>,
@@ -32,7 +29,7 @@ impl<M: Model> Delete<M> {
     fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Delete {
             tenant,
-            filters: Vec::new(),
+            filters: Filters::default(),
             by_key: false,
             _model: PhantomData,
         }
@@ -45,7 +42,7 @@ impl<M: Model> Delete<M> {
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
     /// filter every row of the tenant is deleted.
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
-        self.filters.push(condition.into_node());
+        self.filters.push(condition);
         self
     }
 
@@ -54,17 +51,14 @@ impl<M: Model> Delete<M> {
         if self.filters.is_empty() {
             return Sql::Static(sql.delete.as_str());
         }
-        let mut key = ShapeKey::new::<M>(shape::Kind::Delete, backend);
-        shape_filters(&mut key, &self.filters);
-        shape::cached(key, || {
-            let mut w = SqlWriter::new(
-                backend,
-                sql.delete.len() + 48 * self.filters.len(),
-                sql.first_param,
+        let capacity = sql.delete.len() + 48 * self.filters.len();
+        ast::render::<M>(shape::Kind::Delete, backend, capacity, |pass| {
+            pass.sql(&sql.delete);
+            pass.filters(
+                &self.filters.nodes,
+                !sql.scope_where.is_empty(),
+                &sql.qualifier,
             );
-            w.push(&sql.delete);
-            w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
-            w.finish()
         })
     }
 
@@ -81,14 +75,12 @@ impl<M: Model> Delete<M> {
 
     pub(super) fn into_statement(self, backend: Backend) -> Statement<DynParams> {
         let sql = self.sql(backend);
-        let mut values = Vec::with_capacity(filter_value_count(&self.filters));
-        filter_values(self.filters, &mut values);
+        let values = self.filters.values;
         Statement {
             sql,
             tenant: self.tenant,
             params: DynParams {
                 tenant: self.tenant,
-                tenant_position: 0,
                 values,
                 limit: None,
                 offset: None,

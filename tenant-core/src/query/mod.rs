@@ -2,43 +2,54 @@
 //! generated constructor (`Invoice::query(&scope)` ...) and run by a
 //! terminal that takes an [`Executor`](crate::Executor).
 
+mod aggregate;
+mod children;
 mod delete;
 mod find;
 mod insert;
+mod join;
 mod prepare;
 mod select;
 mod update;
 
+pub use aggregate::{
+    Aggregate, Aggregated, Count, Expr, GroupKey, Projection, Summable, Summed, count,
+};
 pub use delete::Delete;
 pub use find::Find;
 pub use insert::Insert;
+pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use prepare::Prepare;
 pub use select::Select;
 pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};
 
-use crate::condition::{CmpOp, Node};
+use crate::condition::{CmpOp, ConditionOn, Node};
 use crate::error::Error;
 use crate::model::HasPrimaryKey;
-use crate::shape::ShapeKey;
 use crate::value::Value;
 
-/// Appends the filters' shape to a cache key, in the order they render.
-fn shape_filters(key: &mut ShapeKey, filters: &[Node]) {
-    for node in filters {
-        node.shape(key);
-    }
+/// The `AND`ed filters of a statement: the condition trees, and their
+/// values in placeholder order.
+#[derive(Default)]
+struct Filters {
+    nodes: Vec<Node>,
+    values: Vec<Value>,
 }
 
-/// Moves the filters' values out, in placeholder order.
-fn filter_values(filters: Vec<Node>, out: &mut Vec<Value>) {
-    for node in filters {
-        node.collect_values(out);
+impl Filters {
+    fn push<M>(&mut self, condition: impl ConditionOn<M>) {
+        let condition = condition.into_condition();
+        self.nodes.push(condition.node);
+        self.values.extend(condition.values);
     }
-}
 
-/// The number of values the filters bind.
-fn filter_value_count(filters: &[Node]) -> usize {
-    filters.iter().map(Node::value_count).sum()
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
 }
 
 /// The hidden constructors behind `M::query(&scope)` / `M::query()` (and
@@ -76,7 +87,9 @@ macro_rules! by_key_constructors {
             M: HasPrimaryKey,
         {
             let mut statement = Self::with_tenant(tenant);
-            statement.filters.push(super::key_filter::<M>(key));
+            let (node, value) = super::key_filter::<M>(key);
+            statement.filters.nodes.push(node);
+            statement.filters.values.push(value);
             statement.by_key = true;
             statement
         }
@@ -110,11 +123,11 @@ fn found_by_key(by_key: bool, rows: u64) -> Result<u64, Error> {
     }
 }
 
-/// `primary_key = key`, the filter of the by-key forms.
-fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> Node {
-    Node::Compare {
-        column: M::PRIMARY_KEY.unwrap_or_default(),
+/// `primary_key = key`, the filter of the by-key forms, and its value.
+fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> (Node, Value) {
+    let node = Node::Compare {
+        column: M::PRIMARY_KEY_INDEX,
         op: CmpOp::Eq,
-        value: Value::new(key),
-    }
+    };
+    (node, Value::new(key))
 }

@@ -2,17 +2,19 @@
 
 use std::marker::PhantomData;
 
-use super::{filter_value_count, filter_values, scope_constructors, shape_filters};
+use super::{Filters, scope_constructors};
+use crate::ast::{self, AstPass};
 use crate::backend::Backend;
-use crate::condition::{ConditionOn, Node, OrderOn};
+use crate::condition::{ConditionOn, OrderOn};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};
 use crate::params::{DynParams, Sql, Statement};
-use crate::shape::{self, ShapeKey};
-use crate::sql::{ROW_ALIAS, SqlWriter};
+use crate::shape::{self, Tag};
+use crate::sql::ROW_ALIAS;
 use crate::tenant::{TenantScope, TenantValue};
+use crate::value::Value;
 
 /// `SELECT` of model `M`, from `M::query(&scope)`.
 ///
@@ -21,18 +23,18 @@ use crate::tenant::{TenantScope, TenantValue};
 #[must_use = "a query does nothing until a terminal such as `fetch_all` runs it"]
 pub struct Select<M> {
     tenant: Option<TenantValue>,
-    filters: Vec<Node>,
-    order: Vec<(&'static str, bool)>,
+    filters: Filters,
+    order: Vec<(usize, bool)>,
     limit: Option<u32>,
     offset: Option<u32>,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M: Model> Select<M> {
-    fn with_tenant(tenant: Option<TenantValue>) -> Self {
+    pub(super) fn with_tenant(tenant: Option<TenantValue>) -> Self {
         Select {
             tenant,
-            filters: Vec::new(),
+            filters: Filters::default(),
             order: Vec::new(),
             limit: None,
             offset: None,
@@ -44,7 +46,7 @@ impl<M: Model> Select<M> {
 
     /// Keeps only rows matching `condition` (combined with `AND`).
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
-        self.filters.push(condition.into_node());
+        self.filters.push(condition);
         self
     }
 
@@ -66,51 +68,90 @@ impl<M: Model> Select<M> {
         self
     }
 
+    /// The tenant the query is scoped to.
+    pub(super) fn tenant(&self) -> Option<TenantValue> {
+        self.tenant
+    }
+
+    /// Adds a filter from its parts (a node and its values).
+    pub(super) fn push_filter(&mut self, node: crate::condition::Node, values: Vec<Value>) {
+        self.filters.nodes.push(node);
+        self.filters.values.extend(values);
+    }
+
+    /// The statement for `target`.
+    pub(super) fn statement_for(self, target: &exec::Target<'_>) -> Statement<DynParams> {
+        let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
+        self.into_statement(sql)
+    }
+
+    /// The scope, filters, ordering and paging (a join starts from them).
+    #[allow(clippy::type_complexity)]
+    pub(super) fn into_parts(
+        self,
+    ) -> (
+        Option<TenantValue>,
+        Filters,
+        Vec<(usize, bool)>,
+        Option<u32>,
+        Option<u32>,
+    ) {
+        (
+            self.tenant,
+            self.filters,
+            self.order,
+            self.limit,
+            self.offset,
+        )
+    }
+
     fn has_paging(&self) -> bool {
         self.limit.is_some() || self.offset.is_some()
     }
 
-    /// Writes filters, ordering (unless `with_order` is false) and paging.
-    fn write_tail(&self, w: &mut SqlWriter, with_order: bool) {
-        let sql = M::sql(w.backend);
-        w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
+    /// Walks filters, ordering (unless `with_order` is false) and paging.
+    fn walk_tail(&self, pass: &mut AstPass<'_>, backend: Backend, with_order: bool) {
+        let sql = M::sql(backend);
+        pass.filters(
+            &self.filters.nodes,
+            !sql.scope_where.is_empty(),
+            &sql.qualifier,
+        );
         if with_order {
-            w.order(&self.order, &sql.qualifier);
+            pass.order(&self.order, &sql.qualifier);
         }
+        pass.tag(Tag::Paging);
+        pass.when(self.has_paging(), " LIMIT ");
         if self.has_paging() {
-            w.push(" LIMIT ");
-            w.placeholder();
+            pass.bind();
         }
+        pass.when(self.offset.is_some(), " OFFSET ");
         if self.offset.is_some() {
-            w.push(" OFFSET ");
-            w.placeholder();
+            pass.bind();
         }
     }
 
-    /// Completes an open row-level-security head (see `ModelSql`): the
+    /// Walks an open row-level-security head (see `ModelSql`): the
     /// filters, ordering and paging go inside the LATERAL subquery; without
     /// paging, `OFFSET 0` keeps it from being flattened. The ordering is
     /// repeated outside so the result order is defined.
-    fn write_rls(&self, w: &mut SqlWriter, head: &str, outer_order: bool) {
-        w.push(head);
-        self.write_tail(w, true);
+    fn walk_rls(&self, pass: &mut AstPass<'_>, backend: Backend, head: &str, outer_order: bool) {
+        pass.sql(head);
+        self.walk_tail(pass, backend, true);
         if !self.has_paging() {
-            w.push(" OFFSET 0");
+            pass.sql(" OFFSET 0");
         }
-        w.push(") AS ");
-        w.push(ROW_ALIAS);
+        pass.sql(") AS ");
+        pass.sql(ROW_ALIAS);
         if outer_order {
-            w.order(&self.order, ROW_ALIAS);
+            pass.order(&self.order, ROW_ALIAS);
         }
     }
 
-    fn writer(&self, backend: Backend) -> SqlWriter {
+    /// Bytes to reserve for the text.
+    fn capacity(&self, backend: Backend) -> usize {
         let sql = M::sql(backend);
-        SqlWriter::new(
-            backend,
-            sql.select.len().max(sql.rls_select_head.len()) + 48 * (self.filters.len() + 2),
-            sql.first_param,
-        )
+        sql.select.len().max(sql.rls_select_head.len()) + 48 * (self.filters.len() + 2)
     }
 
     fn is_plain(&self) -> bool {
@@ -129,32 +170,13 @@ impl<M: Model> Select<M> {
             Form::Plain => shape::Kind::Select,
             Form::Rls => shape::Kind::SelectRls,
         };
-        shape::cached(self.shape(kind, backend), || {
-            let mut w = self.writer(backend);
-            match form {
-                Form::Plain => {
-                    w.push(&sql.select);
-                    self.write_tail(&mut w, true);
-                }
-                Form::Rls => self.write_rls(&mut w, &sql.rls_select_head, true),
+        ast::render::<M>(kind, backend, self.capacity(backend), |pass| match form {
+            Form::Plain => {
+                pass.sql(&sql.select);
+                self.walk_tail(pass, backend, true);
             }
-            w.finish()
+            Form::Rls => self.walk_rls(pass, backend, &sql.rls_select_head, true),
         })
-    }
-
-    /// The statement's shape: everything the SQL text depends on.
-    fn shape(&self, kind: shape::Kind, backend: Backend) -> ShapeKey {
-        let mut key = ShapeKey::new::<M>(kind, backend);
-        shape_filters(&mut key, &self.filters);
-        for (column, desc) in &self.order {
-            key.tag(shape::Tag::Order);
-            key.push_str(column);
-            key.push(usize::from(*desc));
-        }
-        key.tag(shape::Tag::Paging);
-        key.push(usize::from(self.limit.is_some()));
-        key.push(usize::from(self.offset.is_some()));
-        key
     }
 
     fn count_sql(&self, backend: Backend, form: Form) -> Sql {
@@ -169,37 +191,35 @@ impl<M: Model> Select<M> {
             Form::Plain => shape::Kind::Count,
             Form::Rls => shape::Kind::CountRls,
         };
-        shape::cached(self.shape(kind, backend), || {
-            self.render_count(backend, form)
+        ast::render::<M>(kind, backend, self.capacity(backend), |pass| {
+            self.walk_count(pass, backend, form)
         })
     }
 
-    fn render_count(&self, backend: Backend, form: Form) -> String {
+    fn walk_count(&self, pass: &mut AstPass<'_>, backend: Backend, form: Form) {
         let sql = M::sql(backend);
-        let mut w = self.writer(backend);
         match form {
             Form::Rls if !self.has_paging() => {
-                w.push(&sql.rls_count_agg_head);
-                self.write_tail(&mut w, false);
-                w.push(") AS ");
-                w.push(ROW_ALIAS);
+                pass.sql(&sql.rls_count_agg_head);
+                self.walk_tail(pass, backend, false);
+                pass.sql(") AS ");
+                pass.sql(ROW_ALIAS);
             }
             // The page's ordering decides which rows are counted; the single
             // count row needs no order.
-            Form::Rls => self.write_rls(&mut w, &sql.rls_count_head, false),
+            Form::Rls => self.walk_rls(pass, backend, &sql.rls_count_head, false),
             Form::Plain if !self.has_paging() => {
-                w.push(&sql.count);
-                self.write_tail(&mut w, false);
+                pass.sql(&sql.count);
+                self.walk_tail(pass, backend, false);
             }
             Form::Plain => {
                 // COUNT over a page: count the rows the page would return.
-                w.push("SELECT COUNT(*) FROM (");
-                w.push(&sql.select);
-                self.write_tail(&mut w, true);
-                w.push(") AS counted");
+                pass.sql("SELECT COUNT(*) FROM (");
+                pass.sql(&sql.select);
+                self.walk_tail(pass, backend, true);
+                pass.sql(") AS counted");
             }
         }
-        w.finish()
     }
 
     /// The SQL that [`fetch_all`](Select::fetch_all) runs (PostgreSQL's
@@ -260,8 +280,7 @@ impl<M: Model> Select<M> {
     }
 
     pub(super) fn into_statement(self, sql: Sql) -> Statement<DynParams> {
-        let mut values = Vec::with_capacity(filter_value_count(&self.filters));
-        filter_values(self.filters, &mut values);
+        let values = self.filters.values;
         // No LIMIT with an OFFSET means every remaining row; every backend
         // accepts a maximal LIMIT for that.
         let limit = match (self.limit, self.offset) {
@@ -274,7 +293,6 @@ impl<M: Model> Select<M> {
             tenant: self.tenant,
             params: DynParams {
                 tenant: self.tenant,
-                tenant_position: 0,
                 values,
                 limit,
                 offset: self.offset.map(i64::from),

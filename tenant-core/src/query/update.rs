@@ -3,19 +3,18 @@
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
-use super::{
-    by_key_constructors, filter_value_count, filter_values, found_by_key, scope_constructors,
-    shape_filters,
-};
+use super::{Filters, by_key_constructors, found_by_key, scope_constructors};
+use crate::ast::{self, AstPass};
 use crate::backend::Backend;
-use crate::condition::{Assignable, Column, ConditionOn, Node};
+use crate::backend::Driver;
+use crate::condition::{Assignable, Column, ConditionOn};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, dispatch};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
-use crate::params::{DynParams, Statement};
-use crate::shape::{self, ShapeKey};
-use crate::sql::{SqlWriter, push_column};
+use crate::params::{Params, Sql, Statement};
+use crate::shape::{self, Tag};
+use crate::sql::push_column;
 use crate::tenant::{TenantScope, TenantValue};
 use crate::value::{IntoValue, SqlType, Value};
 
@@ -39,7 +38,8 @@ impl HasAssignments for Assigned {}
 
 /// One `SET` item: `column = $n`, or `column = column + $n`.
 struct Assignment {
-    column: &'static str,
+    /// The column's position in the model's columns.
+    column: usize,
     value: Value,
     /// `Some` for an increment: the range of the Rust type.
     increment: Option<NumericRange>,
@@ -138,7 +138,7 @@ fn push_increment(
 pub struct Update<M, S = NoAssignments> {
     tenant: Option<TenantValue>,
     sets: Vec<Assignment>,
-    filters: Vec<Node>,
+    filters: Filters,
     /// Made by `update_by_id`: no matching row is [`Error::NotFound`].
     by_key: bool,
     _state: PhantomData<fn() -> (M, S)>,
@@ -149,7 +149,7 @@ impl<M: Model> Update<M, NoAssignments> {
         Update {
             tenant,
             sets: Vec::new(),
-            filters: Vec::new(),
+            filters: Filters::default(),
             by_key: false,
             _state: PhantomData,
         }
@@ -167,7 +167,7 @@ impl<M: Model, S> Update<M, S> {
         C: Assignable<M>,
         V: IntoValue<C::Value>,
     {
-        self.push(column.column_name(), value.into_value(), None)
+        self.push(column.column_index(), value.into_value(), None)
     }
 
     /// Adds `delta` to a numeric column in the database
@@ -178,12 +178,12 @@ impl<M: Model, S> Update<M, S> {
     where
         T: Numeric + SqlType,
     {
-        self.push(column.name(), Value::new(delta), Some(T::RANGE))
+        self.push(column.index(), Value::new(delta), Some(T::RANGE))
     }
 
     fn push(
         self,
-        column: &'static str,
+        column: usize,
         value: Value,
         increment: Option<NumericRange>,
     ) -> Update<M, Assigned> {
@@ -205,87 +205,84 @@ impl<M: Model, S> Update<M, S> {
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
     /// filter every row of the tenant is updated.
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
-        self.filters.push(condition.into_node());
+        self.filters.push(condition);
         self
     }
 
-    fn render(&self, backend: Backend) -> String {
+    /// The one walk over the statement (see [`crate::ast`]).
+    fn walk(&self, pass: &mut AstPass<'_>, backend: Backend) {
         let sql = M::sql(backend);
-        let mut w = SqlWriter::new(
-            backend,
-            sql.update.len() + 40 * (self.sets.len() + self.filters.len() + 1),
-            sql.first_param,
-        );
-        w.push(&sql.update);
+        pass.sql(&sql.update);
         for (i, set) in self.sets.iter().enumerate() {
+            pass.tag(match set.increment {
+                Some(_) => Tag::Increment,
+                None => Tag::Set,
+            });
             if i > 0 {
-                w.push(", ");
+                pass.sql(", ");
             }
-            w.quoted(set.column);
-            w.push(" = ");
+            pass.name(set.column);
+            pass.sql(" = ");
             match set.increment {
+                // The range follows from the column's type, so the key
+                // needs only the column.
                 Some(range) => {
-                    // The delta's placeholder, numbered in `w`'s sequence;
-                    // SQLite's checked form repeats it (numbered, so it
-                    // binds once).
-                    let delta = w.next_placeholder();
-                    push_increment(
-                        &mut w.sql,
-                        &sql.qualifier,
-                        set.column,
-                        &delta,
-                        range,
-                        backend,
-                    );
+                    if let Some(w) = pass.writer() {
+                        // The delta's placeholder, numbered in `w`'s
+                        // sequence; SQLite's checked form repeats it
+                        // (numbered, so it binds once).
+                        let delta = w.next_placeholder();
+                        push_increment(
+                            &mut w.sql,
+                            &sql.qualifier,
+                            M::COLUMNS[set.column],
+                            &delta,
+                            range,
+                            backend,
+                        );
+                    }
                 }
-                None => w.placeholder(),
+                None => pass.bind(),
             }
         }
-        w.push(&sql.scope_where);
-        w.filters(&self.filters, !sql.scope_where.is_empty(), &sql.qualifier);
-        w.finish()
+        pass.sql(&sql.scope_where);
+        pass.filters(
+            &self.filters.nodes,
+            !sql.scope_where.is_empty(),
+            &sql.qualifier,
+        );
+    }
+
+    fn sql(&self, backend: Backend) -> Sql {
+        let capacity =
+            M::sql(backend).update.len() + 40 * (self.sets.len() + self.filters.len() + 1);
+        ast::render::<M>(shape::Kind::Update, backend, capacity, |pass| {
+            self.walk(pass, backend)
+        })
     }
 
     /// The statement for `backend`; refuses an assignment to the tenant
     /// column.
-    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
+    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<UpdateParams>, Error> {
         // Column constants come from the derive, which never gives the tenant
         // column a settable type; a hand-made one is refused here, in any
         // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
-        if let Some(set) = self
-            .sets
-            .iter()
-            .find(|s| M::TENANT_COLUMN.is_some_and(|tenant| s.column.eq_ignore_ascii_case(tenant)))
-        {
-            return Err(Error::TenantColumnNotSettable { column: set.column });
+        if let Some(set) = self.sets.iter().find(|s| {
+            M::TENANT_COLUMN.is_some_and(|tenant| M::COLUMNS[s.column].eq_ignore_ascii_case(tenant))
+        }) {
+            return Err(Error::TenantColumnNotSettable {
+                column: M::COLUMNS[set.column],
+            });
         }
-        let mut key = ShapeKey::new::<M>(shape::Kind::Update, backend);
-        for set in &self.sets {
-            key.tag(shape::Tag::Set);
-            key.push_str(set.column);
-            key.push(usize::from(set.increment.is_some()));
-        }
-        shape_filters(&mut key, &self.filters);
-        let sql = shape::cached(key, || self.render(backend));
-        let sets = self.sets.len();
-        let mut values = Vec::with_capacity(filter_value_count(&self.filters) + sets);
-        values.extend(self.sets.into_iter().map(|set| set.value));
-        filter_values(self.filters, &mut values);
+        let sql = self.sql(backend);
         Ok(Statement {
             sql,
             tenant: self.tenant,
-            params: DynParams {
+            params: UpdateParams {
                 tenant: self.tenant,
-                // `$1` binds first; a positional `?` where the scope's
-                // predicate stands, after the assignments.
-                tenant_position: if backend.numbered_placeholders() {
-                    0
-                } else {
-                    sets
-                },
-                values,
-                limit: None,
-                offset: None,
+                tenant_first: backend.numbered_placeholders(),
+                sets: self.sets,
+                filters: self.filters.values,
             },
         })
     }
@@ -297,7 +294,7 @@ impl<M: Model, S> Update<M, S> {
     where
         S: HasAssignments,
     {
-        self.render(Backend::Postgres)
+        self.to_sql_for(Backend::Postgres)
     }
 
     /// The SQL that [`execute`](Update::execute) runs on `backend`. On
@@ -307,7 +304,7 @@ impl<M: Model, S> Update<M, S> {
     where
         S: HasAssignments,
     {
-        self.render(backend)
+        self.sql(backend).as_str().to_owned()
     }
 
     /// Runs the update; returns the number of rows changed. Made by
@@ -324,5 +321,40 @@ impl<M: Model, S> Update<M, S> {
             by_key,
             dispatch!(target, on => exec::execute_write(on, stmt).await)?,
         )
+    }
+}
+
+/// An UPDATE's parameters: the assignments' values, the tenant, the
+/// filters' values. The tenant is `$1` on the backends with numbered
+/// placeholders, so it binds first wherever it appears in the text; with
+/// positional `?` placeholders (MySQL) it binds where the scope predicate
+/// stands, after the assignments.
+pub(super) struct UpdateParams {
+    tenant: Option<TenantValue>,
+    tenant_first: bool,
+    sets: Vec<Assignment>,
+    filters: Vec<Value>,
+}
+
+impl Params for UpdateParams {
+    fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), sqlx::error::BoxDynError> {
+        sqlx::Arguments::reserve(args, self.sets.len() + self.filters.len() + 1, 0);
+        let tenant = |args: &mut DB::Arguments| match self.tenant {
+            Some(tenant) => tenant.bind::<DB>(args),
+            None => Ok(()),
+        };
+        if self.tenant_first {
+            tenant(args)?;
+        }
+        for set in self.sets {
+            DB::add_value(args, set.value)?;
+        }
+        if !self.tenant_first {
+            tenant(args)?;
+        }
+        for value in self.filters {
+            DB::add_value(args, value)?;
+        }
+        Ok(())
     }
 }

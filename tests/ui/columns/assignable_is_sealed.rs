@@ -1,5 +1,5 @@
 // `Assignable` names the column an update sets; implementing it elsewhere
-// could name the tenant column in another case ("TENANT_ID").
+// could name the tenant column by its index.
 
 use tenant_core::prelude::*;
 use tenant_core::Assignable;
@@ -18,8 +18,8 @@ struct Owner;
 
 impl Assignable<Invoice> for Owner {
     type Value = String;
-    fn column_name(&self) -> &'static str {
-        "TENANT_ID"
+    fn column_index(&self) -> usize {
+        1
     }
 }
 

@@ -1,0 +1,587 @@
+//! Projections and aggregates: `query.select((Invoice::STATUS, count(),
+//! Invoice::AMOUNT_CENTS.sum())).group_by(Invoice::STATUS)` reads typed
+//! tuples instead of whole models, scoped like every other statement.
+
+use std::marker::PhantomData;
+
+use super::{Filters, Select};
+use crate::ast::{self, AstPass};
+use crate::backend::{Backend, Driver};
+use crate::condition::{Column, Nullability, OrderOn};
+use crate::db::Executor;
+use crate::error::Error;
+use crate::exec::{self, Form, dispatch};
+use crate::model::Model;
+use crate::params::{DynParams, Sql, Statement};
+use crate::shape::{self, Tag};
+use crate::sql::ROW_ALIAS;
+use crate::tenant::TenantValue;
+use crate::value::SqlType;
+
+/// One item of a select list, as the core renders it. Column positions
+/// index the model's `COLUMNS`.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExprNode {
+    /// The column itself.
+    Column(usize),
+    /// `COUNT(*)`.
+    Count,
+    /// `COUNT(DISTINCT column)`.
+    CountDistinct(usize),
+    /// `SUM(column)` of an integer column, as a 64-bit integer.
+    SumInt(usize),
+    /// `SUM(column)` of a floating-point column, as a double.
+    SumFloat(usize),
+    /// `AVG(column)`, as a double.
+    Avg(usize),
+    /// `MIN(column)`.
+    Min(usize),
+    /// `MAX(column)`.
+    Max(usize),
+}
+
+impl ExprNode {
+    fn tag(self) -> usize {
+        match self {
+            ExprNode::Column(_) => 0,
+            ExprNode::Count => 1,
+            ExprNode::CountDistinct(_) => 2,
+            ExprNode::SumInt(_) => 3,
+            ExprNode::SumFloat(_) => 4,
+            ExprNode::Avg(_) => 5,
+            ExprNode::Min(_) => 6,
+            ExprNode::Max(_) => 7,
+        }
+    }
+
+    /// The walk of one item: its tag and column in the key; in the SQL the
+    /// expression, with the cast that makes its type the same on every
+    /// backend (PostgreSQL's `SUM(bigint)` is `numeric`, MySQL's `SUM` and
+    /// `AVG` are `DECIMAL`).
+    fn walk(self, pass: &mut AstPass<'_>, qualifier: &str) {
+        pass.tag(Tag::Item);
+        pass.word(self.tag());
+        let (open, column, close): (&str, Option<usize>, &str) = match self {
+            ExprNode::Column(c) => ("", Some(c), ""),
+            ExprNode::Count => ("COUNT(*)", None, ""),
+            ExprNode::CountDistinct(c) => ("COUNT(DISTINCT ", Some(c), ")"),
+            ExprNode::Min(c) => ("MIN(", Some(c), ")"),
+            ExprNode::Max(c) => ("MAX(", Some(c), ")"),
+            ExprNode::SumInt(c) => ("CAST(SUM(", Some(c), ") AS "),
+            ExprNode::SumFloat(c) => ("CAST(SUM(", Some(c), ") AS "),
+            ExprNode::Avg(c) => ("CAST(AVG(", Some(c), ") AS "),
+        };
+        pass.sql(open);
+        if let Some(c) = column {
+            pass.column(qualifier, c);
+        }
+        pass.sql(close);
+        if let Some(w) = pass.writer() {
+            let cast = match (self, w.backend) {
+                (ExprNode::SumInt(_), Backend::Sqlite) => "INTEGER)",
+                (ExprNode::SumInt(_), Backend::Postgres) => "BIGINT)",
+                (ExprNode::SumInt(_), Backend::MySql) => "SIGNED)",
+                (ExprNode::SumFloat(_) | ExprNode::Avg(_), Backend::Sqlite) => "REAL)",
+                (ExprNode::SumFloat(_) | ExprNode::Avg(_), Backend::Postgres) => {
+                    "DOUBLE PRECISION)"
+                }
+                (ExprNode::SumFloat(_) | ExprNode::Avg(_), Backend::MySql) => "DOUBLE)",
+                _ => "",
+            };
+            w.push(cast);
+        }
+    }
+}
+
+mod sealed {
+    pub trait Sealed<M> {}
+    impl<M, T, N> Sealed<M> for crate::condition::Column<M, T, N> {}
+    impl<M, O> Sealed<M> for super::Aggregated<M, O> {}
+    impl<M, T> Sealed<M> for super::Summed<M, T> {}
+    impl<M> Sealed<M> for super::Count {}
+    pub trait Summable {}
+    impl Summable for i16 {}
+    impl Summable for i32 {}
+    impl Summable for i64 {}
+    impl Summable for f32 {}
+    impl Summable for f64 {}
+}
+
+/// One item of a select list over model `M`: a column of `M` or an
+/// aggregate of one. Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be selected from `{M}`",
+    label = "not a column of `{M}`, nor an aggregate of one",
+    note = "select `{M}`'s column constants (`{M}::SOME_COLUMN`), their aggregates (`.sum()`, `.min()` ..) or `count()`"
+)]
+pub trait Expr<M>: sealed::Sealed<M> {
+    /// The Rust type the item reads as.
+    type Output: SqlType + Unpin;
+    #[doc(hidden)]
+    fn node(&self) -> ExprNode;
+}
+
+impl<M: Model, T: SqlType + Unpin, N> Expr<M> for Column<M, T, N> {
+    type Output = T;
+
+    fn node(&self) -> ExprNode {
+        ExprNode::Column(self.index())
+    }
+}
+
+/// An aggregate of a column of `M` that reads as `O`: made by
+/// [`Column::sum`], [`Column::avg`], [`Column::min`], [`Column::max`] and
+/// [`Column::count_distinct`].
+#[derive(Debug, Clone, Copy)]
+pub struct Aggregated<M, O> {
+    node: ExprNode,
+    _marker: PhantomData<fn() -> (M, O)>,
+}
+
+impl<M, O: SqlType + Unpin> Expr<M> for Aggregated<M, O> {
+    type Output = O;
+
+    fn node(&self) -> ExprNode {
+        self.node
+    }
+}
+
+/// `SUM(column)` of a column of `M` holding `T`, from [`Column::sum`]:
+/// reads as `Option<T::Sum>` (`i64` for integers, `f64` for floats).
+#[derive(Debug, Clone, Copy)]
+pub struct Summed<M, T> {
+    node: ExprNode,
+    _marker: PhantomData<fn() -> (M, T)>,
+}
+
+impl<M, T: Summable> Expr<M> for Summed<M, T> {
+    type Output = Option<T::Sum>;
+
+    fn node(&self) -> ExprNode {
+        self.node
+    }
+}
+
+/// `COUNT(*)` of the rows (of each group): [`count`].
+#[derive(Debug, Clone, Copy)]
+pub struct Count;
+
+impl<M> Expr<M> for Count {
+    type Output = i64;
+
+    fn node(&self) -> ExprNode {
+        ExprNode::Count
+    }
+}
+
+/// `COUNT(*)`: the number of rows, or of rows in each group.
+pub fn count() -> Count {
+    Count
+}
+
+/// Column types that [`Column::sum`] and [`Column::avg`] accept. Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be summed or averaged",
+    label = "`sum` and `avg` need an integer or floating-point column",
+    note = "count the rows with `count()`, or take `min()` / `max()` of other columns"
+)]
+pub trait Summable: sealed::Summable {
+    /// What the sum reads as: `i64` for integer columns, `f64` for
+    /// floating-point ones.
+    type Sum: SqlType + Unpin;
+    #[doc(hidden)]
+    const FLOAT: bool;
+}
+
+impl Summable for i16 {
+    type Sum = i64;
+    const FLOAT: bool = false;
+}
+impl Summable for i32 {
+    type Sum = i64;
+    const FLOAT: bool = false;
+}
+impl Summable for i64 {
+    type Sum = i64;
+    const FLOAT: bool = false;
+}
+impl Summable for f32 {
+    type Sum = f64;
+    const FLOAT: bool = true;
+}
+impl Summable for f64 {
+    type Sum = f64;
+    const FLOAT: bool = true;
+}
+
+impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
+    fn aggregate<O>(self, node: fn(usize) -> ExprNode) -> Aggregated<M, O> {
+        Aggregated {
+            node: node(self.index()),
+            _marker: PhantomData,
+        }
+    }
+
+    /// `SUM(column)`: `None` when no row (or only NULLs) is summed. An
+    /// integer column sums as `i64` on every backend (an overflow is an
+    /// error), a floating-point one as `f64`.
+    pub fn sum(self) -> Summed<M, N::Compared>
+    where
+        N::Compared: Summable,
+    {
+        let node = if <N::Compared as Summable>::FLOAT {
+            ExprNode::SumFloat(self.index())
+        } else {
+            ExprNode::SumInt(self.index())
+        };
+        Summed {
+            node,
+            _marker: PhantomData,
+        }
+    }
+
+    /// `AVG(column)` as `f64`; `None` when there is no value.
+    pub fn avg(self) -> Aggregated<M, Option<f64>>
+    where
+        N::Compared: Summable,
+    {
+        self.aggregate(ExprNode::Avg)
+    }
+
+    /// `MIN(column)`; `None` when there is no value.
+    pub fn min(self) -> Aggregated<M, Option<N::Compared>> {
+        self.aggregate(ExprNode::Min)
+    }
+
+    /// `MAX(column)`; `None` when there is no value.
+    pub fn max(self) -> Aggregated<M, Option<N::Compared>> {
+        self.aggregate(ExprNode::Max)
+    }
+
+    /// `COUNT(DISTINCT column)`: the number of distinct non-NULL values.
+    pub fn count_distinct(self) -> Aggregated<M, i64> {
+        self.aggregate(ExprNode::CountDistinct)
+    }
+}
+
+/// A select list over model `M`: a tuple of up to eight [`Expr`]s, read
+/// as the tuple of their outputs.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a select list of `{M}`",
+    label = "select a tuple of `{M}`'s columns and aggregates",
+    note = "e.g. `.select((Invoice::STATUS, count(), Invoice::AMOUNT_CENTS.sum()))`; every item must be of `{M}`"
+)]
+pub trait Projection<M>: Send + 'static {
+    /// One row of the result.
+    type Row: Send + Unpin;
+    #[doc(hidden)]
+    fn nodes(&self) -> Vec<ExprNode>;
+    #[doc(hidden)]
+    fn decode<DB: Driver>(row: &DB::Row) -> Result<Self::Row, sqlx::Error>;
+}
+
+macro_rules! projection {
+    ($($e:ident $i:tt),+) => {
+        impl<M, $($e),+> Projection<M> for ($($e,)+)
+        where
+            $($e: Expr<M> + Send + 'static, $e::Output: Send,)+
+        {
+            type Row = ($($e::Output,)+);
+
+            fn nodes(&self) -> Vec<ExprNode> {
+                vec![$(self.$i.node()),+]
+            }
+
+            fn decode<DB: Driver>(row: &DB::Row) -> Result<Self::Row, sqlx::Error> {
+                Ok(($(DB::get::<$e::Output>(row, $i)?,)+))
+            }
+        }
+    };
+}
+
+projection!(E0 0);
+projection!(E0 0, E1 1);
+projection!(E0 0, E1 1, E2 2);
+projection!(E0 0, E1 1, E2 2, E3 3);
+projection!(E0 0, E1 1, E2 2, E3 3, E4 4);
+projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5);
+projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5, E6 6);
+projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5, E6 6, E7 7);
+
+/// A column that may group the rows of model `M`: one of its column
+/// constants (not the tenant column: every row of the query has the same
+/// tenant). Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot group the rows of `{M}`",
+    label = "not one of `{M}`'s column constants",
+    note = "group by `{M}`'s own columns, e.g. `.group_by({M}::SOME_COLUMN)`"
+)]
+pub trait GroupKey<M>: sealed::Sealed<M> {
+    #[doc(hidden)]
+    fn column_index(&self) -> usize;
+}
+
+impl<M: Model, T, N> GroupKey<M> for Column<M, T, N> {
+    fn column_index(&self) -> usize {
+        self.index()
+    }
+}
+
+/// A select list of model `M`'s columns and aggregates, from
+/// [`Select::select`]: rows of `P::Row` tuples, scoped like the query.
+///
+/// ```
+/// use tenant_core::prelude::*;
+/// use tenant_core::count;
+///
+/// #[derive(TenantModel)]
+/// #[tenant(table = "invoices")]
+/// struct Invoice {
+///     #[tenant(primary_key)]
+///     id: i64,
+///     #[tenant(tenant_id)]
+///     tenant_id: TenantId,
+///     status: String,
+///     amount_cents: i64,
+/// }
+///
+/// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// let report = Invoice::query(&acme)
+///     .filter(Invoice::AMOUNT_CENTS.gt(0))
+///     .select((Invoice::STATUS, count(), Invoice::AMOUNT_CENTS.sum()))
+///     .group_by(Invoice::STATUS)
+///     .order_by(Invoice::STATUS.asc());
+/// assert_eq!(
+///     report.to_sql(),
+///     r#"SELECT "invoices"."status", COUNT(*), CAST(SUM("invoices"."amount_cents") AS BIGINT) FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."amount_cents" > $2 GROUP BY "invoices"."status" ORDER BY "invoices"."status" ASC"#
+/// );
+/// # async fn run(db: &TenantDb, report: tenant_core::Aggregate<Invoice, (
+/// #     tenant_core::Column<Invoice, String>, tenant_core::Count,
+/// #     tenant_core::Summed<Invoice, i64>)>) -> Result<(), tenant_core::Error> {
+/// let rows: Vec<(String, i64, Option<i64>)> = report.fetch_all(db).await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a query does nothing until `fetch_all` runs it"]
+pub struct Aggregate<M, P> {
+    tenant: Option<TenantValue>,
+    items: Vec<ExprNode>,
+    filters: Filters,
+    group: Vec<usize>,
+    order: Vec<(usize, bool)>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+    _marker: PhantomData<fn() -> (M, P)>,
+}
+
+impl<M: Model> Select<M> {
+    /// Reads the columns and aggregates of `projection` (a tuple) instead
+    /// of whole rows; the filters, ordering and paging so far carry over.
+    /// Add [`group_by`](Aggregate::group_by) to aggregate per group.
+    pub fn select<P: Projection<M>>(self, projection: P) -> Aggregate<M, P> {
+        let (tenant, filters, order, limit, offset) = self.into_parts();
+        Aggregate {
+            tenant,
+            items: projection.nodes(),
+            filters,
+            group: Vec::new(),
+            order,
+            limit,
+            offset,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Whether any row matches: `count` of at most one row.
+    pub async fn exists<'c>(self, executor: impl Executor<'c>) -> Result<bool, Error> {
+        Ok(self.limit(1).count(executor).await? > 0)
+    }
+}
+
+impl<M: Model, P: Projection<M>> Aggregate<M, P> {
+    /// Groups the rows by `column` (may be called several times); the
+    /// aggregates are then per group.
+    pub fn group_by(mut self, column: impl GroupKey<M>) -> Self {
+        self.group.push(column.column_index());
+        self
+    }
+
+    /// Adds an ordering key (a grouped column, when grouping).
+    pub fn order_by(mut self, order: impl OrderOn<M>) -> Self {
+        self.order.push(order.into_key());
+        self
+    }
+
+    /// Returns at most `n` rows.
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Skips the first `n` rows.
+    pub fn offset(mut self, n: u32) -> Self {
+        self.offset = Some(n);
+        self
+    }
+
+    fn has_paging(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+
+    fn walk(&self, pass: &mut AstPass<'_>, backend: Backend, form: Form) {
+        let sql = M::sql(backend);
+        let rls = form == Form::Rls;
+        if rls {
+            pass.sql("SELECT ");
+            pass.sql(ROW_ALIAS);
+            pass.sql(".* FROM ");
+            pass.sql(&sql.rls_ctx_from);
+            pass.sql(" CROSS JOIN LATERAL (");
+        }
+        pass.sql("SELECT ");
+        for (i, item) in self.items.iter().enumerate() {
+            if i > 0 {
+                pass.sql(", ");
+            }
+            item.walk(pass, &sql.qualifier);
+            if let (true, Some(w)) = (rls, pass.writer()) {
+                w.push(&format!(" AS \"__c{i}\""));
+            }
+        }
+        pass.sql(" FROM ");
+        pass.sql(&sql.qualifier);
+        if let (Some(tenant), Some(w)) = (M::TENANT_COLUMN, pass.writer()) {
+            w.push(" WHERE ");
+            w.column(&sql.qualifier, tenant);
+            w.push(" = ");
+            if rls {
+                w.push(&sql.rls_ctx);
+            } else {
+                w.push(&crate::sql::placeholder(backend, 1));
+            }
+        }
+        pass.filters(
+            &self.filters.nodes,
+            M::TENANT_COLUMN.is_some(),
+            &sql.qualifier,
+        );
+        for (i, &column) in self.group.iter().enumerate() {
+            pass.tag(Tag::Group);
+            pass.sql(if i == 0 { " GROUP BY " } else { ", " });
+            pass.column(&sql.qualifier, column);
+        }
+        pass.order(&self.order, &sql.qualifier);
+        pass.tag(Tag::Paging);
+        pass.when(self.has_paging(), " LIMIT ");
+        if self.has_paging() {
+            pass.bind();
+        }
+        pass.when(self.offset.is_some(), " OFFSET ");
+        if self.offset.is_some() {
+            pass.bind();
+        }
+        if rls {
+            if !self.has_paging() {
+                pass.sql(" OFFSET 0");
+            }
+            pass.sql(") AS ");
+            pass.sql(ROW_ALIAS);
+            // The outer order: the ordered columns that are selected, by
+            // their position.
+            let mut first = true;
+            for &(column, desc) in &self.order {
+                pass.tag(Tag::Order);
+                let position = self
+                    .items
+                    .iter()
+                    .position(|item| *item == ExprNode::Column(column));
+                pass.word(position.map_or(usize::MAX, |p| p));
+                pass.word(usize::from(desc));
+                if let (Some(p), Some(w)) = (position, pass.writer()) {
+                    w.push(if first { " ORDER BY " } else { ", " });
+                    first = false;
+                    w.push(&format!("{ROW_ALIAS}.\"__c{p}\""));
+                    w.push(if desc { " DESC" } else { " ASC" });
+                }
+            }
+        }
+    }
+
+    fn sql(&self, backend: Backend, form: Form) -> Sql {
+        let kind = match form {
+            Form::Plain => shape::Kind::Aggregate,
+            Form::Rls => shape::Kind::AggregateRls,
+        };
+        let capacity = 48 * (self.items.len() + self.filters.len() + self.group.len() + 4);
+        ast::render::<M>(kind, backend, capacity, |pass| {
+            self.walk(pass, backend, form)
+        })
+    }
+
+    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs (PostgreSQL's
+    /// dialect).
+    pub fn to_sql(&self) -> String {
+        self.to_sql_for(Backend::Postgres)
+    }
+
+    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs on `backend`.
+    pub fn to_sql_for(&self, backend: Backend) -> String {
+        self.sql(backend, Form::Plain).as_str().to_owned()
+    }
+
+    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs on a
+    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+    /// pool.
+    pub fn to_rls_sql(&self) -> String {
+        let form = if self.tenant.is_some() {
+            Form::Rls
+        } else {
+            Form::Plain
+        };
+        self.sql(Backend::Postgres, form).as_str().to_owned()
+    }
+
+    fn into_statement(self, sql: Sql) -> Statement<DynParams> {
+        let limit = match (self.limit, self.offset) {
+            (Some(n), _) => Some(i64::from(n)),
+            (None, Some(_)) => Some(i64::MAX),
+            (None, None) => None,
+        };
+        Statement {
+            sql,
+            tenant: self.tenant,
+            params: DynParams {
+                tenant: self.tenant,
+                values: self.filters.values,
+                limit,
+                offset: self.offset.map(i64::from),
+            },
+        }
+    }
+
+    /// Every row (every group, when grouping).
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<P::Row>, Error> {
+        let target = executor.into_target();
+        let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
+        let stmt = self.into_statement(sql);
+        dispatch!(target, on => fetch::<_, M, P>(on, stmt).await)
+    }
+
+    /// The first row, or [`Error::NotFound`] (an ungrouped aggregate always
+    /// has one row).
+    pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<P::Row, Error> {
+        self.limit(1)
+            .fetch_all(executor)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(Error::NotFound)
+    }
+}
+
+async fn fetch<DB: Driver, M: Model, P: Projection<M>>(
+    on: exec::On<'_, DB>,
+    stmt: Statement<DynParams>,
+) -> Result<Vec<P::Row>, Error> {
+    exec::fetch_all_as(on, stmt, P::decode::<DB>).await
+}

@@ -1,0 +1,29 @@
+// Only numeric columns sum.
+
+use tenant_core::prelude::*;
+
+#[derive(TenantModel)]
+#[tenant(table = "customers")]
+pub struct Customer {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub name: String,
+}
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub status: String,
+    pub amount_cents: i64,
+}
+
+fn main() {
+    let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+    let _ = Invoice::query(&acme).select((Invoice::STATUS.sum(),));
+}
