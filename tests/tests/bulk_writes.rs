@@ -551,8 +551,9 @@ async fn upsert_suite(db: &TenantDb) {
         .expect("insert");
     assert_eq!((fresh.id, fresh.tenant_id.as_str()), (fresh_id, "acme"));
 
-    // The tenant column, through a hand-made constant, is refused unsent.
-    let forged: Column<Customer, TenantId> = Column::new("TENANT");
+    // The tenant column (index 1), through a hand-made constant, is
+    // refused unsent.
+    let forged: Column<Customer, TenantId> = Column::new(1);
     let refused = Customer::upsert(&a, customer(id, "same@example.com", "forged"))
         .on_conflict(target)
         .do_update((Customer::NOTE, forged))

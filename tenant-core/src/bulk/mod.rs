@@ -98,7 +98,7 @@ pub(crate) async fn run_on_connection<DB: Driver, M: Model>(
         }
         Output::Rows(rows) => {
             let mut fetched = query
-                .try_map(|row: DB::Row| M::decode::<DB>(&row, DecodeToken::new()))
+                .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
                 .fetch_all(DB::on_connection(conn))
                 .await?;
             rows.append(&mut fetched);

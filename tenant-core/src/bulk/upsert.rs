@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use super::{Output, RowsParams, add, finish, insert_many, run_on_connection};
 use crate::backend::{Backend, Driver};
-use crate::condition::{Column, Nullability, TenantColumn};
+use crate::condition::{Column, TenantColumn};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{On, begin_with_tenant, dispatch};
@@ -65,8 +65,8 @@ pub trait ColumnOf<M>: sealed::Column<M> {
     fn column_name(&self) -> &'static str;
 }
 
-impl<M, T, N: Nullability<T>> sealed::Column<M> for Column<M, T, N> {}
-impl<M, T, N: Nullability<T>> ColumnOf<M> for Column<M, T, N> {
+impl<M: Model, T, N> sealed::Column<M> for Column<M, T, N> {}
+impl<M: Model, T, N> ColumnOf<M> for Column<M, T, N> {
     fn column_name(&self) -> &'static str {
         self.name()
     }
@@ -157,8 +157,8 @@ pub trait UpsertColumns<M>: sealed::Columns<M> {
     fn columns(&self) -> Vec<&'static str>;
 }
 
-impl<M, T, N: Nullability<T>> sealed::Columns<M> for Column<M, T, N> {}
-impl<M, T, N: Nullability<T>> UpsertColumns<M> for Column<M, T, N> {
+impl<M: Model, T, N> sealed::Columns<M> for Column<M, T, N> {}
+impl<M: Model, T, N> UpsertColumns<M> for Column<M, T, N> {
     fn columns(&self) -> Vec<&'static str> {
         vec![self.name()]
     }
