@@ -125,7 +125,12 @@ fn main() {
     let db = TenantDb::sqlite(sqlite.clone());
     let contenders = vec![
         framework(&db),
-        sqlx_contender!(&sqlite, sqlx::Sqlite, Backend::Sqlite, tenant_per_row = true),
+        sqlx_contender!(
+            &sqlite,
+            sqlx::Sqlite,
+            Backend::Sqlite,
+            tenant_per_row = true
+        ),
         singles(&db),
     ];
     paired::measure(
@@ -158,7 +163,12 @@ fn main() {
     let db = TenantDb::postgres(pool.clone());
     let contenders = vec![
         framework(&db),
-        sqlx_contender!(&pool, sqlx::Postgres, Backend::Postgres, tenant_per_row = false),
+        sqlx_contender!(
+            &pool,
+            sqlx::Postgres,
+            Backend::Postgres,
+            tenant_per_row = false
+        ),
         singles(&db),
     ];
     paired::measure(
