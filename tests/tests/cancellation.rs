@@ -11,7 +11,7 @@
 
 use tenant_core::prelude::*;
 use tenant_tests::cancel::{Probe, drop_after, mysql_one_connection, postgres_one_connection};
-use tenant_tests::models::{Invoice, NewInvoice, NewPlan, Plan};
+use tenant_tests::models::{Customer, Invoice, NewCustomer, NewInvoice, NewPlan, Plan, Status};
 use tenant_tests::suites::scope;
 use tenant_tests::{MyTestDb, PgTestDb};
 
@@ -29,9 +29,13 @@ enum Op {
     Delete,
     GlobalQuery,
     GlobalInsert,
+    /// `insert_many` of 5 rows, 2 per statement (one transaction).
+    InsertMany,
+    /// `upsert` of a customer.
+    Upsert,
 }
 
-const OPS: [Op; 11] = [
+const OPS: [Op; 13] = [
     Op::FetchAll,
     Op::FetchOptional,
     Op::FetchOne,
@@ -43,6 +47,8 @@ const OPS: [Op; 11] = [
     Op::Delete,
     Op::GlobalQuery,
     Op::GlobalInsert,
+    Op::InsertMany,
+    Op::Upsert,
 ];
 
 fn new_invoice(amount: i64) -> NewInvoice {
@@ -91,6 +97,31 @@ async fn run<'c>(op: Op, exec: impl Executor<'c>, n: usize) -> Result<(), Error>
                 .await?,
         ),
         Op::GlobalQuery => drop(Plan::query().fetch_all(exec).await?),
+        Op::InsertMany => drop(
+            Invoice::insert_many(&acme, (0..5).map(|i| new_invoice(n as i64 + i)))
+                .rows_per_statement(2)
+                .execute(exec)
+                .await?,
+        ),
+        Op::Upsert => drop(
+            Customer::upsert(
+                &acme,
+                NewCustomer {
+                    id: uuid::Uuid::new_v4(),
+                    email: "cancel@example.com".into(),
+                    status: Status::Active,
+                    score: 1.0,
+                    active: true,
+                    note: Some(format!("upsert {n}")),
+                    metadata: serde_json::json!({}),
+                    visits: None,
+                },
+            )
+            .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+            .do_update(Customer::NOTE)
+            .execute(exec)
+            .await?,
+        ),
         Op::GlobalInsert => drop(
             Plan::insert(NewPlan {
                 name: format!("plan-{}", uuid::Uuid::new_v4()),
