@@ -62,6 +62,7 @@ use crate::routes::{invoices, usage};
 /// | `POST /api/invoices`, `GET /api/invoices` | create, list |
 /// | `GET`/`PATCH`/`DELETE /api/invoices/{id}` | read, update, delete |
 /// | `GET /api/usage` | usage against the plan |
+/// | `GET /api/reports/revenue` | invoices and revenue per status |
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health))
@@ -73,6 +74,7 @@ pub fn app(state: AppState) -> Router {
                 .delete(invoices::delete),
         )
         .route("/api/usage", get(usage::show))
+        .route("/api/reports/revenue", get(routes::reports::revenue))
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))

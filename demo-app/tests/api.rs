@@ -20,6 +20,7 @@ on_every_backend!(
     create_returns_201_with_the_invoice,
     list_paginates_filters_and_caps_the_limit,
     get_patch_delete,
+    revenue_report_groups_only_the_tenants_invoices,
     another_tenants_invoice_is_404_and_untouched,
     missing_malformed_or_unknown_keys_are_401,
     tenant_hints_must_match_the_key,
@@ -191,6 +192,44 @@ async fn list_paginates_filters_and_caps_the_limit(backend: Backend) {
     assert!(reply.body["next_cursor"].is_string());
     let reply = srv.get(&key, "/api/invoices").await;
     assert_eq!(reply.body["items"].as_array().unwrap().len(), 20);
+    srv.stop().await;
+}
+
+async fn revenue_report_groups_only_the_tenants_invoices(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let nobody = srv.tenant("initech", Plan::Pro).await;
+    let paid = srv.create_invoice(&acme, 1200).await;
+    srv.create_invoice(&acme, 300).await;
+    srv.create_invoice(&acme, 500).await;
+    let reply = srv
+        .patch(
+            &acme,
+            &format!("/api/invoices/{paid}"),
+            &json!({"status": "paid"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    srv.create_invoice(&globex, 9_999).await;
+
+    let reply = srv.get(&acme, "/api/reports/revenue").await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.body,
+        json!({"groups": [
+            {"status": "draft", "invoices": 2, "amount_cents": 800},
+            {"status": "paid", "invoices": 1, "amount_cents": 1200},
+        ]})
+    );
+    let reply = srv.get(&globex, "/api/reports/revenue").await;
+    assert_eq!(
+        reply.body,
+        json!({"groups": [{"status": "draft", "invoices": 1, "amount_cents": 9_999}]})
+    );
+    let reply = srv.get(&nobody, "/api/reports/revenue").await;
+    assert_eq!(reply.body, json!({"groups": []}));
     srv.stop().await;
 }
 

@@ -41,6 +41,12 @@ impl AstPass<'_> {
         }
     }
 
+    /// A 64-bit word of the key only, whatever the width of `usize`.
+    pub(crate) fn word64(&mut self, word: u64) {
+        self.word((word >> 32) as usize);
+        self.word((word & 0xffff_ffff) as usize);
+    }
+
     /// Structural text, which the key's tags already imply.
     pub(crate) fn sql(&mut self, text: &str) {
         if let AstPass::Sql { w, .. } = self {

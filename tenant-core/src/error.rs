@@ -76,6 +76,22 @@ pub enum Error {
     /// every mismatch with its fix.
     #[error("{0}")]
     SchemaMismatch(Box<crate::verify::SchemaReport>),
+    /// [`fetch_with_children`](crate::Select::fetch_with_children) could
+    /// not give every child to exactly one parent: the parents hold a key
+    /// twice (the column is not a primary key in the table), or the
+    /// database matched a child's key to a parent's key that is not equal
+    /// to it byte for byte (a case- or trailing-space-insensitive collation
+    /// on a text key). Nothing is returned rather than children dropped or
+    /// guessed; a join (`inner_join`) returns the database's own matching.
+    #[error("the children of `{table}` cannot be matched to their parents on `{column}`: {reason}")]
+    ChildrenUnmatched {
+        /// The parents' table.
+        table: &'static str,
+        /// The parents' key column.
+        column: &'static str,
+        /// What was found.
+        reason: &'static str,
+    },
     /// The database, the connection or the driver failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -1,6 +1,7 @@
 //! HTTP handlers.
 
 pub mod invoices;
+pub mod reports;
 pub mod usage;
 
 use axum::Json;

@@ -80,13 +80,19 @@ where
             let target = target.reborrow();
             dispatch!(target, on => parents::<_, P>(on, stmt).await)?
         };
+        let unmatched = |reason| Error::ChildrenUnmatched {
+            table: P::TABLE,
+            column: P::COLUMNS[P::PRIMARY_KEY_INDEX],
+            reason,
+        };
         let mut keys: Vec<P::PrimaryKey> = Vec::with_capacity(parents.len());
         {
             let mut seen = std::collections::HashSet::with_capacity(parents.len());
             for (_, key) in &parents {
-                if seen.insert(key) {
-                    keys.push(key.clone());
+                if !seen.insert(key) {
+                    return Err(unmatched("two parents hold the same key"));
                 }
+                keys.push(key.clone());
             }
         }
         let mut children: HashMap<P::PrimaryKey, Vec<C>> = HashMap::with_capacity(keys.len());
@@ -109,13 +115,19 @@ where
                 }
             }
         }
-        Ok(parents
+        let groups: Vec<(P, Vec<C>)> = parents
             .into_iter()
             .map(|(parent, key)| {
                 let kids = children.remove(&key).unwrap_or_default();
                 (parent, kids)
             })
-            .collect())
+            .collect();
+        if !children.is_empty() {
+            return Err(unmatched(
+                "the database matched children whose key equals no parent's key exactly (a case- or space-insensitive collation on the key?)",
+            ));
+        }
+        Ok(groups)
     }
 }
 

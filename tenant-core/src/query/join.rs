@@ -228,8 +228,30 @@ impl<A: Model> Select<A> {
     }
 }
 
+/// Whether two names are equal, at compile time.
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if !a[i].eq_ignore_ascii_case(&b[i]) {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
     fn from_select(select: Select<A>) -> Self {
+        const {
+            assert!(
+                !same_name(A::TABLE, B::TABLE),
+                "the two models of a join map to the same table: a join needs two tables (self-joins are not supported yet)"
+            );
+        }
         let (tenant, filters, order, limit, offset) = select.into_parts();
         Join {
             tenant,

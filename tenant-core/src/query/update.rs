@@ -224,9 +224,22 @@ impl<M: Model, S> Update<M, S> {
             pass.name(set.column);
             pass.sql(" = ");
             match set.increment {
-                // The range follows from the column's type, so the key
-                // needs only the column.
+                // The checked sum's text depends on the range, which comes
+                // from the column constant's type: a hand-made constant
+                // may give another range for the same column, so the range
+                // is part of the key.
                 Some(range) => {
+                    match range {
+                        NumericRange::Int(lo, hi) => {
+                            pass.word(0);
+                            pass.word64(lo as u64);
+                            pass.word64(hi as u64);
+                        }
+                        NumericRange::Float(max) => {
+                            pass.word(1);
+                            pass.word64(max.to_bits());
+                        }
+                    }
                     if let Some(w) = pass.writer() {
                         // The delta's placeholder, numbered in `w`'s
                         // sequence; SQLite's checked form repeats it
