@@ -58,6 +58,19 @@ pub enum Error {
         "the transaction is rolled back, not committed: a statement in it failed, so nothing of it is stored"
     )]
     RolledBack,
+    /// An upsert's row conflicted with another tenant's row on a unique key
+    /// that does not include the tenant column (MySQL, whose `ON DUPLICATE
+    /// KEY UPDATE` fires on any unique key). Nothing was written and the
+    /// other tenant's row is unchanged. The fix is in the schema: lead every
+    /// unique key of a tenant table with the tenant column (the
+    /// [doctor](crate::doctor) reports keys that do not).
+    #[error(
+        "the upsert into {table:?} conflicted with another tenant's row on a unique key without the tenant column; nothing was written (lead every unique key of the table with its tenant column)"
+    )]
+    CrossTenantConflict {
+        /// The table.
+        table: &'static str,
+    },
     /// The models do not match the live database
     /// ([`TenantDb::verify`](crate::TenantDb::verify)); the report lists
     /// every mismatch with its fix.

@@ -97,6 +97,8 @@
 //! `Invoice::TENANT_ID` ([`TenantColumn`]); and the constructors
 //! `Invoice::query(&scope)` ([`Select`]), `Invoice::find(&scope, id)`
 //! ([`Find`]), `Invoice::insert(&scope, new)` ([`Insert`]),
+//! `Invoice::insert_many(&scope, rows)` ([`InsertMany`]),
+//! `Invoice::upsert(&scope, new)` ([`Upsert`], tenant-owned models only),
 //! `Invoice::update(&scope)` ([`Update`]) and `Invoice::delete(&scope)`
 //! ([`Delete`]).
 //!
@@ -110,6 +112,7 @@
 
 mod ast;
 mod backend;
+mod bulk;
 mod condition;
 mod db;
 pub mod doctor;
@@ -129,6 +132,10 @@ mod value;
 pub mod verify;
 
 pub use backend::{Backend, Driver};
+pub use bulk::{
+    ColumnOf, ConflictTarget, InsertMany, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert,
+    Upsert, UpsertColumns,
+};
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
     OrderOn, TenantColumn, TextColumn,
@@ -171,6 +178,7 @@ pub mod __private {
     pub use crate::backend::{Backend, Driver};
     pub use crate::render::SqlCell;
 
+    pub use crate::bulk::{InsertMany, Upsert};
     pub use crate::condition::{Column, NotNull, Null, TenantColumn};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,

@@ -444,6 +444,9 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
     if model.is_global() {
         let doc_query = format!("Selects rows of the global table `{table}`.");
         let doc_insert = format!("Inserts a row into the global table `{table}`.");
+        let doc_insert_many = format!(
+            "Inserts many rows into the global table `{table}`, all or nothing (see `InsertMany`)."
+        );
         let doc_update = format!("Updates rows of the global table `{table}`.");
         let doc_delete = format!("Deletes rows of the global table `{table}`.");
         quote! {
@@ -456,6 +459,10 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             #[doc = #doc_insert]
             pub fn insert(row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::global(row)
+            }
+            #[doc = #doc_insert_many]
+            pub fn insert_many(rows: impl ::core::iter::IntoIterator<Item = #new_ident>) -> __tc::InsertMany<#ident> {
+                __tc::InsertMany::global(rows)
             }
             #[doc = #doc_update]
             pub fn update() -> __tc::Update<#ident, __tc::NoAssignments> {
@@ -471,6 +478,12 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
         let doc_insert = format!(
             "Inserts a row into `{table}` for the scope's tenant; the tenant column is set from the scope."
         );
+        let doc_insert_many = format!(
+            "Inserts many rows into `{table}` for the scope's tenant, all or nothing; every row's tenant column is set from the scope (see `InsertMany`)."
+        );
+        let doc_upsert = format!(
+            "Inserts a row into `{table}` for the scope's tenant or, on a conflict with the tenant's row on a unique key led by the tenant column, updates it (see `Upsert`)."
+        );
         let doc_update = format!(
             "Updates rows of `{table}` that belong to the scope's tenant. The tenant column cannot be set."
         );
@@ -485,6 +498,14 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             #[doc = #doc_insert]
             pub fn insert(scope: &__tc::TenantScope<#key>, row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::scoped(scope, row)
+            }
+            #[doc = #doc_insert_many]
+            pub fn insert_many(scope: &__tc::TenantScope<#key>, rows: impl ::core::iter::IntoIterator<Item = #new_ident>) -> __tc::InsertMany<#ident> {
+                __tc::InsertMany::scoped(scope, rows)
+            }
+            #[doc = #doc_upsert]
+            pub fn upsert(scope: &__tc::TenantScope<#key>, row: #new_ident) -> __tc::Upsert<#ident> {
+                __tc::Upsert::scoped(scope, row)
             }
             #[doc = #doc_update]
             pub fn update(scope: &__tc::TenantScope<#key>) -> __tc::Update<#ident, __tc::NoAssignments> {

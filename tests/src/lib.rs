@@ -7,6 +7,7 @@
 //! the helpers panic with a message saying how to start it: a test never
 //! skips.
 
+pub mod cancel;
 pub mod models;
 pub mod suites;
 
@@ -25,6 +26,10 @@ pub struct AggregatesDoc;
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[doc = include_str!("../../docs/bulk-writes.md")]
+#[cfg(doctest)]
+pub struct BulkWrites;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};

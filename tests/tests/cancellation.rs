@@ -9,47 +9,11 @@
 //! `tokio::time::timeout`, a `select!`); what a dropped future leaves on a
 //! pooled connection is what the next request, of any tenant, inherits.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use sqlx::mysql::MySqlPool;
-use sqlx::postgres::PgPool;
 use tenant_core::prelude::*;
-use tenant_tests::models::{self, Invoice, NewInvoice, NewPlan, Plan};
+use tenant_tests::cancel::{Probe, drop_after, mysql_one_connection, postgres_one_connection};
+use tenant_tests::models::{Customer, Invoice, NewCustomer, NewInvoice, NewPlan, Plan, Status};
 use tenant_tests::suites::scope;
 use tenant_tests::{MyTestDb, PgTestDb};
-
-/// Polls `inner` at most `polls` times; drops it if it is still pending.
-struct DropAfter<F> {
-    inner: Pin<Box<F>>,
-    polls_left: usize,
-}
-
-impl<F: Future> Future for DropAfter<F> {
-    type Output = Option<F::Output>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.inner.as_mut().poll(cx) {
-            Poll::Ready(out) => Poll::Ready(Some(out)),
-            Poll::Pending => {
-                self.polls_left -= 1;
-                if self.polls_left == 0 {
-                    Poll::Ready(None)
-                } else {
-                    Poll::Pending
-                }
-            }
-        }
-    }
-}
-
-fn drop_after<F: Future>(inner: F, polls: usize) -> DropAfter<F> {
-    DropAfter {
-        inner: Box::pin(inner),
-        polls_left: polls,
-    }
-}
 
 /// The operation kinds: every terminal of every builder, plus transactions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +29,13 @@ enum Op {
     Delete,
     GlobalQuery,
     GlobalInsert,
+    /// `insert_many` of 5 rows, 2 per statement (one transaction).
+    InsertMany,
+    /// `upsert` of a customer.
+    Upsert,
 }
 
-const OPS: [Op; 11] = [
+const OPS: [Op; 13] = [
     Op::FetchAll,
     Op::FetchOptional,
     Op::FetchOne,
@@ -79,6 +47,8 @@ const OPS: [Op; 11] = [
     Op::Delete,
     Op::GlobalQuery,
     Op::GlobalInsert,
+    Op::InsertMany,
+    Op::Upsert,
 ];
 
 fn new_invoice(amount: i64) -> NewInvoice {
@@ -127,6 +97,31 @@ async fn run<'c>(op: Op, exec: impl Executor<'c>, n: usize) -> Result<(), Error>
                 .await?,
         ),
         Op::GlobalQuery => drop(Plan::query().fetch_all(exec).await?),
+        Op::InsertMany => drop(
+            Invoice::insert_many(&acme, (0..5).map(|i| new_invoice(n as i64 + i)))
+                .rows_per_statement(2)
+                .execute(exec)
+                .await?,
+        ),
+        Op::Upsert => drop(
+            Customer::upsert(
+                &acme,
+                NewCustomer {
+                    id: uuid::Uuid::new_v4(),
+                    email: "cancel@example.com".into(),
+                    status: Status::Active,
+                    score: 1.0,
+                    active: true,
+                    note: Some(format!("upsert {n}")),
+                    metadata: serde_json::json!({}),
+                    visits: None,
+                },
+            )
+            .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+            .do_update(Customer::NOTE)
+            .execute(exec)
+            .await?,
+        ),
         Op::GlobalInsert => drop(
             Plan::insert(NewPlan {
                 name: format!("plan-{}", uuid::Uuid::new_v4()),
@@ -164,133 +159,6 @@ async fn wrapped(db: &TenantDb, op: Op, wrap: Wrap, n: usize) -> Result<(), Erro
                     drop(tx);
                     Ok(())
                 }
-            }
-        }
-    }
-}
-
-/// Checks the state of the single pooled connection after a drop.
-#[derive(Clone, Copy)]
-enum Probe<'a> {
-    Sqlite,
-    Postgres { owner: &'a PgPool },
-    MySql { owner: &'a MySqlPool },
-}
-
-impl Probe<'_> {
-    async fn check(self, db: &TenantDb, when: &str) {
-        match self {
-            Probe::Sqlite => {
-                let pool = db.as_sqlite().expect("sqlite");
-                let mut conn = pool.acquire().await.expect("acquire");
-                // BEGIN fails inside a transaction.
-                sqlx::query("BEGIN")
-                    .execute(&mut *conn)
-                    .await
-                    .unwrap_or_else(|e| {
-                        panic!("{when}: the connection is still in a transaction ({e})")
-                    });
-                sqlx::query("ROLLBACK")
-                    .execute(&mut *conn)
-                    .await
-                    .expect("rollback the probe");
-            }
-            Probe::Postgres { owner } => {
-                let pool = db.as_postgres().expect("postgres");
-                let mut conn = pool.acquire().await.expect("acquire");
-                let (pid, setting): (i32, Option<String>) = sqlx::query_as(
-                    "SELECT pg_backend_pid(), current_setting('app.tenant_id', true)",
-                )
-                .fetch_one(&mut *conn)
-                .await
-                .expect("probe");
-                let state: Option<String> =
-                    sqlx::query_scalar("SELECT state FROM pg_stat_activity WHERE pid = $1")
-                        .bind(pid)
-                        .fetch_one(owner)
-                        .await
-                        .expect("pg_stat_activity");
-                assert_eq!(
-                    state.as_deref(),
-                    Some("idle"),
-                    "{when}: the pooled connection is not idle (setting {setting:?})"
-                );
-                assert!(
-                    setting.as_deref().unwrap_or("").is_empty(),
-                    "{when}: app.tenant_id survived on the pooled connection: {setting:?}"
-                );
-            }
-            Probe::MySql { owner } => {
-                let pool = db.as_mysql().expect("mysql");
-                let mut conn = pool
-                    .acquire()
-                    .await
-                    .unwrap_or_else(|e| panic!("{when}: acquire: {e}"));
-                let (id, in_transaction): (u64, i64) =
-                    sqlx::query_as("SELECT CONNECTION_ID(), CAST(@@in_transaction AS SIGNED)")
-                        .fetch_one(&mut *conn)
-                        .await
-                        .expect("probe");
-                assert_eq!(
-                    in_transaction, 0,
-                    "{when}: the pooled connection is still in a transaction"
-                );
-                // And as the server sees it: no InnoDB transaction open for
-                // the connection.
-                let open: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM information_schema.innodb_trx WHERE trx_mysql_thread_id = ?",
-                )
-                .bind(id)
-                .fetch_one(owner)
-                .await
-                .expect("innodb_trx");
-                assert_eq!(
-                    open, 0,
-                    "{when}: InnoDB has a transaction open on the pooled connection"
-                );
-            }
-        }
-        // Another tenant's write on the same connection is committed for
-        // real: visible after the fact, not swallowed by a stale transaction.
-        let globex = scope("globex");
-        let marker = Invoice::insert(&globex, new_invoice(424_242))
-            .fetch_one(db)
-            .await
-            .unwrap_or_else(|e| panic!("{when}: globex's insert failed: {e}"));
-        match self {
-            Probe::Sqlite => {
-                let found = Invoice::find(&globex, marker.id)
-                    .fetch_optional(db)
-                    .await
-                    .expect("find marker");
-                assert!(found.is_some(), "{when}: globex's write is gone");
-            }
-            Probe::Postgres { owner } => {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM invoices WHERE id = $1 AND tenant_id = 'globex'",
-                )
-                .bind(marker.id)
-                .fetch_one(owner)
-                .await
-                .expect("owner count");
-                assert_eq!(
-                    n, 1,
-                    "{when}: globex's acknowledged insert is not committed"
-                );
-            }
-            Probe::MySql { owner } => {
-                // Another connection (the owner's) sees only committed rows.
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM invoices WHERE id = ? AND tenant_id = 'globex'",
-                )
-                .bind(marker.id)
-                .fetch_one(owner)
-                .await
-                .expect("owner count");
-                assert_eq!(
-                    n, 1,
-                    "{when}: globex's acknowledged insert is not committed"
-                );
             }
         }
     }
@@ -352,18 +220,7 @@ async fn sqlite_connections_stay_clean_after_every_drop() {
 }
 
 async fn postgres(rls: bool) -> (PgTestDb, TenantDb) {
-    let mut pg = PgTestDb::create().await;
-    pg.execute_script(models::POSTGRES_SCHEMA).await;
-    if rls {
-        pg.execute_script(&models::postgres_policies()).await;
-    }
-    let role = pg.create_app_role().await;
-    let pool = pg.pool_as(&role, 1).await;
-    let db = if rls {
-        TenantDb::postgres_with_rls(pool)
-    } else {
-        TenantDb::postgres(pool)
-    };
+    let (pg, db) = postgres_one_connection(rls).await;
     seed(&db).await;
     (pg, db)
 }
@@ -386,10 +243,7 @@ async fn postgres_rls_connections_stay_clean_after_every_drop() {
 
 /// MySQL/MariaDB through a pool of one connection, as a DML-only user.
 async fn mysql() -> (MyTestDb, TenantDb) {
-    let mut my = MyTestDb::create().await;
-    my.execute_script(models::MYSQL_SCHEMA).await;
-    let user = my.create_app_user().await;
-    let db = TenantDb::mysql(my.pool_as(&user, 1).await);
+    let (my, db) = mysql_one_connection().await;
     seed(&db).await;
     (my, db)
 }

@@ -8,6 +8,9 @@ fn ui() {
     let t = trybuild::TestCases::new();
     // 1. Unscoped access to a tenant-owned model.
     t.compile_fail("ui/unscoped/*.rs");
+    //    Bulk writes too: unscoped or foreign rows, conflict targets
+    //    without the tenant column, upserts of the tenant column.
+    t.compile_fail("ui/bulk/*.rs");
     // 2. Forging a `TenantScope`.
     t.compile_fail("ui/forged_scope/*.rs");
     // 3. Writing or filtering the tenant column.

@@ -125,6 +125,38 @@ fn main() {
         }
         out.push('\n');
     }
+    if records.iter().any(|r| r.suite == "bulk") {
+        let _ = writeln!(
+            out,
+            "### Bulk insert of 1 000 rows (median per 1 000 rows)\n"
+        );
+        let _ = writeln!(
+            out,
+            "| workload | insert_many µs | hand-written sqlx µs | 1 000 single inserts µs | insert_many ÷ sqlx | ≤ 1.1× | singles ÷ insert_many | ≥ 10× |"
+        );
+        let _ = writeln!(out, "|---|---:|---:|---:|---:|---|---:|---|");
+        for w in workloads(&records, "bulk") {
+            let (Some(f), Some(s), Some(one)) = (
+                find(&records, "bulk", &w, "framework"),
+                find(&records, "bulk", &w, "sqlx"),
+                find(&records, "bulk", &w, "singles"),
+            ) else {
+                continue;
+            };
+            let over_sqlx = 1.0 / s.ratio_to_reference;
+            let _ = writeln!(
+                out,
+                "| {w} | {} | {} | {} | {over_sqlx:.3} | {} | {:.1} | {} |",
+                us(f.median_ns),
+                us(s.median_ns),
+                us(one.median_ns),
+                mark(over_sqlx <= 1.1),
+                one.ratio_to_reference,
+                mark(one.ratio_to_reference >= 10.0)
+            );
+        }
+        out.push('\n');
+    }
     if records
         .iter()
         .any(|r| r.suite == "builder" || r.suite == "allocs")
