@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use super::{Filters, Select};
+use super::{Filters, Paging, Select, paging_methods, sql_accessors};
 use crate::ast::{self, AstPass};
 use crate::backend::{Backend, Driver};
 use crate::condition::{Column, Nullability, OrderOn};
@@ -369,8 +369,7 @@ pub struct Aggregate<M, P> {
     filters: Filters,
     group: Vec<usize>,
     order: Vec<(usize, bool)>,
-    limit: Option<u32>,
-    offset: Option<u32>,
+    paging: Paging,
     _marker: PhantomData<fn() -> (M, P)>,
 }
 
@@ -379,15 +378,14 @@ impl<M: Model> Select<M> {
     /// of whole rows; the filters, ordering and paging so far carry over.
     /// Add [`group_by`](Aggregate::group_by) to aggregate per group.
     pub fn select<P: Projection<M>>(self, projection: P) -> Aggregate<M, P> {
-        let (tenant, filters, order, limit, offset) = self.into_parts();
+        let (tenant, filters, order, paging) = self.into_parts();
         Aggregate {
             tenant,
             items: projection.nodes(),
             filters,
             group: Vec::new(),
             order,
-            limit,
-            offset,
+            paging,
             _marker: PhantomData,
         }
     }
@@ -412,21 +410,7 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         self
     }
 
-    /// Returns at most `n` rows.
-    pub fn limit(mut self, n: u32) -> Self {
-        self.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u32) -> Self {
-        self.offset = Some(n);
-        self
-    }
-
-    fn has_paging(&self) -> bool {
-        self.limit.is_some() || self.offset.is_some()
-    }
+    paging_methods!();
 
     fn walk(&self, pass: &mut AstPass<'_>, backend: Backend, form: Form) {
         let sql = M::sql(backend);
@@ -471,17 +455,9 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
             pass.column(&sql.qualifier, column);
         }
         pass.order(&self.order, &sql.qualifier);
-        pass.tag(Tag::Paging);
-        pass.when(self.has_paging(), " LIMIT ");
-        if self.has_paging() {
-            pass.bind();
-        }
-        pass.when(self.offset.is_some(), " OFFSET ");
-        if self.offset.is_some() {
-            pass.bind();
-        }
+        self.paging.walk(pass);
         if rls {
-            if !self.has_paging() {
+            if !self.paging.is_set() {
                 pass.sql(" OFFSET 0");
             }
             pass.sql(") AS ");
@@ -518,52 +494,13 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         })
     }
 
-    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs (PostgreSQL's
-    /// dialect).
-    pub fn to_sql(&self) -> String {
-        self.to_sql_for(Backend::Postgres)
-    }
-
-    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs on `backend`.
-    pub fn to_sql_for(&self, backend: Backend) -> String {
-        self.sql(backend, Form::Plain).as_str().to_owned()
-    }
-
-    /// The SQL that [`fetch_all`](Aggregate::fetch_all) runs on a
-    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
-    /// pool.
-    pub fn to_rls_sql(&self) -> String {
-        let form = if self.tenant.is_some() {
-            Form::Rls
-        } else {
-            Form::Plain
-        };
-        self.sql(Backend::Postgres, form).as_str().to_owned()
-    }
-
-    fn into_statement(self, sql: Sql) -> Statement<DynParams> {
-        let limit = match (self.limit, self.offset) {
-            (Some(n), _) => Some(i64::from(n)),
-            (None, Some(_)) => Some(i64::MAX),
-            (None, None) => None,
-        };
-        Statement {
-            sql,
-            tenant: self.tenant,
-            params: DynParams {
-                tenant: self.tenant,
-                values: self.filters.values,
-                limit,
-                offset: self.offset.map(i64::from),
-            },
-        }
-    }
+    sql_accessors!();
 
     /// Every row (every group, when grouping).
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<P::Row>, Error> {
         let target = executor.into_target();
         let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql);
+        let stmt = self.paging.statement(sql, self.tenant, self.filters.values);
         dispatch!(target, on => fetch::<_, M, P>(on, stmt).await)
     }
 

@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::Select;
+use super::{Paging, Select, paging_methods, sql_accessors};
 use crate::ast::{self, AstPass};
 use crate::backend::{Backend, Driver};
 use crate::condition::{Condition, Node, Order};
@@ -195,8 +195,7 @@ pub struct Join<A, B, K = Inner> {
     filters: Vec<(usize, Node)>,
     values: Vec<Value>,
     order: Vec<(usize, usize, bool)>,
-    limit: Option<u32>,
-    offset: Option<u32>,
+    paging: Paging,
     _models: PhantomData<Models<A, B, K>>,
 }
 
@@ -252,14 +251,13 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
                 "the two models of a join map to the same table: a join needs two tables (self-joins are not supported yet)"
             );
         }
-        let (tenant, filters, order, limit, offset) = select.into_parts();
+        let (tenant, filters, order, paging) = select.into_parts();
         Join {
             tenant,
             filters: filters.nodes.into_iter().map(|node| (0, node)).collect(),
             values: filters.values,
             order: order.into_iter().map(|(c, d)| (0, c, d)).collect(),
-            limit,
-            offset,
+            paging,
             _models: PhantomData,
         }
     }
@@ -279,21 +277,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         self
     }
 
-    /// Returns at most `n` rows.
-    pub fn limit(mut self, n: u32) -> Self {
-        self.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u32) -> Self {
-        self.offset = Some(n);
-        self
-    }
-
-    fn has_paging(&self) -> bool {
-        self.limit.is_some() || self.offset.is_some()
-    }
+    paging_methods!();
 
     fn columns(side: usize) -> &'static [&'static str] {
         if side == 0 { A::COLUMNS } else { B::COLUMNS }
@@ -367,17 +351,9 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
             node.walk(pass, qualifier);
         }
         self.walk_order(pass, backend, false);
-        pass.tag(Tag::Paging);
-        pass.when(self.has_paging(), " LIMIT ");
-        if self.has_paging() {
-            pass.bind();
-        }
-        pass.when(self.offset.is_some(), " OFFSET ");
-        if self.offset.is_some() {
-            pass.bind();
-        }
+        self.paging.walk(pass);
         if rls {
-            if !self.has_paging() {
+            if !self.paging.is_set() {
                 pass.sql(" OFFSET 0");
             }
             pass.sql(") AS ");
@@ -428,46 +404,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         )
     }
 
-    /// The SQL that [`fetch_all`](Join::fetch_all) runs (PostgreSQL's
-    /// dialect).
-    pub fn to_sql(&self) -> String {
-        self.to_sql_for(Backend::Postgres)
-    }
-
-    /// The SQL that [`fetch_all`](Join::fetch_all) runs on `backend`.
-    pub fn to_sql_for(&self, backend: Backend) -> String {
-        self.sql(backend, Form::Plain).as_str().to_owned()
-    }
-
-    /// The SQL that [`fetch_all`](Join::fetch_all) runs on a
-    /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
-    /// pool.
-    pub fn to_rls_sql(&self) -> String {
-        let form = if self.tenant.is_some() {
-            Form::Rls
-        } else {
-            Form::Plain
-        };
-        self.sql(Backend::Postgres, form).as_str().to_owned()
-    }
-
-    fn into_statement(self, sql: Sql) -> Statement<DynParams> {
-        let limit = match (self.limit, self.offset) {
-            (Some(n), _) => Some(i64::from(n)),
-            (None, Some(_)) => Some(i64::MAX),
-            (None, None) => None,
-        };
-        Statement {
-            sql,
-            tenant: self.tenant,
-            params: DynParams {
-                tenant: self.tenant,
-                values: self.values,
-                limit,
-                offset: self.offset.map(i64::from),
-            },
-        }
-    }
+    sql_accessors!();
 
     /// Every matching row: `(A, B)` for an inner join, `(A, Option<B>)`
     /// for a left join.
@@ -477,7 +414,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
     ) -> Result<Vec<K::Row<A, B>>, Error> {
         let target = executor.into_target();
         let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql);
+        let stmt = self.paging.statement(sql, self.tenant, self.values);
         dispatch!(target, on => fetch::<_, A, B, K>(on, stmt).await)
     }
 }

@@ -30,6 +30,107 @@ use crate::error::Error;
 use crate::model::HasPrimaryKey;
 use crate::value::Value;
 
+/// `LIMIT` and `OFFSET` of a statement that reads rows.
+#[derive(Debug, Clone, Copy, Default)]
+struct Paging {
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+impl Paging {
+    /// Whether the statement has a `LIMIT` (an `OFFSET` alone comes with
+    /// a maximal one).
+    fn is_set(&self) -> bool {
+        self.limit.is_some() || self.offset.is_some()
+    }
+
+    /// ` LIMIT ?` and ` OFFSET ?`, as they apply.
+    fn walk(&self, pass: &mut crate::ast::AstPass<'_>) {
+        pass.tag(crate::shape::Tag::Paging);
+        pass.when(self.is_set(), " LIMIT ");
+        if self.is_set() {
+            pass.bind();
+        }
+        pass.when(self.offset.is_some(), " OFFSET ");
+        if self.offset.is_some() {
+            pass.bind();
+        }
+    }
+
+    /// The statement of `sql` with the tenant, `values` and the paging
+    /// bound in that order. No `LIMIT` with an `OFFSET` means every
+    /// remaining row; every backend accepts a maximal `LIMIT` for that.
+    fn statement(
+        self,
+        sql: crate::params::Sql,
+        tenant: Option<crate::tenant::TenantValue>,
+        values: Vec<Value>,
+    ) -> crate::params::Statement<crate::params::DynParams> {
+        let limit = match (self.limit, self.offset) {
+            (Some(n), _) => Some(i64::from(n)),
+            (None, Some(_)) => Some(i64::MAX),
+            (None, None) => None,
+        };
+        crate::params::Statement {
+            sql,
+            tenant,
+            params: crate::params::DynParams {
+                tenant,
+                values,
+                limit,
+                offset: self.offset.map(i64::from),
+            },
+        }
+    }
+}
+
+/// `limit` and `offset` of a builder with a `paging: Paging` field.
+macro_rules! paging_methods {
+    () => {
+        /// Returns at most `n` rows.
+        pub fn limit(mut self, n: u32) -> Self {
+            self.paging.limit = Some(n);
+            self
+        }
+
+        /// Skips the first `n` rows.
+        pub fn offset(mut self, n: u32) -> Self {
+            self.paging.offset = Some(n);
+            self
+        }
+    };
+}
+use paging_methods;
+
+/// `to_sql`, `to_sql_for` and `to_rls_sql` of a reading builder with a
+/// `tenant` field and `fn sql(&self, Backend, Form) -> Sql`.
+macro_rules! sql_accessors {
+    () => {
+        /// The SQL that `fetch_all` runs (PostgreSQL's dialect).
+        pub fn to_sql(&self) -> String {
+            self.to_sql_for(Backend::Postgres)
+        }
+
+        /// The SQL that `fetch_all` runs on `backend`.
+        pub fn to_sql_for(&self, backend: Backend) -> String {
+            self.sql(backend, Form::Plain).as_str().to_owned()
+        }
+
+        /// The SQL that `fetch_all` runs on a
+        /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
+        /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+        pub fn to_rls_sql(&self) -> String {
+            let form = if self.tenant.is_some() {
+                Form::Rls
+            } else {
+                Form::Plain
+            };
+            self.sql(Backend::Postgres, form).as_str().to_owned()
+        }
+    };
+}
+use sql_accessors;
+
 /// The `AND`ed filters of a statement: the condition trees, and their
 /// values in placeholder order.
 #[derive(Default)]

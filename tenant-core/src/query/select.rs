@@ -2,7 +2,7 @@
 
 use std::marker::PhantomData;
 
-use super::{Filters, scope_constructors};
+use super::{Filters, Paging, paging_methods, scope_constructors};
 use crate::ast::{self, AstPass};
 use crate::backend::Backend;
 use crate::condition::{ConditionOn, OrderOn};
@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};
 use crate::params::{DynParams, Sql, Statement};
-use crate::shape::{self, Tag};
+use crate::shape;
 use crate::sql::ROW_ALIAS;
 use crate::tenant::{TenantScope, TenantValue};
 use crate::value::Value;
@@ -25,8 +25,7 @@ pub struct Select<M> {
     tenant: Option<TenantValue>,
     filters: Filters,
     order: Vec<(usize, bool)>,
-    limit: Option<u32>,
-    offset: Option<u32>,
+    paging: Paging,
     _model: PhantomData<fn() -> M>,
 }
 
@@ -36,8 +35,7 @@ impl<M: Model> Select<M> {
             tenant,
             filters: Filters::default(),
             order: Vec::new(),
-            limit: None,
-            offset: None,
+            paging: Paging::default(),
             _model: PhantomData,
         }
     }
@@ -56,17 +54,7 @@ impl<M: Model> Select<M> {
         self
     }
 
-    /// Returns at most `n` rows.
-    pub fn limit(mut self, n: u32) -> Self {
-        self.limit = Some(n);
-        self
-    }
-
-    /// Skips the first `n` rows.
-    pub fn offset(mut self, n: u32) -> Self {
-        self.offset = Some(n);
-        self
-    }
+    paging_methods!();
 
     /// The tenant the query is scoped to.
     pub(super) fn tenant(&self) -> Option<TenantValue> {
@@ -87,26 +75,12 @@ impl<M: Model> Select<M> {
 
     /// The scope, filters, ordering and paging (a join starts from them).
     #[allow(clippy::type_complexity)]
-    pub(super) fn into_parts(
-        self,
-    ) -> (
-        Option<TenantValue>,
-        Filters,
-        Vec<(usize, bool)>,
-        Option<u32>,
-        Option<u32>,
-    ) {
-        (
-            self.tenant,
-            self.filters,
-            self.order,
-            self.limit,
-            self.offset,
-        )
+    pub(super) fn into_parts(self) -> (Option<TenantValue>, Filters, Vec<(usize, bool)>, Paging) {
+        (self.tenant, self.filters, self.order, self.paging)
     }
 
     fn has_paging(&self) -> bool {
-        self.limit.is_some() || self.offset.is_some()
+        self.paging.is_set()
     }
 
     /// Walks filters, ordering (unless `with_order` is false) and paging.
@@ -120,15 +94,7 @@ impl<M: Model> Select<M> {
         if with_order {
             pass.order(&self.order, &sql.qualifier);
         }
-        pass.tag(Tag::Paging);
-        pass.when(self.has_paging(), " LIMIT ");
-        if self.has_paging() {
-            pass.bind();
-        }
-        pass.when(self.offset.is_some(), " OFFSET ");
-        if self.offset.is_some() {
-            pass.bind();
-        }
+        self.paging.walk(pass);
     }
 
     /// Walks an open row-level-security head (see `ModelSql`): the
@@ -280,24 +246,7 @@ impl<M: Model> Select<M> {
     }
 
     pub(super) fn into_statement(self, sql: Sql) -> Statement<DynParams> {
-        let values = self.filters.values;
-        // No LIMIT with an OFFSET means every remaining row; every backend
-        // accepts a maximal LIMIT for that.
-        let limit = match (self.limit, self.offset) {
-            (Some(n), _) => Some(i64::from(n)),
-            (None, Some(_)) => Some(i64::MAX),
-            (None, None) => None,
-        };
-        Statement {
-            sql,
-            tenant: self.tenant,
-            params: DynParams {
-                tenant: self.tenant,
-                values,
-                limit,
-                offset: self.offset.map(i64::from),
-            },
-        }
+        self.paging.statement(sql, self.tenant, self.filters.values)
     }
 
     /// The plain-form statement for `backend` (for [`Prepare`](super::Prepare)).
