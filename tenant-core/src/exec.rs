@@ -250,6 +250,26 @@ pub(crate) async fn execute_write<DB: Driver, P: Params>(
     execute(on, stmt).await
 }
 
+/// Runs an UPDATE or DELETE with `RETURNING` and reads the rows it
+/// changed; in row-level-security mode in a transaction that sets the
+/// tenant first, as [`execute_write`].
+pub(crate) async fn fetch_all_write<DB: Driver, M: Model, P: Params>(
+    on: On<'_, DB>,
+    stmt: Statement<P>,
+) -> Result<Vec<M>, Error> {
+    if let (On::Pool { pool, rls: true }, Some(tenant)) = (&on, stmt.tenant) {
+        let args = arguments::<DB, _>(stmt.params)?;
+        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
+        let rows = sqlx::query_with::<DB, _>(stmt.sql, args)
+            .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
+            .fetch_all(DB::on_connection(tx.connection()))
+            .await?;
+        tx.commit().await?;
+        return Ok(rows);
+    }
+    fetch_all(on, stmt).await
+}
+
 /// The statement that opens a transaction and sets the tenant in it,
 /// transaction-locally: one message, one round trip (PostgreSQL's
 /// row-level-security mode). Run through [`TxConn::begin`], which closes the

@@ -50,6 +50,9 @@ pub struct ModelSql {
     pub insert_returning: String,
     /// The select plus the primary key predicate; empty without a key.
     pub find: String,
+    /// ` RETURNING <columns>`, appended to an UPDATE or DELETE that
+    /// returns the rows it changed.
+    pub returning: String,
     /// Number of the first free placeholder: 2 when `$1` is the tenant.
     pub first_param: usize,
     /// Row-level-security form of `select`, open: `SELECT "__tenant_row".*
@@ -183,6 +186,7 @@ pub(crate) fn model_sql(facts: &Facts<'_>, backend: Backend) -> ModelSql {
         update: format!("UPDATE {table} SET "),
         delete: format!("DELETE FROM {table}{scope_where}"),
         insert_returning: format!("{insert} RETURNING {column_list}"),
+        returning: format!(" RETURNING {column_list}"),
         first_param,
         qualifier: table.clone(),
         insert,

@@ -597,3 +597,64 @@ async fn keyset_pages_walk_the_tenants_rows_once() {
         assert!(empty.items.is_empty() && empty.next.is_none(), "{name}");
     }
 }
+
+/// `UPDATE … RETURNING` and `DELETE … RETURNING` change and return the
+/// scope's rows only (globex holds the same ids); MySQL has no
+/// `UPDATE … RETURNING` and says so without changing anything.
+#[tokio::test]
+async fn writes_return_only_the_scopes_changed_rows() {
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let acme = scope("acme");
+        let update = Bill::update(&acme)
+            .increment(Bill::AMOUNT_CENTS, 1)
+            .filter(Bill::ID.le(2))
+            .fetch_all(db)
+            .await;
+        if *name == "mysql" {
+            assert!(
+                matches!(update, Err(Error::Unsupported { .. })),
+                "{name}: {update:?}"
+            );
+        } else {
+            let mut rows = update.unwrap_or_else(|e| panic!("{name}: {e}"));
+            rows.sort_by_key(|b| b.id);
+            let got: Vec<(i64, i64)> = rows.iter().map(|b| (b.id, b.amount_cents)).collect();
+            assert_eq!(got, [(1, 101), (2, 201)], "{name}");
+            assert!(
+                rows.iter().all(|b| b.tenant_id.as_str() == "acme"),
+                "{name}"
+            );
+            let missing = Bill::update_by_id(&acme, 99)
+                .set(Bill::AMOUNT_CENTS, 0)
+                .fetch_all(db)
+                .await;
+            assert!(
+                matches!(missing, Err(Error::NotFound)),
+                "{name}: {missing:?}"
+            );
+        }
+
+        let removed = Bill::delete(&acme)
+            .filter(Bill::ID.ge(2))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut ids: Vec<i64> = removed.iter().map(|b| b.id).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, [2, 3], "{name}");
+        assert!(
+            removed.iter().all(|b| b.tenant_id.as_str() == "acme"),
+            "{name}"
+        );
+        // Globex's bills 1 and 2 are untouched.
+        let globex = Bill::query(&scope("globex"))
+            .order_by(Bill::ID.asc())
+            .fetch_all(db)
+            .await
+            .expect("globex");
+        let got: Vec<(i64, i64)> = globex.iter().map(|b| (b.id, b.amount_cents)).collect();
+        assert_eq!(got, [(1, 1_000), (2, 2_000)], "{name}");
+    }
+}

@@ -47,18 +47,31 @@ impl<M: Model> Delete<M> {
     }
 
     fn sql(&self, backend: Backend) -> Sql {
+        self.sql_with(backend, false)
+    }
+
+    /// The statement's text; `returning`: with `RETURNING <columns>`.
+    fn sql_with(&self, backend: Backend, returning: bool) -> Sql {
         let sql = M::sql(backend);
-        if self.filters.is_empty() {
+        if self.filters.is_empty() && !returning {
             return Sql::Static(sql.delete.as_str());
         }
-        let capacity = sql.delete.len() + 48 * self.filters.len();
-        ast::render::<M>(shape::Kind::Delete, backend, capacity, |pass| {
+        let kind = if returning {
+            shape::Kind::DeleteReturning
+        } else {
+            shape::Kind::Delete
+        };
+        let capacity = sql.delete.len() + sql.returning.len() + 48 * self.filters.len();
+        ast::render::<M>(kind, backend, capacity, |pass| {
             pass.sql(&sql.delete);
             pass.filters(
                 &self.filters.nodes,
                 !sql.scope_where.is_empty(),
                 &sql.qualifier,
             );
+            if returning {
+                pass.sql(&sql.returning);
+            }
         })
     }
 
@@ -74,7 +87,11 @@ impl<M: Model> Delete<M> {
     }
 
     pub(super) fn into_statement(self, backend: Backend) -> Statement<DynParams> {
-        let sql = self.sql(backend);
+        self.into_statement_with(backend, false)
+    }
+
+    fn into_statement_with(self, backend: Backend, returning: bool) -> Statement<DynParams> {
+        let sql = self.sql_with(backend, returning);
         let values = self.filters.values;
         Statement {
             sql,
@@ -99,5 +116,18 @@ impl<M: Model> Delete<M> {
             by_key,
             dispatch!(target, on => exec::execute_write(on, stmt).await)?,
         )
+    }
+
+    /// Runs the delete and returns the removed rows (`DELETE … RETURNING`;
+    /// on MySQL this needs MariaDB 10.0 or later). Only rows of the scope's
+    /// tenant are removed and returned. Made by `delete_by_id`, it returns
+    /// [`Error::NotFound`] when no row of the scope's tenant has that key.
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let stmt = self.into_statement_with(target.backend(), true);
+        let rows = dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?;
+        found_by_key(by_key, rows.len() as u64)?;
+        Ok(rows)
     }
 }

@@ -267,16 +267,39 @@ impl<M: Model, S> Update<M, S> {
     }
 
     fn sql(&self, backend: Backend) -> Sql {
-        let capacity =
-            M::sql(backend).update.len() + 40 * (self.sets.len() + self.filters.len() + 1);
-        ast::render::<M>(shape::Kind::Update, backend, capacity, |pass| {
-            self.walk(pass, backend)
+        self.sql_with(backend, false)
+    }
+
+    /// The statement's text; `returning`: with `RETURNING <columns>`.
+    fn sql_with(&self, backend: Backend, returning: bool) -> Sql {
+        let sql = M::sql(backend);
+        let capacity = sql.update.len()
+            + sql.returning.len()
+            + 40 * (self.sets.len() + self.filters.len() + 1);
+        let kind = if returning {
+            shape::Kind::UpdateReturning
+        } else {
+            shape::Kind::Update
+        };
+        ast::render::<M>(kind, backend, capacity, |pass| {
+            self.walk(pass, backend);
+            if returning {
+                pass.sql(&sql.returning);
+            }
         })
     }
 
     /// The statement for `backend`; refuses an assignment to the tenant
     /// column.
     pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<UpdateParams>, Error> {
+        self.into_statement_with(backend, false)
+    }
+
+    fn into_statement_with(
+        self,
+        backend: Backend,
+        returning: bool,
+    ) -> Result<Statement<UpdateParams>, Error> {
         // Column constants come from the derive, which never gives the tenant
         // column a settable type; a hand-made one is refused here, in any
         // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
@@ -287,7 +310,7 @@ impl<M: Model, S> Update<M, S> {
                 column: M::COLUMNS[set.column],
             });
         }
-        let sql = self.sql(backend);
+        let sql = self.sql_with(backend, returning);
         Ok(Statement {
             sql,
             tenant: self.tenant,
@@ -334,6 +357,32 @@ impl<M: Model, S> Update<M, S> {
             by_key,
             dispatch!(target, on => exec::execute_write(on, stmt).await)?,
         )
+    }
+
+    /// Runs the update and returns the changed rows as they are now
+    /// (`UPDATE … RETURNING`, SQLite and PostgreSQL). MySQL and MariaDB
+    /// have no `UPDATE … RETURNING`: there it returns
+    /// [`Error::Unsupported`] and changes nothing; use
+    /// [`execute`](Update::execute) and read the rows back. Made by
+    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key.
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error>
+    where
+        S: HasAssignments,
+    {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let backend = target.backend();
+        if backend == Backend::MySql {
+            return Err(Error::Unsupported {
+                backend,
+                operation: "UPDATE … RETURNING",
+            });
+        }
+        let stmt = self.into_statement_with(backend, true)?;
+        let rows = dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?;
+        found_by_key(by_key, rows.len() as u64)?;
+        Ok(rows)
     }
 }
 
