@@ -5,14 +5,13 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use super::Select;
-use crate::backend::Driver;
 use crate::condition::Node;
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{self, dispatch};
-use crate::model::{DecodeToken, HasPrimaryKey, Model};
+use crate::exec::dispatch;
+use crate::model::{HasPrimaryKey, Model};
 use crate::relation::{Reaches, References};
-use crate::value::{SqlType, Value};
+use crate::value::Value;
 
 /// Keys per children's statement: under every backend's limit of bound
 /// parameters (SQLite's is 32 766) with room for the tenant.
@@ -78,7 +77,7 @@ where
         let stmt = self.statement_for(&target);
         let parents: Vec<(P, P::PrimaryKey)> = {
             let target = target.reborrow();
-            dispatch!(target, on => parents::<_, P>(on, stmt).await)?
+            dispatch!(target, on => super::fetch_keyed::<_, P, P::PrimaryKey>(on, stmt, P::PRIMARY_KEY_INDEX).await)?
         };
         let unmatched = |reason| Error::ChildrenUnmatched {
             table: P::TABLE,
@@ -107,8 +106,7 @@ where
             );
             let stmt = query.statement_for(&target);
             let target = target.reborrow();
-            let rows: Vec<(C, Option<P::PrimaryKey>)> =
-                dispatch!(target, on => children_of::<_, P, C>(on, stmt).await)?;
+            let rows: Vec<(C, Option<P::PrimaryKey>)> = dispatch!(target, on => super::fetch_keyed::<_, C, Option<P::PrimaryKey>>(on, stmt, <C as References<P>>::COLUMN).await)?;
             for (child, key) in rows {
                 if let Some(key) = key {
                     children.entry(key).or_default().push(child);
@@ -129,35 +127,4 @@ where
         }
         Ok(groups)
     }
-}
-
-/// The parents, each with its key read from the row.
-async fn parents<DB: Driver, P: HasPrimaryKey<PrimaryKey: Unpin>>(
-    on: exec::On<'_, DB>,
-    stmt: crate::params::Statement<crate::params::DynParams>,
-) -> Result<Vec<(P, P::PrimaryKey)>, Error> {
-    exec::fetch_all_as(on, stmt, |row| {
-        Ok((
-            P::decode::<DB>(row, 0, DecodeToken::new())?,
-            DB::get::<P::PrimaryKey>(row, P::PRIMARY_KEY_INDEX)?,
-        ))
-    })
-    .await
-}
-
-/// The children, each with the parent key it holds.
-async fn children_of<DB: Driver, P: HasPrimaryKey<PrimaryKey: Unpin>, C: References<P>>(
-    on: exec::On<'_, DB>,
-    stmt: crate::params::Statement<crate::params::DynParams>,
-) -> Result<Vec<(C, Option<P::PrimaryKey>)>, Error>
-where
-    Option<P::PrimaryKey>: SqlType,
-{
-    exec::fetch_all_as(on, stmt, |row| {
-        Ok((
-            C::decode::<DB>(row, 0, DecodeToken::new())?,
-            DB::get::<Option<P::PrimaryKey>>(row, <C as References<P>>::COLUMN)?,
-        ))
-    })
-    .await
 }

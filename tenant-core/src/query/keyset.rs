@@ -3,13 +3,11 @@
 //! and skips or repeats rows when rows come and go between pages.
 
 use super::Select;
-use crate::backend::Driver;
 use crate::condition::{CmpOp, Column, Node};
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{self, dispatch};
-use crate::model::{DecodeToken, Model};
-use crate::params::{DynParams, Statement};
+use crate::exec::dispatch;
+use crate::model::Model;
 use crate::value::{SqlType, Value};
 
 /// The direction of a [`Keyset`] page.
@@ -130,7 +128,8 @@ impl<M: Model, K: SqlType + Clone + Unpin> Keyset<M, K> {
             .select
             .limit(size.saturating_add(1))
             .statement_for(&target);
-        let mut rows: Vec<(M, K)> = dispatch!(target, on => keyed::<_, M, K>(on, stmt, key).await)?;
+        let mut rows: Vec<(M, K)> =
+            dispatch!(target, on => super::fetch_keyed::<_, M, K>(on, stmt, key).await)?;
         let next = if rows.len() > size as usize {
             rows.truncate(size as usize);
             rows.last().map(|(_, k)| k.clone())
@@ -142,19 +141,4 @@ impl<M: Model, K: SqlType + Clone + Unpin> Keyset<M, K> {
             next,
         })
     }
-}
-
-/// The rows, each with its key column read from the row.
-async fn keyed<DB: Driver, M: Model, K: SqlType + Unpin>(
-    on: exec::On<'_, DB>,
-    stmt: Statement<DynParams>,
-    key: usize,
-) -> Result<Vec<(M, K)>, Error> {
-    exec::fetch_all_as(on, stmt, move |row| {
-        Ok((
-            M::decode::<DB>(row, 0, DecodeToken::new())?,
-            DB::get::<K>(row, key)?,
-        ))
-    })
-    .await
 }

@@ -234,3 +234,25 @@ fn key_filter<M: HasPrimaryKey>(key: M::PrimaryKey) -> (Node, Value) {
     };
     (node, Value::new(key))
 }
+
+/// The rows of `stmt` as models `M`, each with its column `column` read
+/// from the row as a `K` (a page's key, a parent's key, a child's
+/// reference).
+async fn fetch_keyed<DB, M, K>(
+    on: crate::exec::On<'_, DB>,
+    stmt: crate::params::Statement<crate::params::DynParams>,
+    column: usize,
+) -> Result<Vec<(M, K)>, Error>
+where
+    DB: crate::backend::Driver,
+    M: crate::model::Model,
+    K: crate::value::SqlType + Unpin,
+{
+    crate::exec::fetch_all_as(on, stmt, move |row| {
+        Ok((
+            M::decode::<DB>(row, 0, crate::model::DecodeToken::new())?,
+            DB::get::<K>(row, column)?,
+        ))
+    })
+    .await
+}
