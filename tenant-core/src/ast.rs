@@ -6,12 +6,14 @@
 //! values do not take part: they are kept beside the condition tree, in
 //! placeholder order, from the moment a condition is built.
 
+use std::fmt::Write as _;
+
 use crate::backend::Backend;
 use crate::condition::Node;
-use crate::model::Model;
+use crate::model::{Model, ModelSql};
 use crate::params::Sql;
 use crate::shape::{self, Kind, ShapeKey, Tag};
-use crate::sql::SqlWriter;
+use crate::sql::{ROW_ALIAS, SqlWriter, placeholder, push_position_alias};
 
 /// What a walk keeps.
 pub(crate) enum AstPass<'a> {
@@ -128,6 +130,61 @@ impl AstPass<'_> {
         match self {
             AstPass::Key(_) => None,
             AstPass::Sql { w, .. } => Some(w),
+        }
+    }
+
+    /// Opens the one-statement row-level-security form around model
+    /// `sql`'s tenant setting: `SELECT "__tenant_row".* FROM <the
+    /// set_config subquery> CROSS JOIN LATERAL (`; close with
+    /// [`rls_close`](Self::rls_close).
+    pub(crate) fn rls_open(&mut self, sql: &ModelSql) {
+        self.sql("SELECT ");
+        self.sql(ROW_ALIAS);
+        self.sql(".* FROM ");
+        self.sql(&sql.rls_ctx_from);
+        self.sql(" CROSS JOIN LATERAL (");
+    }
+
+    /// Closes the LATERAL subquery: without paging, `OFFSET 0` keeps it
+    /// from being flattened into a join whose order the planner chooses.
+    pub(crate) fn rls_close(&mut self, paged: bool) {
+        if !paged {
+            self.sql(" OFFSET 0");
+        }
+        self.sql(") AS ");
+        self.sql(ROW_ALIAS);
+    }
+
+    /// ` WHERE <tenant column> = $1`, or `= <the set value>` in the
+    /// row-level-security form (`rls`), for model `sql` with tenant column
+    /// `tenant`.
+    pub(crate) fn scope_where(&mut self, sql: &ModelSql, tenant: &str, rls: bool) {
+        if let Some(w) = self.writer() {
+            w.push(" WHERE ");
+            w.column(&sql.qualifier, tenant);
+            w.push(" = ");
+            if rls {
+                w.push(&sql.rls_ctx);
+            } else {
+                let first = placeholder(w.backend, 1);
+                w.push(&first);
+            }
+        }
+    }
+
+    /// ` AS "__c<position>"`: a select-list item named by its position,
+    /// which the row-level-security form's outer ordering refers to.
+    pub(crate) fn position_alias(&mut self, position: usize) {
+        if let Some(w) = self.writer() {
+            push_position_alias(&mut w.sql, position);
+        }
+    }
+
+    /// `"__tenant_row"."__c<position>"`: the item at `position` outside
+    /// the LATERAL subquery.
+    pub(crate) fn position_ref(&mut self, position: usize) {
+        if let Some(w) = self.writer() {
+            let _ = write!(w.sql, "{ROW_ALIAS}.\"__c{position}\"");
         }
     }
 

@@ -10,6 +10,13 @@ use crate::backend::Backend;
 /// (PostgreSQL only).
 pub(crate) const ROW_ALIAS: &str = "\"__tenant_row\"";
 
+/// Appends ` AS "__c<position>"`: a select-list item of a
+/// row-level-security form named by its position, for the outer query to
+/// refer to (`"__tenant_row"."__c<position>"`).
+pub(crate) fn push_position_alias(sql: &mut String, position: usize) {
+    let _ = write!(sql, " AS \"__c{position}\"");
+}
+
 /// Appends `identifier` quoted for `backend`.
 ///
 /// Identifiers from the derive were checked to be `[A-Za-z_][A-Za-z0-9_]*`;

@@ -14,7 +14,6 @@ use crate::exec::{self, Form, dispatch};
 use crate::model::Model;
 use crate::params::{DynParams, Sql, Statement};
 use crate::shape::{self, Tag};
-use crate::sql::ROW_ALIAS;
 use crate::tenant::TenantValue;
 use crate::value::SqlType;
 
@@ -416,11 +415,7 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         let sql = M::sql(backend);
         let rls = form == Form::Rls;
         if rls {
-            pass.sql("SELECT ");
-            pass.sql(ROW_ALIAS);
-            pass.sql(".* FROM ");
-            pass.sql(&sql.rls_ctx_from);
-            pass.sql(" CROSS JOIN LATERAL (");
+            pass.rls_open(sql);
         }
         pass.sql("SELECT ");
         for (i, item) in self.items.iter().enumerate() {
@@ -428,21 +423,14 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
                 pass.sql(", ");
             }
             item.walk(pass, &sql.qualifier);
-            if let (true, Some(w)) = (rls, pass.writer()) {
-                w.push(&format!(" AS \"__c{i}\""));
+            if rls {
+                pass.position_alias(i);
             }
         }
         pass.sql(" FROM ");
         pass.sql(&sql.qualifier);
-        if let (Some(tenant), Some(w)) = (M::TENANT_COLUMN, pass.writer()) {
-            w.push(" WHERE ");
-            w.column(&sql.qualifier, tenant);
-            w.push(" = ");
-            if rls {
-                w.push(&sql.rls_ctx);
-            } else {
-                w.push(&crate::sql::placeholder(backend, 1));
-            }
+        if let Some(tenant) = M::TENANT_COLUMN {
+            pass.scope_where(sql, tenant, rls);
         }
         pass.filters(
             &self.filters.nodes,
@@ -457,11 +445,7 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         pass.order(&self.order, &sql.qualifier);
         self.paging.walk(pass);
         if rls {
-            if !self.paging.is_set() {
-                pass.sql(" OFFSET 0");
-            }
-            pass.sql(") AS ");
-            pass.sql(ROW_ALIAS);
+            pass.rls_close(self.paging.is_set());
             // The outer order: the ordered columns that are selected, by
             // their position.
             let mut first = true;
@@ -473,11 +457,11 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
                     .position(|item| *item == ExprNode::Column(column));
                 pass.word(position.map_or(usize::MAX, |p| p));
                 pass.word(usize::from(desc));
-                if let (Some(p), Some(w)) = (position, pass.writer()) {
-                    w.push(if first { " ORDER BY " } else { ", " });
+                if let Some(p) = position {
+                    pass.sql(if first { " ORDER BY " } else { ", " });
                     first = false;
-                    w.push(&format!("{ROW_ALIAS}.\"__c{p}\""));
-                    w.push(if desc { " DESC" } else { " ASC" });
+                    pass.position_ref(p);
+                    pass.sql(if desc { " DESC" } else { " ASC" });
                 }
             }
         }

@@ -14,7 +14,7 @@ use crate::model::{DecodeToken, Model};
 use crate::params::{DynParams, Sql, Statement};
 use crate::relation::{Reaches, Related};
 use crate::shape::{self, Tag};
-use crate::sql::{ROW_ALIAS, push_column};
+use crate::sql::{push_column, push_position_alias};
 use crate::tenant::TenantValue;
 use crate::value::Value;
 
@@ -290,14 +290,10 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         // The select list: A's columns, then B's, each qualified with its
         // table; in the row-level-security form each is named by its
         // position, as the outer ordering refers to them.
+        if rls {
+            pass.rls_open(a);
+        }
         if let Some(w) = pass.writer() {
-            if rls {
-                w.push("SELECT ");
-                w.push(ROW_ALIAS);
-                w.push(".* FROM ");
-                w.push(&a.rls_ctx_from);
-                w.push(" CROSS JOIN LATERAL (");
-            }
             w.push("SELECT ");
             let all = A::COLUMNS
                 .iter()
@@ -309,7 +305,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
                 }
                 push_column(&mut w.sql, backend, qualifier, column);
                 if rls {
-                    w.push(&format!(" AS \"__c{i}\""));
+                    push_position_alias(&mut w.sql, i);
                 }
             }
             w.push(" FROM ");
@@ -327,16 +323,9 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
             push_column(&mut w.sql, backend, &b.qualifier, B::COLUMNS[b_on]);
             w.push(" = ");
             push_column(&mut w.sql, backend, &a.qualifier, A::COLUMNS[a_on]);
-            if let Some(at) = A::TENANT_COLUMN {
-                w.push(" WHERE ");
-                push_column(&mut w.sql, backend, &a.qualifier, at);
-                w.push(" = ");
-                if rls {
-                    w.push(&a.rls_ctx);
-                } else {
-                    w.push(&crate::sql::placeholder(backend, 1));
-                }
-            }
+        }
+        if let Some(at) = A::TENANT_COLUMN {
+            pass.scope_where(a, at, rls);
         }
         let mut has_where = A::TENANT_COLUMN.is_some();
         for (side, node) in &self.filters {
@@ -353,11 +342,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         self.walk_order(pass, backend, false);
         self.paging.walk(pass);
         if rls {
-            if !self.paging.is_set() {
-                pass.sql(" OFFSET 0");
-            }
-            pass.sql(") AS ");
-            pass.sql(ROW_ALIAS);
+            pass.rls_close(self.paging.is_set());
             self.walk_order(pass, backend, true);
         }
     }
@@ -372,10 +357,7 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
             pass.sql(if i == 0 { " ORDER BY " } else { ", " });
             if outer {
                 pass.word(column);
-                if let Some(w) = pass.writer() {
-                    let position = column + if side == 0 { 0 } else { A::COLUMNS.len() };
-                    w.push(&format!("{ROW_ALIAS}.\"__c{position}\""));
-                }
+                pass.position_ref(column + if side == 0 { 0 } else { A::COLUMNS.len() });
             } else {
                 let qualifier = if side == 0 {
                     &a.qualifier

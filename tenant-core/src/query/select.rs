@@ -104,11 +104,7 @@ impl<M: Model> Select<M> {
     fn walk_rls(&self, pass: &mut AstPass<'_>, backend: Backend, head: &str, outer_order: bool) {
         pass.sql(head);
         self.walk_tail(pass, backend, true);
-        if !self.has_paging() {
-            pass.sql(" OFFSET 0");
-        }
-        pass.sql(") AS ");
-        pass.sql(ROW_ALIAS);
+        pass.rls_close(self.has_paging());
         if outer_order {
             pass.order(&self.order, ROW_ALIAS);
         }
