@@ -230,44 +230,55 @@ pub(crate) async fn execute<DB: Driver, P: Params>(
     })
 }
 
-/// Runs an UPDATE or DELETE. In row-level-security mode a scoped one runs in
-/// a transaction that sets the tenant first: the one-statement form cannot
-/// order a write's table scan after `set_config` (the planner may scan the
-/// table before the subquery that sets the tenant).
+/// The row-level-security rule of writes: on a row-level-security pool, a
+/// scoped statement runs in a transaction that sets the tenant first
+/// (`$run`, given `$sql`, `$args` and the connection as `$conn`, yields the
+/// result); the one-statement form cannot order a write's table scan after
+/// `set_config` (the planner may scan the table before the subquery that
+/// sets the tenant). Elsewhere the statement runs as `$plain`.
+macro_rules! write_in_tenant_tx {
+    ($on:ident, $stmt:ident, |$sql:ident, $args:ident, $conn:ident| $run:expr, else $plain:expr) => {{
+        if let (On::Pool { pool, rls: true }, Some(tenant)) = (&$on, $stmt.tenant) {
+            let $args = arguments::<DB, _>($stmt.params)?;
+            let $sql = $stmt.sql;
+            let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
+            let out = {
+                let $conn = DB::on_connection(tx.connection());
+                $run
+            }?;
+            tx.commit().await?;
+            return Ok(out);
+        }
+        $plain
+    }};
+}
+
+/// Runs an UPDATE or DELETE; returns the rows it changed (see
+/// `write_in_tenant_tx!` for row-level-security mode).
 pub(crate) async fn execute_write<DB: Driver, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<u64, Error> {
-    if let (On::Pool { pool, rls: true }, Some(tenant)) = (&on, stmt.tenant) {
-        let args = arguments::<DB, _>(stmt.params)?;
-        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
-        let done = sqlx::query_with::<DB, _>(stmt.sql, args)
-            .execute(DB::on_connection(tx.connection()))
-            .await?;
-        tx.commit().await?;
-        return Ok(DB::rows_affected(&done));
-    }
-    execute(on, stmt).await
+    write_in_tenant_tx!(on, stmt, |sql, args, conn| {
+        sqlx::query_with::<DB, _>(sql, args)
+            .execute(conn)
+            .await
+            .map(|done| DB::rows_affected(&done))
+    }, else execute(on, stmt).await)
 }
 
 /// Runs an UPDATE or DELETE with `RETURNING` and reads the rows it
-/// changed; in row-level-security mode in a transaction that sets the
-/// tenant first, as [`execute_write`].
+/// changed, as [`execute_write`].
 pub(crate) async fn fetch_all_write<DB: Driver, M: Model, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<Vec<M>, Error> {
-    if let (On::Pool { pool, rls: true }, Some(tenant)) = (&on, stmt.tenant) {
-        let args = arguments::<DB, _>(stmt.params)?;
-        let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
-        let rows = sqlx::query_with::<DB, _>(stmt.sql, args)
+    write_in_tenant_tx!(on, stmt, |sql, args, conn| {
+        sqlx::query_with::<DB, _>(sql, args)
             .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
-            .fetch_all(DB::on_connection(tx.connection()))
-            .await?;
-        tx.commit().await?;
-        return Ok(rows);
-    }
-    fetch_all(on, stmt).await
+            .fetch_all(conn)
+            .await
+    }, else fetch_all(on, stmt).await)
 }
 
 /// The statement that opens a transaction and sets the tenant in it,
