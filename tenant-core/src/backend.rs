@@ -18,7 +18,7 @@ use sqlx::error::BoxDynError;
 use sqlx::pool::PoolConnection;
 
 use crate::value::{Col, TypeChecks};
-use crate::value::{SqlType, Value};
+use crate::value::{KeyRef, SqlType, Value};
 
 /// Which database a [`TenantDb`](crate::TenantDb) talks to, and how SQL is
 /// written for it.
@@ -128,6 +128,14 @@ pub trait Driver: sqlx::Database<Arguments: IntoArguments<Self>> + sealed::Seale
     #[doc(hidden)]
     fn add_value(args: &mut Self::Arguments, value: Value) -> Result<(), BoxDynError>;
 
+    /// Binds a copy of a type-erased value, which stays bindable.
+    #[doc(hidden)]
+    fn add_value_ref(args: &mut Self::Arguments, value: &Value) -> Result<(), BoxDynError>;
+
+    /// Binds a copy of a referenced key read from a `New<Model>`.
+    #[doc(hidden)]
+    fn add_key(args: &mut Self::Arguments, key: KeyRef<'_>) -> Result<(), BoxDynError>;
+
     /// Reads column `index` of a row as a column type.
     #[doc(hidden)]
     fn get<T: SqlType>(row: &Self::Row, index: usize) -> Result<T, sqlx::Error>;
@@ -178,7 +186,7 @@ pub trait Driver: sqlx::Database<Arguments: IntoArguments<Self>> + sealed::Seale
 macro_rules! driver {
     ($feature:literal, $db:ty, $backend:expr, close_when_unsure = $close:expr,
      close_when_open = $close_open:expr,
-     $bind:ident, $decode:ident, $checks:ident, $rows:expr) => {
+     $bind:ident, $bind_ref:ident, $decode:ident, $checks:ident, $rows:expr) => {
         #[cfg(feature = $feature)]
         impl sealed::Sealed for $db {}
 
@@ -196,6 +204,16 @@ macro_rules! driver {
             #[inline]
             fn add_value(args: &mut Self::Arguments, value: Value) -> Result<(), BoxDynError> {
                 value.0.$bind(args)
+            }
+
+            #[inline]
+            fn add_value_ref(args: &mut Self::Arguments, value: &Value) -> Result<(), BoxDynError> {
+                value.0.$bind_ref(args)
+            }
+
+            #[inline]
+            fn add_key(args: &mut Self::Arguments, key: KeyRef<'_>) -> Result<(), BoxDynError> {
+                key.0.$bind_ref(args)
             }
 
             #[inline]
@@ -261,6 +279,7 @@ driver!(
     close_when_unsure = false,
     close_when_open = false,
     bind_sqlite,
+    bind_sqlite_ref,
     decode_sqlite,
     sqlite,
     |r| r.rows_affected()
@@ -272,6 +291,7 @@ driver!(
     close_when_unsure = true,
     close_when_open = false,
     bind_postgres,
+    bind_postgres_ref,
     decode_postgres,
     postgres,
     |r| r.rows_affected()
@@ -285,6 +305,7 @@ driver!(
     close_when_unsure = true,
     close_when_open = true,
     bind_mysql,
+    bind_mysql_ref,
     decode_mysql,
     mysql,
     |r| r.rows_affected()

@@ -92,6 +92,27 @@ pub enum Error {
         /// What was found.
         reason: &'static str,
     },
+    /// A write would store a reference (a `#[tenant(references = ..)]`
+    /// field) to a row the tenant does not have: another tenant's row, or
+    /// none at all — the two are one error, so it tells nothing about other
+    /// tenants' rows. Checked before the write, in its transaction, whether
+    /// or not the schema has a foreign key; nothing was written.
+    #[error(
+        "`{model}.{column}` must refer to a `{parent}` of tenant `{tenant}`, and tenant `{tenant}` has no `{parent}` with {column} = {keys}; nothing was written"
+    )]
+    ReferenceNotFound {
+        /// The referencing model.
+        model: &'static str,
+        /// The referencing column.
+        column: &'static str,
+        /// The referenced model.
+        parent: &'static str,
+        /// The tenant of the write (its key as text).
+        tenant: String,
+        /// The key, or `one of [..]` the keys of the rows checked together
+        /// (up to ten shown).
+        keys: String,
+    },
     /// The database, the connection or the driver failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -253,6 +253,51 @@ macro_rules! write_in_tenant_tx {
     }};
 }
 
+/// Runs `$body` with `$unit` bound to an [`On::Tx`] for `$tenant`, so that
+/// the statements it runs are one unit: on a caller's transaction, in it
+/// (scope-checked, a failure marks it failed); on a pool, in a transaction
+/// the framework opens (with the tenant set first in row-level-security
+/// mode), committed after `$body` succeeded and rolled back after it
+/// failed, and left to [`TxConn`]'s drop rules if the future is dropped.
+/// `$body` is an expression of type `Result<T, Error>` (an `async` block's
+/// result), so an early `?` inside it never skips the rollback.
+macro_rules! in_one_transaction {
+    ($on:expr, $tenant:expr, |$unit:ident| $body:expr) => {{
+        let tenant: $crate::tenant::TenantValue = $tenant;
+        match $on {
+            $crate::exec::On::Tx {
+                conn,
+                tenant: tx_tenant,
+                failed,
+            } => {
+                #[allow(unused_mut)]
+                let mut $unit = $crate::exec::On::Tx {
+                    conn,
+                    tenant: tx_tenant,
+                    failed,
+                };
+                $body
+            }
+            $crate::exec::On::Pool { pool, rls } => {
+                let set_tenant = rls.then(|| $crate::exec::begin_with_tenant(&tenant));
+                let mut tx = $crate::tx::TxConn::begin(pool, set_tenant).await?;
+                let mut failed = false;
+                let result = {
+                    #[allow(unused_mut)]
+                    let mut $unit = $crate::exec::On::Tx {
+                        conn: tx.connection(),
+                        tenant: &tenant,
+                        failed: &mut failed,
+                    };
+                    $body
+                };
+                $crate::bulk::finish(tx, result).await
+            }
+        }
+    }};
+}
+pub(crate) use in_one_transaction;
+
 /// Runs an UPDATE or DELETE; returns the rows it changed (see
 /// `write_in_tenant_tx!` for row-level-security mode).
 pub(crate) async fn execute_write<DB: Driver, P: Params>(

@@ -121,6 +121,7 @@ mod exec;
 mod model;
 mod params;
 mod query;
+mod reference;
 mod relation;
 mod render;
 pub mod rls;
@@ -187,7 +188,9 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
-    pub use crate::relation::{References, Related, check_reference};
+    pub use crate::relation::{
+        Reference, ReferenceKeys, References, Related, check_key_field, check_reference, key_of,
+    };
     pub use crate::tenant::TenantValue;
     pub use crate::tenant::{TenantId, TenantScope};
 

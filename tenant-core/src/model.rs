@@ -69,6 +69,9 @@ pub trait Model: Sized + Send + Unpin + 'static {
     /// What the schema check compares with the live table.
     #[doc(hidden)]
     const SCHEMA: ModelSchema;
+    /// The model's `#[tenant(references = ..)]` fields, checked on write.
+    #[doc(hidden)]
+    const REFERENCES: &'static [crate::relation::Reference] = &[];
 
     /// Decodes a row of the model's `SELECT`. Only the executor can call it:
     /// a [`DecodeToken`] cannot be made outside this crate, so raw rows of
@@ -172,4 +175,10 @@ pub trait NewRow: Send + 'static {
     const LEN: usize;
     #[doc(hidden)]
     fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
+    /// Adds the keys the row refers to through `#[tenant(references = ..)]`
+    /// fields (position in `Model::REFERENCES`, key).
+    #[doc(hidden)]
+    fn reference_keys<'a>(&'a self, keys: &mut crate::relation::ReferenceKeys<'a>) {
+        let _ = keys;
+    }
 }

@@ -45,6 +45,7 @@
 //! ```
 
 use crate::model::{Global, HasPrimaryKey, Model, Scoped};
+use crate::value::{KeyRef, ReferenceKey};
 
 /// Model `Self` holds the key of a row of `P` in one of its columns:
 /// generated for each `#[tenant(references = P)]` field.
@@ -108,10 +109,22 @@ impl<K1, K2> SameTenantKey<K1, K2> for (Global, Scoped) {}
     label = "the referenced model's primary key is a `{K}`",
     note = "declare the field as `{K}`, or `Option<{K}>` for an optional reference"
 )]
-pub trait KeyField<K> {}
+pub trait KeyField<K> {
+    /// The key held, if any (`None` for an empty optional reference).
+    fn key(&self) -> Option<&K>;
+}
 
-impl<K> KeyField<K> for K {}
-impl<K> KeyField<K> for Option<K> {}
+impl<K> KeyField<K> for K {
+    fn key(&self) -> Option<&K> {
+        Some(self)
+    }
+}
+
+impl<K> KeyField<K> for Option<K> {
+    fn key(&self) -> Option<&K> {
+        self.as_ref()
+    }
+}
 
 /// The checks of one `#[tenant(references = P)]` on a field of type `F` of
 /// model `C`: the direction is allowed, the tenant key types match, and the
@@ -124,6 +137,79 @@ where
     P: HasPrimaryKey,
     C::Scope: Reaches<P::Scope>,
     (C::Scope, P::Scope): SameTenantKey<C::TenantKey, P::TenantKey>,
+{
+}
+
+/// The field check of a `#[tenant(references = P)]` field that a
+/// `New<Model>` does not hold (a database-filled one); for the others,
+/// [`key_of`] checks it where it reads the key.
+#[doc(hidden)]
+pub const fn check_key_field<P: HasPrimaryKey, F: KeyField<P::PrimaryKey>>() {}
+
+/// The key a `New<Model>`'s field of type `F` refers to in `P`, for the
+/// check that the referenced row exists before the write.
+#[doc(hidden)]
+pub fn key_of<P, F>(field: &F) -> Option<KeyRef<'_>>
+where
+    P: HasPrimaryKey,
+    P::PrimaryKey: ReferenceKey,
     F: KeyField<P::PrimaryKey>,
 {
+    field.key().map(KeyRef::new)
+}
+
+/// One `#[tenant(references = P)]` of a model, as the check on write reads
+/// it: the referencing column and the referenced table's facts.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Reference {
+    /// The referencing model's name, for errors.
+    pub model: &'static str,
+    /// The referencing column's position in the model's `COLUMNS`.
+    pub column: usize,
+    /// The referencing column.
+    pub column_name: &'static str,
+    /// The referenced model's name, for errors.
+    pub parent: &'static str,
+    /// The referenced table.
+    pub parent_table: &'static str,
+    /// Its tenant column; `None` for a global model.
+    pub parent_tenant_column: Option<&'static str>,
+    /// Its primary key column.
+    pub parent_key: &'static str,
+}
+
+impl Reference {
+    /// The reference held in column `column` of model `C` (named `model`)
+    /// to model `P` (named `parent`).
+    pub const fn of<C: Model, P: HasPrimaryKey>(
+        column: usize,
+        model: &'static str,
+        parent: &'static str,
+    ) -> Self {
+        Reference {
+            model,
+            column,
+            column_name: C::COLUMNS[column],
+            parent,
+            parent_table: P::TABLE,
+            parent_tenant_column: P::TENANT_COLUMN,
+            parent_key: P::COLUMNS[P::PRIMARY_KEY_INDEX],
+        }
+    }
+}
+
+/// The keys a `New<Model>` refers to: `(position in Model::REFERENCES,
+/// key)`, filled by the generated [`NewRow::reference_keys`](crate::model::NewRow::reference_keys).
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct ReferenceKeys<'a>(pub(crate) Vec<(usize, KeyRef<'a>)>);
+
+impl<'a> ReferenceKeys<'a> {
+    /// Adds the key of reference `reference`, if the field holds one.
+    pub fn push(&mut self, reference: usize, key: Option<KeyRef<'a>>) {
+        if let Some(key) = key {
+            self.0.push((reference, key));
+        }
+    }
 }

@@ -134,6 +134,81 @@ impl std::fmt::Debug for Value {
     }
 }
 
+/// A key a `New<Model>` refers to, borrowed for the check that the
+/// referenced row exists (see [`crate::reference`]): bindable, and
+/// comparable with other keys so each distinct key is checked once.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct KeyRef<'a>(pub(crate) &'a dyn DynKey);
+
+impl<'a> KeyRef<'a> {
+    /// Borrows `key`.
+    pub fn new<K: ReferenceKey>(key: &'a K) -> Self {
+        KeyRef(key)
+    }
+}
+
+impl std::fmt::Debug for KeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt_key(f)
+    }
+}
+
+impl PartialEq for KeyRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_key(other.0.as_any())
+    }
+}
+
+impl Eq for KeyRef<'_> {}
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash_key());
+    }
+}
+
+/// The type of a key that a `#[tenant(references = ..)]` field holds: the
+/// referenced model's primary key type. Written values are checked against
+/// the referenced table before they are stored, so the key must be
+/// comparable and printable (for the error that names it).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the key of a referenced model",
+    label = "a referenced key must be `Eq + Hash + Debug` as well as a column type",
+    note = "derive `PartialEq, Eq, Hash, Debug` on the key type"
+)]
+pub trait ReferenceKey: SqlType + Eq + std::hash::Hash + std::fmt::Debug {}
+
+impl<T: SqlType + Eq + std::hash::Hash + std::fmt::Debug> ReferenceKey for T {}
+
+/// [`ReferenceKey`] behind a trait object.
+pub(crate) trait DynKey: Bind {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn eq_key(&self, other: &dyn std::any::Any) -> bool;
+    fn hash_key(&self) -> u64;
+    fn fmt_key(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+}
+
+impl<K: ReferenceKey> DynKey for K {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn eq_key(&self, other: &dyn std::any::Any) -> bool {
+        other.downcast_ref::<K>() == Some(self)
+    }
+
+    fn hash_key(&self) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(self)
+    }
+
+    fn fmt_key(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
 /// A value whose type is erased: one method per backend, because a trait
 /// object cannot have a generic one. [`crate::backend::Driver::add_value`]
 /// picks the backend's.
@@ -153,6 +228,14 @@ pub(crate) trait Bind: Send + Sync {
         self: Box<Self>,
         args: &mut sqlx::mysql::MySqlArguments,
     ) -> Result<(), BoxDynError>;
+    /// Binds a copy, keeping the value (a key checked before the write
+    /// that stores it).
+    #[cfg(feature = "sqlite")]
+    fn bind_sqlite_ref(&self, args: &mut sqlx::sqlite::SqliteArguments) -> Result<(), BoxDynError>;
+    #[cfg(feature = "postgres")]
+    fn bind_postgres_ref(&self, args: &mut sqlx::postgres::PgArguments) -> Result<(), BoxDynError>;
+    #[cfg(feature = "mysql")]
+    fn bind_mysql_ref(&self, args: &mut sqlx::mysql::MySqlArguments) -> Result<(), BoxDynError>;
 }
 
 impl<T: SqlType> Bind for T {
@@ -178,6 +261,21 @@ impl<T: SqlType> Bind for T {
         args: &mut sqlx::mysql::MySqlArguments,
     ) -> Result<(), BoxDynError> {
         sqlx::Arguments::add(args, *self)
+    }
+
+    #[cfg(feature = "sqlite")]
+    fn bind_sqlite_ref(&self, args: &mut sqlx::sqlite::SqliteArguments) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, self)
+    }
+
+    #[cfg(feature = "postgres")]
+    fn bind_postgres_ref(&self, args: &mut sqlx::postgres::PgArguments) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, self)
+    }
+
+    #[cfg(feature = "mysql")]
+    fn bind_mysql_ref(&self, args: &mut sqlx::mysql::MySqlArguments) -> Result<(), BoxDynError> {
+        sqlx::Arguments::add(args, self)
     }
 }
 

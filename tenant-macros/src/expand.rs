@@ -241,6 +241,34 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let model = syn::Ident::new(&ident.to_string(), span);
         quote_spanned!(span=> __tc::check_reference::<#model, #p, #ty>();)
     });
+    // `Model::REFERENCES` and the keys a `New<Model>` refers to, checked
+    // before each write. A field's `KeyField` bound is checked once: where
+    // its key is read (`key_of`) or, for a field `New<Model>` lacks, alone.
+    let reference_facts = references.iter().map(|(i, _, p)| {
+        let model_name = ident.to_string();
+        let parent_name = p
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        quote!(__tc::Reference::of::<#ident, #p>(#i, #model_name, #parent_name))
+    });
+    let reference_keys = references.iter().enumerate().map(|(r, (_, f, p))| {
+        let (name, ty) = (f.ident, f.ty);
+        let span = p.span();
+        if insert_fields.iter().any(|n| n.ident == f.ident) {
+            quote_spanned!(span=> keys.push(#r, __tc::key_of::<#p, #ty>(&self.#name));)
+        } else {
+            quote!()
+        }
+    });
+    let key_field_checks = references
+        .iter()
+        .filter(|(_, f, _)| !insert_fields.iter().any(|n| n.ident == f.ident))
+        .map(|(_, f, p)| {
+            let ty = f.ty;
+            quote_spanned!(p.span()=> __tc::check_key_field::<#p, #ty>();)
+        });
     let reference_impls = references.iter().map(|(i, _, p)| {
         quote_spanned!(p.span()=>
             #[automatically_derived]
@@ -273,6 +301,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                 use __tc::OrdinaryField as _;
                 #(#global_checks)*
                 #(#reference_checks)*
+                #(#key_field_checks)*
             }
 
             #(#reference_impls)*
@@ -298,6 +327,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     insert_columns: &[#(#insert_columns),*],
                     unscoped_tenant_columns: &[#(#unscoped),*],
                 };
+                const REFERENCES: &'static [__tc::Reference] = &[#(#reference_facts),*];
 
                 fn decode<DB: __tc::Driver>(row: &DB::Row, offset: usize, _: __tc::DecodeToken) -> ::core::result::Result<Self, __tc::sqlx::Error> {
                     #decode
@@ -325,6 +355,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
                 fn bind<DB: __tc::Driver>(self, args: &mut DB::Arguments) -> ::core::result::Result<(), __tc::BoxDynError> {
                     #bind_new
+                }
+
+                #[allow(unused_variables)]
+                fn reference_keys<'a>(&'a self, keys: &mut __tc::ReferenceKeys<'a>) {
+                    #(#reference_keys)*
                 }
             }
 

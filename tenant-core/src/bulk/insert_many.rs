@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::exec::{On, begin_with_tenant, dispatch};
 use crate::model::{GlobalModel, Model, NewRow, TenantOwned};
 use crate::params::{Sql, Statement};
+use crate::reference::Checks;
 use crate::sql::{push_column, quoted};
 use crate::tenant::{TenantScope, TenantValue};
 use crate::tx::TxConn;
@@ -237,13 +238,32 @@ impl<M: Model> InsertMany<M> {
     ) -> Result<Output<M>, Error> {
         let mut chunks = Chunks::<M>::new(&self, DB::BACKEND, returning);
         let tenant = self.tenant;
-        let mut rows = self.rows.into_iter();
+        // The keys the rows refer to, looked up for the tenant first (see
+        // `crate::reference`), in the insert's transaction.
+        let checked = match tenant {
+            Some(tenant) if Checks::apply::<M>(Some(&tenant)) => {
+                Some(tenant).filter(|_| !Checks::of_rows::<M>(&self.rows).is_empty())
+            }
+            _ => None,
+        };
+        let mut rows = self.rows;
         match on {
             On::Tx {
                 conn,
                 tenant: tx_tenant,
                 failed,
             } => {
+                if let Some(tenant) = checked {
+                    let mut on: On<'_, DB> = On::Tx {
+                        conn: &mut *conn,
+                        tenant: tx_tenant,
+                        failed: &mut *failed,
+                    };
+                    Checks::of_rows::<M>(&rows)
+                        .run::<DB, M>(&mut on, tenant)
+                        .await?;
+                }
+                let mut rows = rows.into_iter();
                 // The caller's transaction: every chunk is checked against
                 // its tenant, and a failed chunk marks it failed.
                 while let Some(stmt) = chunks.next(&mut rows) {
@@ -261,15 +281,27 @@ impl<M: Model> InsertMany<M> {
                     Some(tenant) if rls => Some(begin_with_tenant(&tenant)),
                     _ => None,
                 };
-                if chunks.count == 1 && set_tenant.is_none() {
+                if chunks.count == 1 && set_tenant.is_none() && checked.is_none() {
                     // One statement is atomic by itself.
-                    if let Some(stmt) = chunks.next(&mut rows) {
+                    if let Some(stmt) = chunks.next(&mut rows.into_iter()) {
                         add(&mut out, On::Pool { pool, rls }, stmt).await?;
                     }
                     return Ok(out);
                 }
                 let mut tx = TxConn::begin(pool, set_tenant).await?;
                 let result = async {
+                    if let Some(tenant) = checked {
+                        let mut failed = false;
+                        let mut on: On<'_, DB> = On::Tx {
+                            conn: tx.connection(),
+                            tenant: &tenant,
+                            failed: &mut failed,
+                        };
+                        Checks::of_rows::<M>(&rows)
+                            .run::<DB, M>(&mut on, tenant)
+                            .await?;
+                    }
+                    let mut rows = std::mem::take(&mut rows).into_iter();
                     while let Some(stmt) = chunks.next(&mut rows) {
                         run_on_connection::<DB, M>(
                             tx.connection(),

@@ -80,6 +80,24 @@ pub(crate) enum Output<M> {
     Rows(Vec<M>),
 }
 
+impl<M> Output<M> {
+    /// The rows returned (none for a count).
+    pub(crate) fn into_rows(self) -> Vec<M> {
+        match self {
+            Output::Rows(rows) => rows,
+            Output::Count(_) => Vec::new(),
+        }
+    }
+
+    /// The number of rows written.
+    pub(crate) fn count(&self) -> u64 {
+        match self {
+            Output::Count(n) => *n,
+            Output::Rows(rows) => rows.len() as u64,
+        }
+    }
+}
+
 /// Runs one statement on a connection of the framework's own transaction
 /// (no scope check needed: the builder made the statement from its own
 /// scope) and adds what it returns to `out`.

@@ -10,9 +10,10 @@ use crate::backend::{Backend, Driver};
 use crate::condition::{Column, TenantColumn};
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{On, begin_with_tenant, dispatch};
+use crate::exec::{On, begin_with_tenant, dispatch, in_one_transaction};
 use crate::model::{Model, TenantOwned};
 use crate::params::{Sql, Statement};
+use crate::reference::Checks;
 use crate::sql::{push_column, quoted};
 use crate::tenant::{TenantScope, TenantValue};
 use crate::tx::TxConn;
@@ -500,14 +501,42 @@ impl<M: TenantOwned> Upsert<M, Ready> {
     ) -> Result<Output<M>, Error> {
         let target = executor.into_target();
         let backend = target.backend();
-        let stmt = self.into_statement(backend, returning)?;
         let out = if returning {
             Output::Rows(Vec::with_capacity(1))
         } else {
             Output::Count(0)
         };
-        let result = dispatch!(target, on => run_on::<_, M>(on, stmt, out).await);
+        let tenant = self.tenant;
+        let result = if Checks::apply::<M>(Some(&tenant))
+            && !Checks::of_rows::<M>(std::iter::once(&self.row)).is_empty()
+        {
+            dispatch!(target, on => self.run_checked(on, out).await)
+        } else {
+            let stmt = self.into_statement(backend, returning)?;
+            dispatch!(target, on => run_on::<_, M>(on, stmt, out).await)
+        };
         result.map_err(|err| cross_tenant(backend, err, M::TABLE))
+    }
+
+    /// Looks up the keys the row refers to for the tenant (see
+    /// [`crate::reference`]), then runs the upsert, in one transaction.
+    /// (An update on conflict writes the row's own keys, checked here.)
+    async fn run_checked<DB: Driver>(
+        self,
+        on: On<'_, DB>,
+        mut out: Output<M>,
+    ) -> Result<Output<M>, Error> {
+        let tenant = self.tenant;
+        let returning = matches!(out, Output::Rows(_));
+        in_one_transaction!(on, tenant, |unit| async {
+            Checks::of_rows::<M>(std::iter::once(&self.row))
+                .run::<DB, M>(&mut unit, tenant)
+                .await?;
+            let stmt = self.into_statement(DB::BACKEND, returning)?;
+            add(&mut out, unit, stmt).await?;
+            Ok(out)
+        }
+        .await)
     }
 }
 

@@ -1,11 +1,13 @@
 //! `INSERT` of one row.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, Driver};
+use crate::bulk::{Output, add};
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{self, Form, dispatch};
+use crate::exec::{self, Form, On, dispatch, in_one_transaction};
 use crate::model::{GlobalModel, Model, TenantOwned};
 use crate::params::{RowParams, Sql, Statement};
+use crate::reference::Checks;
 use crate::tenant::{TenantScope, TenantValue};
 
 /// `INSERT` of one row, from `M::insert(&scope, New<M> { .. })`. The tenant
@@ -94,6 +96,11 @@ impl<M: Model> Insert<M> {
     /// has no `INSERT … RETURNING`; use [`execute`](Insert::execute)).
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         let target = executor.into_target();
+        if let Some(tenant) = self.checked_tenant() {
+            let out = Output::Rows(Vec::with_capacity(1));
+            let out = dispatch!(target, on => self.run_checked(on, tenant, out).await)?;
+            return out.into_rows().pop().ok_or(Error::NotFound);
+        }
         let form = target.form(self.tenant.as_ref());
         let stmt = self.into_statement(target.backend(), form, true);
         dispatch!(target, on => exec::fetch_optional(on, stmt).await)?.ok_or(Error::NotFound)
@@ -102,8 +109,42 @@ impl<M: Model> Insert<M> {
     /// Inserts and returns the number of rows inserted.
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let target = executor.into_target();
+        if let Some(tenant) = self.checked_tenant() {
+            let out =
+                dispatch!(target, on => self.run_checked(on, tenant, Output::Count(0)).await)?;
+            return Ok(out.count());
+        }
         let form = target.form(self.tenant.as_ref());
         let stmt = self.into_statement(target.backend(), form, false);
         dispatch!(target, on => exec::execute(on, stmt).await)
+    }
+
+    /// The tenant, when the row refers to other models' rows that must be
+    /// the tenant's (see [`crate::reference`]).
+    fn checked_tenant(&self) -> Option<TenantValue> {
+        let tenant = self.tenant?;
+        let checks = Checks::apply::<M>(Some(&tenant))
+            && !Checks::of_rows::<M>(std::iter::once(&self.row)).is_empty();
+        checks.then_some(tenant)
+    }
+
+    /// Looks up the keys the row refers to, then inserts it, in one
+    /// transaction.
+    async fn run_checked<DB: Driver>(
+        self,
+        on: On<'_, DB>,
+        tenant: TenantValue,
+        mut out: Output<M>,
+    ) -> Result<Output<M>, Error> {
+        let returning = matches!(out, Output::Rows(_));
+        in_one_transaction!(on, tenant, |unit| async {
+            Checks::of_rows::<M>(std::iter::once(&self.row))
+                .run::<DB, M>(&mut unit, tenant)
+                .await?;
+            let stmt = self.into_statement(DB::BACKEND, Form::Plain, returning);
+            add(&mut out, unit, stmt).await?;
+            Ok(out)
+        }
+        .await)
     }
 }

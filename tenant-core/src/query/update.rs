@@ -7,12 +7,14 @@ use super::{Filters, by_key_constructors, found_by_key, scope_constructors};
 use crate::ast::{self, AstPass};
 use crate::backend::Backend;
 use crate::backend::Driver;
+use crate::bulk::{Output, add};
 use crate::condition::{Assignable, Column, ConditionOn};
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{self, dispatch};
+use crate::exec::{self, On, dispatch, in_one_transaction};
 use crate::model::{GlobalModel, HasPrimaryKey, Model, TenantOwned};
 use crate::params::{Params, Sql, Statement};
+use crate::reference::Checks;
 use crate::shape::{self, Tag};
 use crate::sql::push_column;
 use crate::tenant::{TenantScope, TenantValue};
@@ -352,6 +354,11 @@ impl<M: Model, S> Update<M, S> {
     {
         let by_key = self.by_key;
         let target = executor.into_target();
+        if let Some(tenant) = self.checked_tenant(target.backend())? {
+            let out =
+                dispatch!(target, on => self.run_checked(on, tenant, Output::Count(0)).await)?;
+            return found_by_key(by_key, out.count());
+        }
         let stmt = self.into_statement(target.backend())?;
         found_by_key(
             by_key,
@@ -379,10 +386,61 @@ impl<M: Model, S> Update<M, S> {
                 operation: "UPDATE … RETURNING",
             });
         }
-        let stmt = self.into_statement_with(backend, true)?;
-        let rows = dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?;
+        let rows = if let Some(tenant) = self.checked_tenant(backend)? {
+            let out = Output::Rows(Vec::new());
+            dispatch!(target, on => self.run_checked(on, tenant, out).await)?.into_rows()
+        } else {
+            let stmt = self.into_statement_with(backend, true)?;
+            dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?
+        };
         found_by_key(by_key, rows.len() as u64)?;
         Ok(rows)
+    }
+
+    /// The tenant, when the update assigns a `#[tenant(references = ..)]`
+    /// column, whose new key must be a row of the tenant (see
+    /// [`crate::reference`]). Incrementing such a column is refused: the
+    /// new keys are not known before the update.
+    fn checked_tenant(&self, backend: Backend) -> Result<Option<TenantValue>, Error> {
+        let Some(tenant) = self.tenant else {
+            return Ok(None);
+        };
+        if !Checks::apply::<M>(Some(&tenant)) {
+            return Ok(None);
+        }
+        let mut assigns_reference = false;
+        for set in &self.sets {
+            if M::REFERENCES.iter().any(|r| r.column == set.column) {
+                if set.increment.is_some() {
+                    return Err(Error::Unsupported {
+                        backend,
+                        operation: "`increment` of a `#[tenant(references = ..)]` column (assign the new key with `set`)",
+                    });
+                }
+                assigns_reference = true;
+            }
+        }
+        Ok(assigns_reference.then_some(tenant))
+    }
+
+    /// Looks up the keys the update assigns, then runs it, in one
+    /// transaction.
+    async fn run_checked<DB: Driver>(
+        self,
+        on: On<'_, DB>,
+        tenant: TenantValue,
+        mut out: Output<M>,
+    ) -> Result<Output<M>, Error> {
+        let returning = matches!(out, Output::Rows(_));
+        in_one_transaction!(on, tenant, |unit| async {
+            Checks::of_assignments::<M>(self.sets.iter().map(|s| (s.column, &s.value)))
+                .run::<DB, M>(&mut unit, tenant)
+                .await?;
+            let stmt = self.into_statement_with(DB::BACKEND, returning)?;
+            add(&mut out, unit, stmt).await?;
+            Ok(out)
+        }
+        .await)
     }
 }
 
