@@ -7,13 +7,18 @@
 //!
 //! This holds whether or not the schema has a composite foreign key
 //! `(tenant_id, customer_id) REFERENCES customers (tenant_id, id)` (which
-//! the database then enforces as well). The referenced rows are locked
-//! against deletion until the write commits where the database can do so
-//! (`FOR KEY SHARE` on PostgreSQL, `LOCK IN SHARE MODE` on MySQL); on
-//! SQLite a parent deleted by another connection in between makes the
-//! write's commit fail (a writer's snapshot cannot be stale). References
-//! to global models are checked for existence only, without a lock (the
-//! serving role may only read them).
+//! the database then enforces as well). The referenced rows cannot be
+//! deleted by others until the write commits: the lookup locks them
+//! (`FOR KEY SHARE` on PostgreSQL, `LOCK IN SHARE MODE` on MySQL); SQLite's
+//! transactions are serializable (one writer at a time, and a transaction
+//! that read before another connection's commit cannot write after it).
+//! `tests/tests/references.rs` shows a concurrent delete waiting on each
+//! backend. References to global models are checked for existence only,
+//! without a lock (the serving role may only read them).
+//!
+//! The price is one statement, and on a pool a transaction around the
+//! pair; models without references, and writes that store no key (an
+//! empty optional reference, an update that assigns none), pay nothing.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

@@ -11,7 +11,9 @@
 
 use tenant_core::prelude::*;
 use tenant_tests::cancel::{Probe, drop_after, mysql_one_connection, postgres_one_connection};
-use tenant_tests::models::{Customer, Invoice, NewCustomer, NewInvoice, NewPlan, Plan, Status};
+use tenant_tests::models::{
+    Customer, Invoice, NewCustomer, NewInvoice, NewPayment, NewPlan, Payment, Plan, Status,
+};
 use tenant_tests::suites::scope;
 use tenant_tests::{MyTestDb, PgTestDb};
 
@@ -37,9 +39,13 @@ enum Op {
     UpdateReturning,
     /// `DELETE … RETURNING`.
     DeleteReturning,
+    /// An insert whose reference is looked up first (one transaction).
+    InsertChecked,
+    /// An update that assigns a reference, looked up first.
+    UpdateChecked,
 }
 
-const OPS: [Op; 15] = [
+const OPS: [Op; 17] = [
     Op::FetchAll,
     Op::FetchOptional,
     Op::FetchOne,
@@ -55,6 +61,8 @@ const OPS: [Op; 15] = [
     Op::Upsert,
     Op::UpdateReturning,
     Op::DeleteReturning,
+    Op::InsertChecked,
+    Op::UpdateChecked,
 ];
 
 fn new_invoice(amount: i64) -> NewInvoice {
@@ -120,6 +128,25 @@ async fn run<'c>(op: Op, exec: impl Executor<'c>, n: usize) -> Result<(), Error>
                 .await?,
         ),
         Op::GlobalQuery => drop(Plan::query().fetch_all(exec).await?),
+        // Invoice 1 is acme's (seeded first).
+        Op::InsertChecked => drop(
+            Payment::insert(
+                &acme,
+                NewPayment {
+                    invoice_id: 1,
+                    amount_cents: n as i64,
+                },
+            )
+            .execute(exec)
+            .await?,
+        ),
+        Op::UpdateChecked => drop(
+            Payment::update(&acme)
+                .set(Payment::INVOICE_ID, 1)
+                .filter(Payment::AMOUNT_CENTS.ge(0))
+                .execute(exec)
+                .await?,
+        ),
         Op::InsertMany => drop(
             Invoice::insert_many(&acme, (0..5).map(|i| new_invoice(n as i64 + i)))
                 .rows_per_statement(2)

@@ -424,3 +424,109 @@ async fn updates_cannot_point_a_row_at_another_tenants_row_on_every_backend() {
         );
     }
 }
+
+/// While a checked write's transaction is open, the row it refers to cannot
+/// be deleted by anyone else: the lookup locked it (PostgreSQL `FOR KEY
+/// SHARE`, MySQL `LOCK IN SHARE MODE`), or the write holds SQLite's write
+/// lock. Without that, a parent deleted between the lookup and the commit
+/// would leave the new row pointing at nothing.
+#[tokio::test]
+async fn the_referenced_row_stays_until_the_write_commits() {
+    let acme = scope("acme");
+    const DELETE: &str = "DELETE FROM ref_customers WHERE tenant_id = 'acme' AND id = 1";
+
+    // PostgreSQL, as the application role; the owner's delete waits for
+    // the lock and gives up after 200 ms.
+    let mut pg = PgTestDb::create().await;
+    pg.execute_script(POSTGRES).await;
+    let role = pg.create_app_role().await;
+    let db = TenantDb::postgres(pg.pool_as(&role, 2).await);
+    seed(&db).await;
+    let mut tx = db.begin(&acme).await.expect("begin");
+    RefOrder::insert(&acme, order(1, 1))
+        .execute(&mut tx)
+        .await
+        .expect("checked insert");
+    let blocked = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET lock_timeout = '200ms'; {DELETE}"
+    )))
+    .execute(&pg.owner)
+    .await;
+    let code = blocked
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    assert_eq!(
+        code.as_deref(),
+        Some("55P03"),
+        "postgres: the delete must wait for the write: {blocked:?}"
+    );
+    tx.commit().await.expect("commit");
+
+    // MariaDB: the delete waits for the shared lock and times out (1 s).
+    let mut my = MyTestDb::create().await;
+    my.execute_script(MYSQL).await;
+    let user = my.create_app_user().await;
+    let db = TenantDb::mysql(my.pool_as(&user, 2).await);
+    seed(&db).await;
+    let mut tx = db.begin(&acme).await.expect("begin");
+    RefOrder::insert(&acme, order(1, 1))
+        .execute(&mut tx)
+        .await
+        .expect("checked insert");
+    let mut owner = my.owner.acquire().await.expect("owner connection");
+    sqlx::query("SET SESSION innodb_lock_wait_timeout = 1")
+        .execute(&mut *owner)
+        .await
+        .expect("lock timeout");
+    let blocked = sqlx::query(DELETE).execute(&mut *owner).await;
+    let code = blocked
+        .as_ref()
+        .err()
+        .and_then(|e| e.as_database_error())
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    // SQLSTATE HY000 with error 1205 (lock wait timeout).
+    assert!(
+        blocked
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("1205")),
+        "mysql: the delete must wait for the write: {blocked:?} ({code:?})"
+    );
+    drop(owner);
+    tx.commit().await.expect("commit");
+
+    // SQLite, a file with two connections: the write holds the database's
+    // write lock until it commits, so the delete is refused as busy.
+    let dir = std::env::temp_dir().join(tenant_tests::unique_name("refs"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("refs.db"))
+        .create_if_missing(true)
+        .busy_timeout(std::time::Duration::from_millis(200));
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .expect("sqlite file");
+    sqlx::raw_sql(SQLITE).execute(&pool).await.expect("schema");
+    let db = TenantDb::sqlite(pool.clone());
+    seed(&db).await;
+    let mut tx = db.begin(&acme).await.expect("begin");
+    RefOrder::insert(&acme, order(1, 1))
+        .execute(&mut tx)
+        .await
+        .expect("checked insert");
+    let blocked = sqlx::query(DELETE).execute(&pool).await;
+    assert!(
+        blocked
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("database is locked")),
+        "sqlite: the delete must wait for the write: {blocked:?}"
+    );
+    tx.commit().await.expect("commit");
+    pool.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
