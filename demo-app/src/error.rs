@@ -127,6 +127,17 @@ pub fn is_database_unavailable(err: &tenant_core::Error) -> bool {
     err.is_unavailable()
 }
 
+/// `true` when a foreign key refused the statement: a row named a parent
+/// that its tenant does not have (every foreign key between tenant tables
+/// pairs the tenant columns, so another tenant's id is refused like a
+/// missing one).
+pub fn is_foreign_key_violation(err: &tenant_core::Error) -> bool {
+    matches!(
+        err,
+        tenant_core::Error::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation()
+    )
+}
+
 impl From<tenant_core::Error> for ApiError {
     fn from(err: tenant_core::Error) -> Self {
         if is_database_unavailable(&err) {
@@ -134,6 +145,13 @@ impl From<tenant_core::Error> for ApiError {
             ApiError::Unavailable
         } else if err.is_not_found() {
             ApiError::NotFound("resource")
+        } else if is_foreign_key_violation(&err) {
+            // Handlers that know the field map it themselves; this is the
+            // fallback, still a client error rather than a 500.
+            ApiError::Validation {
+                field: None,
+                message: "the request refers to a row this tenant does not have".to_owned(),
+            }
         } else {
             tracing::error!(error = %err, "database error");
             ApiError::Internal

@@ -13,6 +13,10 @@ use crate::error::ApiError;
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// Largest accepted body of `POST /api/invoices/batch` (up to 1 000
+/// invoices with their line items).
+pub const BATCH_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// A JSON body deserialised into `T`.
 ///
 /// The body is first parsed as JSON (a syntax error is a 400), then mapped
@@ -28,26 +32,55 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
-            let essence = content_type
-                .to_str()
-                .ok()
-                .and_then(|v| v.split(';').next())
-                .map(|v| v.trim().to_ascii_lowercase())
-                .unwrap_or_default();
-            if !(essence == "application/json" || essence.ends_with("+json")) {
-                return Err(ApiError::UnsupportedMediaType);
-            }
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-            } else {
-                ApiError::MalformedJson(format!("cannot read the body: {}", rejection.body_text()))
-            }
-        })?;
-        parse_json(&bytes).map(JsonBody)
+        read_json(req, state, BODY_LIMIT).await.map(JsonBody)
     }
+}
+
+/// A JSON body like [`JsonBody`], of at most [`BATCH_BODY_LIMIT`] bytes; the
+/// route must raise axum's `DefaultBodyLimit` to that size as well.
+#[derive(Debug, Clone)]
+pub struct BatchJsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for BatchJsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        read_json(req, state, BATCH_BODY_LIMIT)
+            .await
+            .map(BatchJsonBody)
+    }
+}
+
+/// Reads a JSON body of at most `limit` bytes (the limit the route's
+/// `DefaultBodyLimit` enforces, named in the 413).
+async fn read_json<S, T>(req: Request, state: &S, limit: usize) -> Result<T, ApiError>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+        let essence = content_type
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if !(essence == "application/json" || essence.ends_with("+json")) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::MalformedJson(format!("cannot read the body: {}", rejection.body_text()))
+        }
+    })?;
+    parse_json(&bytes)
 }
 
 /// Parses `bytes` as JSON, then as `T`.
@@ -63,14 +96,29 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner().to_string();
-        let field = if path == "." {
-            // Missing and unknown fields are reported on the object; serde
-            // names the field in backticks.
-            inner.split('`').nth(1).map(str::to_owned)
-        } else {
-            Some(path)
+        // serde names a missing or unknown field in backticks. The path is
+        // the object that lacks a missing field (`.` for the body,
+        // `invoices[1]` for a nested one), or ends with the unknown field:
+        // the field is named apart from its object, so that only a name
+        // that looks like a field name is repeated.
+        let named = inner.split('`').nth(1).map(str::to_owned);
+        let on_object = inner.starts_with("unknown field") || inner.starts_with("missing field");
+        let (object, field) = match named {
+            _ if path == "." => (None, named),
+            Some(name) if on_object => {
+                let object = path
+                    .strip_suffix(name.as_str())
+                    .unwrap_or(&path)
+                    .trim_end_matches('.');
+                ((!object.is_empty()).then(|| object.to_owned()), Some(name))
+            }
+            _ => (None, Some(path)),
         };
         let (field, message) = describe_shape_error(field, &inner);
+        let field = match object {
+            Some(object) => field.map(|f| format!("{object}.{f}")),
+            None => field,
+        };
         ApiError::Validation { field, message }
     })
 }
@@ -184,6 +232,26 @@ where
     }
 }
 
+/// A customer id from the path, in the canonical form of
+/// [`InvoiceId`]; anything else is a 404.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerId(pub i64);
+
+impl<S> FromRequestParts<S> for CustomerId
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::MalformedId("customer"))?;
+        let id = crate::validate::canonical_id(&raw).ok_or(ApiError::MalformedId("customer"))?;
+        Ok(CustomerId(id))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +262,45 @@ mod tests {
     struct Body {
         amount_cents: i64,
         customer_email: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Batch {
+        invoices: Vec<Body>,
+    }
+
+    #[test]
+    fn nested_missing_and_unknown_fields_are_named_with_their_path() {
+        let field = |json: &str| match parse_json::<Batch>(json.as_bytes()) {
+            Err(ApiError::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        let ok = r#"{"amount_cents":1,"customer_email":"a@b.c"}"#;
+        assert_eq!(
+            field(&format!(r#"{{"invoices":[{ok},{{"amount_cents":1}}]}}"#)).as_deref(),
+            Some("invoices[1].customer_email")
+        );
+        assert_eq!(
+            field(&format!(
+                r#"{{"invoices":[{ok},{{"amount_cents":1,"customer_email":"a@b.c","tenant_id":"x"}}]}}"#
+            ))
+            .as_deref(),
+            Some("invoices[1].tenant_id")
+        );
+        // A key that does not look like a field name is not repeated.
+        let key = format!("tsk_{}", "a".repeat(64));
+        assert_eq!(
+            field(&format!(
+                r#"{{"invoices":[{{"amount_cents":1,"customer_email":"a@b.c","{key}":1}}]}}"#
+            )),
+            None
+        );
+        assert_eq!(
+            field(r#"{"invoices":[{"amount_cents":"x","customer_email":"a@b.c"}]}"#).as_deref(),
+            Some("invoices[0].amount_cents")
+        );
     }
 
     fn field_of(json: &str) -> (u16, Option<String>, String) {

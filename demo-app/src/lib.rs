@@ -44,7 +44,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -52,7 +52,7 @@ pub use crate::auth::Tenant;
 pub use crate::error::ApiError;
 pub use crate::state::AppState;
 
-use crate::routes::{invoices, usage};
+use crate::routes::{customers, invoices, usage};
 
 /// The HTTP API.
 ///
@@ -60,19 +60,30 @@ use crate::routes::{invoices, usage};
 /// |---|---|
 /// | `GET /health` | liveness |
 /// | `POST /api/invoices`, `GET /api/invoices` | create, list |
+/// | `POST /api/invoices/batch` | create up to 1 000 invoices, all or nothing |
 /// | `GET`/`PATCH`/`DELETE /api/invoices/{id}` | read, update, delete |
+/// | `PUT /api/customers` | upsert a customer by e-mail |
+/// | `GET /api/customers/{id}` | read a customer |
+/// | `GET /api/customers/{id}/invoices` | a customer's invoices (a join) |
 /// | `GET /api/usage` | usage against the plan |
-/// | `GET /api/reports/revenue` | invoices and revenue per status |
+/// | `GET /api/reports/revenue?group=` | invoices and revenue per status and/or month |
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health))
         .route("/api/invoices", post(invoices::create).get(invoices::list))
+        .route(
+            "/api/invoices/batch",
+            post(invoices::create_batch).layer(DefaultBodyLimit::max(extract::BATCH_BODY_LIMIT)),
+        )
         .route(
             "/api/invoices/{id}",
             get(invoices::get)
                 .patch(invoices::update)
                 .delete(invoices::delete),
         )
+        .route("/api/customers", put(customers::put))
+        .route("/api/customers/{id}", get(customers::get))
+        .route("/api/customers/{id}/invoices", get(customers::invoices))
         .route("/api/usage", get(usage::show))
         .route("/api/reports/revenue", get(routes::reports::revenue))
         .fallback(routes::not_found)

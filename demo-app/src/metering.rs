@@ -284,6 +284,32 @@ impl MeteredTx {
         self.count(Counter::InvoicesCreated, Some(invoice_id)).await
     }
 
+    /// Counts many created invoices at once (`POST /api/invoices/batch`):
+    /// one `usage_periods` update by their number and one `invoice_created`
+    /// event per invoice, written with one multi-row insert, in this
+    /// transaction. Each event is the one the single create would write, so
+    /// consumers see no difference.
+    pub async fn invoices_created_many(&mut self, invoice_ids: &[i64]) -> Result<(), Error> {
+        let n = i64::try_from(invoice_ids.len()).unwrap_or(i64::MAX);
+        if n == 0 {
+            return Ok(());
+        }
+        let scope = self.tx.scope().clone();
+        self.bump(&scope, Counter::InvoicesCreated, n).await?;
+        let events = invoice_ids.iter().map(|&id| NewOutboxEvent {
+            event_id: uuid::Uuid::new_v4().to_string(),
+            kind: UsageKind::InvoiceCreated,
+            quantity: 1,
+            period: self.period.clone(),
+            invoice_id: Some(id),
+            delivered_at: None,
+        });
+        OutboxEvent::insert_many(&scope, events.collect::<Vec<_>>())
+            .execute(&mut self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Counts the request, commits, then wakes the outbox worker. The wake-up
     /// is only a shortcut: if the caller is dropped after the commit, the
     /// worker's periodic sweep delivers the events.
@@ -313,23 +339,7 @@ impl MeteredTx {
     /// Adds one to `counter` and writes the matching outbox row.
     async fn count(&mut self, counter: Counter, invoice_id: Option<i64>) -> Result<(), Error> {
         let scope = self.tx.scope().clone();
-        let bumped = UsagePeriod::update(&scope)
-            .increment(counter.column(), 1)
-            .filter(UsagePeriod::PERIOD.eq(self.period.as_str()))
-            .execute(&mut self.tx)
-            .await?;
-        if bumped == 0 {
-            // The row was opened before the transaction began, so it was
-            // removed since (by hand): create it again, counting this event.
-            let row = NewUsagePeriod {
-                period: self.period.clone(),
-                requests: i64::from(matches!(counter, Counter::Requests)),
-                invoices_created: i64::from(matches!(counter, Counter::InvoicesCreated)),
-            };
-            UsagePeriod::insert(&scope, row)
-                .execute(&mut self.tx)
-                .await?;
-        }
+        self.bump(&scope, counter, 1).await?;
         let kind = match counter {
             Counter::Requests => UsageKind::Request,
             Counter::InvoicesCreated => UsageKind::InvoiceCreated,
@@ -347,6 +357,38 @@ impl MeteredTx {
         )
         .execute(&mut self.tx)
         .await?;
+        Ok(())
+    }
+}
+
+impl MeteredTx {
+    /// Adds `n` to `counter` in the period's `usage_periods` row.
+    async fn bump(&mut self, scope: &TenantScope, counter: Counter, n: i64) -> Result<(), Error> {
+        let bumped = UsagePeriod::update(scope)
+            .increment(counter.column(), n)
+            .filter(UsagePeriod::PERIOD.eq(self.period.as_str()))
+            .execute(&mut self.tx)
+            .await?;
+        if bumped == 0 {
+            // The row was opened before the transaction began, so it was
+            // removed since (by hand): create it again, counting this event.
+            let row = NewUsagePeriod {
+                period: self.period.clone(),
+                requests: if matches!(counter, Counter::Requests) {
+                    n
+                } else {
+                    0
+                },
+                invoices_created: if matches!(counter, Counter::InvoicesCreated) {
+                    n
+                } else {
+                    0
+                },
+            };
+            UsagePeriod::insert(scope, row)
+                .execute(&mut self.tx)
+                .await?;
+        }
         Ok(())
     }
 }

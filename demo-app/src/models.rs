@@ -1,7 +1,7 @@
 //! The tables of the service, as tenant-core models.
 //!
-//! Tenant-owned tables (`invoices`, `invoice_quota`, `usage_periods`,
-//! `billing_outbox`) are reachable only with a [`TenantScope`]: the
+//! Tenant-owned tables (`customers`, `invoices`, `invoice_line_items`,
+//! `invoice_quota`, `usage_periods`, `billing_outbox`) are reachable only with a [`TenantScope`]: the
 //! authenticated request's, or the outbox worker's, one tenant at a time. The `tenants` table is global on purpose: finding
 //! which tenant an API key belongs to happens before any tenant is known.
 
@@ -163,6 +163,26 @@ text_column!(InvoiceStatus, "invoice status");
 text_column!(Plan, "plan");
 text_column!(UsageKind, "usage kind");
 
+/// A customer of a tenant, unique per tenant by e-mail address.
+///
+/// Two tenants may have customers with the same e-mail (and, on backends
+/// whose ids are per table, never the same id — but nothing relies on
+/// that: every key and foreign key pairs `id` with `tenant_id`).
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "customers")]
+pub struct Customer {
+    /// Database-generated id.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// The owner.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// Display name.
+    pub name: String,
+    /// E-mail address; unique within the tenant (`UNIQUE (tenant_id, email)`).
+    pub email: String,
+}
+
 /// An invoice, owned by one tenant.
 #[derive(Debug, Clone, TenantModel)]
 #[tenant(table = "invoices")]
@@ -179,9 +199,42 @@ pub struct Invoice {
     pub customer_email: String,
     /// Lifecycle state.
     pub status: InvoiceStatus,
+    /// The customer billed, when the invoice names one: a customer of the
+    /// same tenant (the composite foreign key `(tenant_id, customer_id)
+    /// REFERENCES customers (tenant_id, id)` holds every backend to it).
+    #[tenant(references = Customer)]
+    pub customer_id: Option<i64>,
+    /// The month the invoice counts in for reports (`YYYY-MM`, UTC): the
+    /// billing period of the request that created it. Stored because the
+    /// aggregate builder groups by columns, not by expressions such as the
+    /// month of `created_at`.
+    pub period: String,
     /// Set by the database on insert.
     #[tenant(generated)]
     pub created_at: DateTime<Utc>,
+}
+
+/// One line of an invoice. The composite foreign key `(tenant_id,
+/// invoice_id) REFERENCES invoices (tenant_id, id)` keeps it in its
+/// invoice's tenant; deleting the invoice deletes its lines.
+#[derive(Debug, Clone, TenantModel)]
+#[tenant(table = "invoice_line_items")]
+pub struct LineItem {
+    /// Database-generated id.
+    #[tenant(primary_key)]
+    pub id: i64,
+    /// The owner.
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    /// The invoice.
+    #[tenant(references = Invoice)]
+    pub invoice_id: i64,
+    /// What is billed.
+    pub description: String,
+    /// How many units, at least 1.
+    pub quantity: i64,
+    /// Price of one unit in cents, never negative.
+    pub unit_price_cents: i64,
 }
 
 /// The number of invoices a tenant stores: one row per tenant, created with

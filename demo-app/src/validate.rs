@@ -82,6 +82,61 @@ pub fn email(field: &str, value: String) -> Result<String, ApiError> {
     Ok(value)
 }
 
+/// Checks a short text such as a name or a description: not blank, at most
+/// `max_chars` characters, no control, format or other invisible
+/// characters (spaces are allowed inside). The error never repeats the
+/// value.
+pub fn text(field: &str, value: String, max_chars: usize) -> Result<String, ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    if value.chars().count() > max_chars {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{field} must be at most {max_chars} characters"),
+        ));
+    }
+    let visible = value.chars().all(|c| {
+        c == ' '
+            || !matches!(
+                c.general_category_group(),
+                GeneralCategoryGroup::Separator | GeneralCategoryGroup::Other
+            )
+    });
+    if !visible {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{field} must not contain control or invisible characters"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Checks a count of units: 1 to `max`.
+pub fn quantity(field: &str, value: i64, max: i64) -> Result<i64, ApiError> {
+    if !(1..=max).contains(&value) {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{field} must be between 1 and {max}"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Checks an id given in a body (such as `customer_id`): positive.
+pub fn id(field: &str, value: i64) -> Result<i64, ApiError> {
+    if value < 1 {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("{field} must be a positive id"),
+        ));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +191,19 @@ mod tests {
         ] {
             assert_eq!(canonical_id(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn texts() {
+        assert!(text("n", "Ada Lovelace".to_owned(), 20).is_ok());
+        for bad in ["", "   ", "a\u{200B}b", "a\nb", "a\u{202E}b"] {
+            assert!(text("n", bad.to_owned(), 20).is_err(), "{bad:?}");
+        }
+        assert!(text("n", "x".repeat(21), 20).is_err());
+        assert!(quantity("q", 0, 10).is_err());
+        assert!(quantity("q", 11, 10).is_err());
+        assert!(id("c", 0).is_err());
+        assert!(id("c", 1).is_ok());
     }
 
     #[test]

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use common::{Backend, Options, TestDb, TestServer, config_with, send};
 use demo_app::config::PlanLimits;
 use demo_app::metering::JsonLinesSink;
-use demo_app::models::{Invoice, InvoiceStatus, NewInvoice, Plan};
+use demo_app::models::{
+    Customer, Invoice, InvoiceQuota, InvoiceStatus, LineItem, NewInvoice, NewLineItem, OutboxEvent,
+    Plan, UsageKind,
+};
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 use tenant_core::{TenantId, TenantScope};
@@ -32,6 +35,16 @@ on_every_backend!(
     bad_input_is_400_413_415_or_422,
     non_numeric_ids_are_404,
     no_input_makes_the_server_fail,
+    customers_upsert_by_email_within_the_tenant,
+    customer_invoices_are_a_join_within_the_tenant,
+    same_customer_ids_in_two_tenants_never_meet,
+    invoice_customer_of_another_tenant_is_422_and_stores_nothing,
+    composite_foreign_keys_refuse_another_tenants_parent,
+    line_items_are_created_read_and_deleted_with_the_invoice,
+    revenue_report_groups_by_month_and_status,
+    batch_stores_all_invoices_and_bills_each,
+    batch_is_all_or_nothing,
+    batch_quota_is_checked_once_for_the_whole_batch,
 );
 
 const FREE_UNLIMITED: PlanLimits = PlanLimits {
@@ -181,6 +194,8 @@ async fn list_paginates_filters_and_caps_the_limit(backend: Backend) {
                 amount_cents: i,
                 customer_email: "bulk@example.com".into(),
                 status: InvoiceStatus::Draft,
+                customer_id: None,
+                period: "2026-01".into(),
             },
         )
         .execute(&srv.db)
@@ -399,6 +414,10 @@ async fn missing_malformed_or_unknown_keys_are_401(backend: Backend) {
         (Method::PATCH, "/api/invoices/1"),
         (Method::DELETE, "/api/invoices/1"),
         (Method::GET, "/api/usage"),
+        (Method::POST, "/api/invoices/batch"),
+        (Method::PUT, "/api/customers"),
+        (Method::GET, "/api/customers/1"),
+        (Method::GET, "/api/customers/1/invoices"),
     ] {
         send(srv.request(method, path, None))
             .await
@@ -876,6 +895,10 @@ async fn no_input_makes_the_server_fail(backend: Backend) {
         "/api/usage?x=1".to_owned(),
         "/api//invoices".to_owned(),
         "/api/invoices/1/2".to_owned(),
+        "/api/invoices/batch".to_owned(),
+        "/api/customers".to_owned(),
+        "/api/customers/1/invoices?limit=0&cursor=%FF".to_owned(),
+        "/api/reports/revenue?group=%FF,,month".to_owned(),
     ];
     for path in &paths {
         for method in [Method::GET, Method::POST, Method::PATCH, Method::DELETE] {
@@ -916,5 +939,776 @@ async fn no_input_makes_the_server_fail(backend: Backend) {
         send(srv.client.get(srv.url("/health"))).await.status,
         StatusCode::OK
     );
+    srv.stop().await;
+}
+
+fn scope(tenant: &str) -> TenantScope {
+    TenantScope::new(TenantId::parse(tenant).unwrap())
+}
+
+/// Upserts a customer over HTTP; returns its id.
+async fn put_customer(srv: &TestServer, key: &str, email: &str, name: &str) -> i64 {
+    let reply = srv
+        .put(
+            key,
+            "/api/customers",
+            &json!({"email": email, "name": name}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.body["email"], email);
+    assert_eq!(reply.body["name"], name);
+    reply.body["id"].as_i64().unwrap()
+}
+
+/// A valid create body.
+fn invoice_body(amount_cents: i64, customer_id: Option<i64>) -> Value {
+    json!({"amount_cents": amount_cents, "customer_email": "a@example.com", "customer_id": customer_id})
+}
+
+/// The `invoice_created` events in `tenant`'s outbox.
+async fn invoice_events(srv: &TestServer, tenant: &str) -> Vec<OutboxEvent> {
+    OutboxEvent::query(&scope(tenant))
+        .filter(OutboxEvent::KIND.eq(UsageKind::InvoiceCreated))
+        .fetch_all(&srv.db)
+        .await
+        .unwrap()
+}
+
+async fn quota_counter(srv: &TestServer, tenant: &str) -> i64 {
+    InvoiceQuota::query(&scope(tenant))
+        .fetch_one(&srv.db)
+        .await
+        .unwrap()
+        .invoices_stored
+}
+
+async fn customers_upsert_by_email_within_the_tenant(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Free).await;
+
+    // The same e-mail in both tenants: two customers.
+    let theirs = put_customer(&srv, &globex, "ann@example.com", "Ann at Globex").await;
+    let mine = put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    assert_ne!(mine, theirs);
+    // The upsert updates acme's row, by e-mail, and keeps its id.
+    assert_eq!(
+        put_customer(&srv, &acme, "ann@example.com", "Ann B.").await,
+        mine
+    );
+    let reply = srv.get(&acme, &format!("/api/customers/{mine}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.body,
+        json!({"id": mine, "name": "Ann B.", "email": "ann@example.com"})
+    );
+    // globex's customer with the same e-mail is untouched.
+    let reply = srv.get(&globex, &format!("/api/customers/{theirs}")).await;
+    assert_eq!(
+        reply.body,
+        json!({"id": theirs, "name": "Ann at Globex", "email": "ann@example.com"})
+    );
+    assert_eq!(
+        Customer::query(&scope("acme"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        Customer::query(&scope("globex"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Another tenant's customer id is a 404, indistinguishable from a
+    // missing one.
+    let other = srv.get(&acme, &format!("/api/customers/{theirs}")).await;
+    other.assert_error(404, "not_found");
+    let missing = srv.get(&acme, "/api/customers/999999").await;
+    assert_eq!(other.text, missing.text);
+    srv.get(&acme, "/api/customers/01")
+        .await
+        .assert_error(404, "not_found");
+
+    // Invalid bodies: 422 naming the field, nothing stored.
+    for (body, field) in [
+        (json!({"email": "nope", "name": "X"}), "email"),
+        (json!({"email": "x@example.com", "name": "  "}), "name"),
+        (
+            json!({"email": "x@example.com", "name": "a\u{202E}b"}),
+            "name",
+        ),
+        (json!({"email": "x@example.com"}), "name"),
+        (
+            json!({"email": "x@example.com", "name": "X", "tenant_id": "globex"}),
+            "tenant_id",
+        ),
+        (
+            json!({"email": "x@example.com", "name": "X", "id": theirs}),
+            "id",
+        ),
+    ] {
+        let reply = srv.put(&acme, "/api/customers", &body).await;
+        reply.assert_error(422, "validation_failed");
+        assert_eq!(reply.body["error"]["field"], field, "{body}");
+    }
+    assert_eq!(
+        Customer::query(&scope("acme"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        1
+    );
+    srv.stop().await;
+}
+
+async fn customer_invoices_are_a_join_within_the_tenant(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let ann = put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    let bob = put_customer(&srv, &acme, "bob@example.com", "Bob").await;
+    let theirs = put_customer(&srv, &globex, "ann@example.com", "Ann").await;
+
+    let mut anns = Vec::new();
+    for amount in [100, 200, 300] {
+        let reply = srv
+            .post(&acme, "/api/invoices", &invoice_body(amount, Some(ann)))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        assert_eq!(reply.body["customer_id"], ann);
+        anns.push(reply.body["id"].as_i64().unwrap());
+    }
+    srv.post(&acme, "/api/invoices", &invoice_body(400, Some(bob)))
+        .await;
+    srv.post(&acme, "/api/invoices", &invoice_body(500, None))
+        .await;
+    let reply = srv
+        .post(&globex, "/api/invoices", &invoice_body(9_999, Some(theirs)))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+
+    // Ann's invoices, newest first, paged.
+    let path = format!("/api/customers/{ann}/invoices");
+    let reply = srv.get(&acme, &path).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(reply.body["customer"]["id"], ann);
+    let ids: Vec<i64> = reply.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [anns[2], anns[1], anns[0]]);
+    assert!(reply.body["next_cursor"].is_null());
+    let page = srv.get(&acme, &format!("{path}?limit=2")).await;
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 2);
+    let cursor = page.body["next_cursor"].as_str().unwrap().to_owned();
+    let page = srv
+        .get(&acme, &format!("{path}?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(page.body["items"][0]["id"], anns[0]);
+    assert!(page.body["next_cursor"].is_null());
+    srv.get(&acme, &format!("{path}?cursor=abc"))
+        .await
+        .assert_error(400, "invalid_query");
+
+    // A customer without invoices: 200 and an empty list.
+    let carol = put_customer(&srv, &acme, "carol@example.com", "Carol").await;
+    let reply = srv
+        .get(&acme, &format!("/api/customers/{carol}/invoices"))
+        .await;
+    assert_eq!(reply.body["items"], json!([]));
+
+    // Another tenant's customer: 404, like a missing one; and globex sees
+    // only its own invoice for its own customer.
+    let other = srv
+        .get(&acme, &format!("/api/customers/{theirs}/invoices"))
+        .await;
+    other.assert_error(404, "not_found");
+    let missing = srv.get(&acme, "/api/customers/999999/invoices").await;
+    assert_eq!(other.text, missing.text);
+    srv.get(&globex, &path).await.assert_error(404, "not_found");
+    let reply = srv
+        .get(&globex, &format!("/api/customers/{theirs}/invoices"))
+        .await;
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["amount_cents"], 9_999);
+    srv.stop().await;
+}
+
+/// Runs `sql` on the server's database as its owner (the PostgreSQL test
+/// user is a superuser, so row-level security does not apply).
+async fn raw_sql(srv: &TestServer, sql: String) {
+    if let Some(pool) = srv.db.as_postgres() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
+    } else if let Some(pool) = srv.db.as_mysql() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
+    } else if let Some(pool) = srv.db.as_sqlite() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+}
+
+async fn same_customer_ids_in_two_tenants_never_meet(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let ann = put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    srv.create_invoice(&acme, 100).await;
+    let reply = srv
+        .post(&acme, "/api/invoices", &invoice_body(200, Some(ann)))
+        .await;
+    let ann_invoice = reply.body["id"].as_i64().unwrap();
+    if backend == Backend::Sqlite {
+        // SQLite's ids are rowids, unique across tenants: the same id cannot
+        // exist twice. The e-mail can.
+        put_customer(&srv, &globex, "ann@example.com", "Ann at Globex").await;
+    } else {
+        // globex gets a customer with acme's customer id and e-mail, and an
+        // invoice for it (ids are per tenant in the primary keys).
+        raw_sql(
+            &srv,
+            format!(
+                "INSERT INTO customers (id, tenant_id, name, email) \
+                 VALUES ({ann}, 'globex', 'Ann at Globex', 'ann@example.com')"
+            ),
+        )
+        .await;
+        raw_sql(
+            &srv,
+            format!(
+                "INSERT INTO invoices (id, tenant_id, amount_cents, customer_email, status, customer_id, period) \
+                 VALUES ({ann_invoice}, 'globex', 7777, 'ann@example.com', 'open', {ann}, '2026-01')"
+            ),
+        )
+        .await;
+        let reply = srv.get(&globex, &format!("/api/customers/{ann}")).await;
+        assert_eq!(reply.body["name"], "Ann at Globex");
+        let reply = srv
+            .get(&globex, &format!("/api/customers/{ann}/invoices"))
+            .await;
+        let items = reply.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{reply:?}");
+        assert_eq!(items[0]["amount_cents"], 7777);
+        let reply = srv
+            .get(&globex, &format!("/api/invoices/{ann_invoice}"))
+            .await;
+        assert_eq!(reply.body["amount_cents"], 7777);
+    }
+    // acme's view is unchanged: one customer, its one invoice.
+    let reply = srv.get(&acme, &format!("/api/customers/{ann}")).await;
+    assert_eq!(reply.body["name"], "Ann");
+    let reply = srv
+        .get(&acme, &format!("/api/customers/{ann}/invoices"))
+        .await;
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reply:?}");
+    assert_eq!(items[0]["id"], ann_invoice);
+    assert_eq!(items[0]["amount_cents"], 200);
+    // The upsert by e-mail changes acme's row only.
+    put_customer(&srv, &acme, "ann@example.com", "Ann C.").await;
+    let theirs = Customer::query(&scope("globex"))
+        .fetch_one(&srv.db)
+        .await
+        .unwrap();
+    assert_eq!(theirs.name, "Ann at Globex");
+    srv.stop().await;
+}
+
+async fn invoice_customer_of_another_tenant_is_422_and_stores_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    let theirs = put_customer(&srv, &globex, "gus@example.com", "Gus").await;
+    let before = srv.get(&acme, "/api/usage").await.body;
+
+    for customer_id in [json!(theirs), json!(999_999)] {
+        let mut body = invoice_body(100, None);
+        body["customer_id"] = customer_id;
+        let reply = srv.post(&acme, "/api/invoices", &body).await;
+        reply.assert_error(422, "validation_failed");
+        assert_eq!(reply.body["error"]["field"], "customer_id", "{reply:?}");
+    }
+    for bad in [json!(0), json!(-3), json!("1"), json!(1.5)] {
+        let mut body = invoice_body(100, None);
+        body["customer_id"] = bad;
+        let reply = srv.post(&acme, "/api/invoices", &body).await;
+        reply.assert_error(422, "validation_failed");
+        assert_eq!(reply.body["error"]["field"], "customer_id", "{reply:?}");
+    }
+    assert_eq!(srv.stored("acme").await, 0);
+    assert_eq!(quota_counter(&srv, "acme").await, 0);
+    assert!(invoice_events(&srv, "acme").await.is_empty());
+    let after = srv.get(&acme, "/api/usage").await.body;
+    assert_eq!(after["invoices"]["created_this_period"], 0);
+    assert_eq!(
+        after["requests"]["this_period"],
+        before["requests"]["this_period"].as_i64().unwrap() + 1,
+        "refused creates are not metered"
+    );
+    srv.stop().await;
+}
+
+async fn composite_foreign_keys_refuse_another_tenants_parent(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let theirs = put_customer(&srv, &globex, "gus@example.com", "Gus").await;
+    let their_invoice = srv.create_invoice(&globex, 100).await;
+
+    // Past the handlers' check, the database refuses the cross-tenant
+    // reference itself, and the API maps that error to a 422.
+    let err = Invoice::insert(
+        &scope("acme"),
+        NewInvoice {
+            amount_cents: 1,
+            customer_email: "a@example.com".into(),
+            status: InvoiceStatus::Draft,
+            customer_id: Some(theirs),
+            period: "2026-01".into(),
+        },
+    )
+    .execute(&srv.db)
+    .await
+    .unwrap_err();
+    assert!(demo_app::error::is_foreign_key_violation(&err), "{err}");
+    assert_eq!(
+        demo_app::ApiError::from(err).status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let err = LineItem::insert(
+        &scope("acme"),
+        NewLineItem {
+            invoice_id: their_invoice,
+            description: "x".into(),
+            quantity: 1,
+            unit_price_cents: 1,
+        },
+    )
+    .execute(&srv.db)
+    .await
+    .unwrap_err();
+    assert!(demo_app::error::is_foreign_key_violation(&err), "{err}");
+    assert_eq!(srv.stored("acme").await, 0);
+    assert_eq!(
+        LineItem::query(&scope("acme"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        0
+    );
+    srv.stop().await;
+}
+
+async fn line_items_are_created_read_and_deleted_with_the_invoice(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let body = json!({
+        "amount_cents": 2_500,
+        "customer_email": "a@example.com",
+        "line_items": [
+            {"description": "Consulting", "quantity": 2, "unit_price_cents": 1_000},
+            {"description": "Travel", "quantity": 1, "unit_price_cents": 500},
+        ],
+    });
+    let reply = srv.post(&acme, "/api/invoices", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    let id = reply.body["id"].as_i64().unwrap();
+    let created = reply.body.clone();
+    let lines = created["line_items"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["description"], "Consulting");
+    assert_eq!(lines[0]["quantity"], 2);
+    assert_eq!(lines[1]["unit_price_cents"], 500);
+    // globex has an invoice with line items as well.
+    let reply = srv.post(&globex, "/api/invoices", &body).await;
+    let theirs = reply.body["id"].as_i64().unwrap();
+
+    let path = format!("/api/invoices/{id}");
+    let reply = srv.get(&acme, &path).await;
+    assert_eq!(reply.body, created, "read back as created");
+    // An invoice without lines shows an empty list; lists leave them out.
+    let plain = srv.create_invoice(&acme, 10).await;
+    let reply = srv.get(&acme, &format!("/api/invoices/{plain}")).await;
+    assert_eq!(reply.body["line_items"], json!([]));
+    let reply = srv.get(&acme, "/api/invoices").await;
+    assert!(reply.body["items"][0].get("line_items").is_none());
+    // Another tenant's invoice, with its lines, is not found.
+    srv.get(&acme, &format!("/api/invoices/{theirs}"))
+        .await
+        .assert_error(404, "not_found");
+    // A patch answers with the lines too.
+    let reply = srv.patch(&acme, &path, &json!({"status": "open"})).await;
+    assert_eq!(reply.body["line_items"], created["line_items"]);
+
+    // Invalid lines: 422 naming the line's field, nothing stored.
+    for (line, field) in [
+        (
+            json!({"description": "x", "quantity": 0, "unit_price_cents": 1}),
+            "line_items[0].quantity",
+        ),
+        (
+            json!({"description": "", "quantity": 1, "unit_price_cents": 1}),
+            "line_items[0].description",
+        ),
+        (
+            json!({"description": "x", "quantity": 1, "unit_price_cents": -1}),
+            "line_items[0].unit_price_cents",
+        ),
+        (
+            json!({"description": "x", "quantity": 1, "unit_price_cents": 1, "invoice_id": theirs}),
+            "line_items[0].invoice_id",
+        ),
+    ] {
+        let body =
+            json!({"amount_cents": 1, "customer_email": "a@example.com", "line_items": [line]});
+        let reply = srv.post(&acme, "/api/invoices", &body).await;
+        reply.assert_error(422, "validation_failed");
+        assert_eq!(reply.body["error"]["field"], field, "{reply:?}");
+    }
+    let too_many: Vec<Value> = (0..101)
+        .map(|_| json!({"description": "x", "quantity": 1, "unit_price_cents": 1}))
+        .collect();
+    let body =
+        json!({"amount_cents": 1, "customer_email": "a@example.com", "line_items": too_many});
+    let reply = srv.post(&acme, "/api/invoices", &body).await;
+    assert_eq!(reply.body["error"]["field"], "line_items", "{reply:?}");
+    assert_eq!(srv.stored("acme").await, 2);
+
+    // Deleting the invoice deletes its lines; globex's are untouched.
+    assert_eq!(
+        srv.delete(&acme, &path).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        LineItem::query(&scope("acme"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        LineItem::query(&scope("globex"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        2
+    );
+    srv.stop().await;
+}
+
+async fn revenue_report_groups_by_month_and_status(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    for (tenant, period, status, amount_cents) in [
+        ("acme", "2025-12", InvoiceStatus::Paid, 100),
+        ("acme", "2025-12", InvoiceStatus::Paid, 200),
+        ("acme", "2025-12", InvoiceStatus::Open, 50),
+        ("acme", "2026-01", InvoiceStatus::Paid, 1_000),
+        ("globex", "2025-12", InvoiceStatus::Paid, 9_999),
+        ("globex", "2026-02", InvoiceStatus::Open, 1),
+    ] {
+        Invoice::insert(
+            &scope(tenant),
+            NewInvoice {
+                amount_cents,
+                customer_email: "a@example.com".into(),
+                status,
+                customer_id: None,
+                period: period.into(),
+            },
+        )
+        .execute(&srv.db)
+        .await
+        .unwrap();
+    }
+    // A created invoice counts in the current month.
+    let reply = srv
+        .post(&acme, "/api/invoices", &invoice_body(7, None))
+        .await;
+    let now = reply.body["period"].as_str().unwrap().to_owned();
+    assert_eq!(now, chrono::Utc::now().format("%Y-%m").to_string());
+
+    let reply = srv.get(&acme, "/api/reports/revenue?group=month").await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.body,
+        json!({"groups": [
+            {"month": "2025-12", "invoices": 3, "amount_cents": 350},
+            {"month": "2026-01", "invoices": 1, "amount_cents": 1_000},
+            {"month": now, "invoices": 1, "amount_cents": 7},
+        ]})
+    );
+    let both = json!({"groups": [
+        {"month": "2025-12", "status": "open", "invoices": 1, "amount_cents": 50},
+        {"month": "2025-12", "status": "paid", "invoices": 2, "amount_cents": 300},
+        {"month": "2026-01", "status": "paid", "invoices": 1, "amount_cents": 1_000},
+        {"month": now, "status": "draft", "invoices": 1, "amount_cents": 7},
+    ]});
+    for group in ["month,status", "status,month", "month%2Cstatus"] {
+        let reply = srv
+            .get(&acme, &format!("/api/reports/revenue?group={group}"))
+            .await;
+        assert_eq!(reply.body, both, "{group}");
+    }
+    let by_status = json!({"groups": [
+        {"status": "draft", "invoices": 1, "amount_cents": 7},
+        {"status": "open", "invoices": 1, "amount_cents": 50},
+        {"status": "paid", "invoices": 3, "amount_cents": 1_300},
+    ]});
+    for path in ["/api/reports/revenue", "/api/reports/revenue?group=status"] {
+        assert_eq!(srv.get(&acme, path).await.body, by_status, "{path}");
+    }
+    let reply = srv
+        .get(&globex, "/api/reports/revenue?group=month,status")
+        .await;
+    assert_eq!(
+        reply.body,
+        json!({"groups": [
+            {"month": "2025-12", "status": "paid", "invoices": 1, "amount_cents": 9_999},
+            {"month": "2026-02", "status": "open", "invoices": 1, "amount_cents": 1},
+        ]})
+    );
+    for bad in ["day", "month,month", "created_at", "month,"] {
+        srv.get(&acme, &format!("/api/reports/revenue?group={bad}"))
+            .await
+            .assert_error(400, "invalid_query");
+    }
+    srv.stop().await;
+}
+
+async fn batch_stores_all_invoices_and_bills_each(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let ann = put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    srv.create_invoice(&globex, 1).await;
+
+    let body = json!({"invoices": [
+        {"amount_cents": 100, "customer_email": "a@example.com", "customer_id": ann,
+         "line_items": [{"description": "A", "quantity": 1, "unit_price_cents": 100}]},
+        {"amount_cents": 200, "customer_email": "b@example.com", "status": "open"},
+        {"amount_cents": 300, "customer_email": "c@example.com", "customer_id": ann,
+         "line_items": [
+            {"description": "B", "quantity": 2, "unit_price_cents": 100},
+            {"description": "C", "quantity": 1, "unit_price_cents": 100}]},
+    ]});
+    let reply = srv.post(&acme, "/api/invoices/batch", &body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    let items = reply.body["items"].as_array().unwrap();
+    let amounts: Vec<i64> = items
+        .iter()
+        .map(|i| i["amount_cents"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, [100, 200, 300], "in the order given");
+    assert_eq!(items[1]["status"], "open");
+    assert_eq!(items[0]["customer_id"], ann);
+    assert!(items[1]["customer_id"].is_null());
+    let lines: Vec<usize> = items
+        .iter()
+        .map(|i| i["line_items"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(lines, [1, 0, 2]);
+    assert_eq!(items[2]["line_items"][1]["description"], "C");
+    for item in items {
+        let id = item["id"].as_i64().unwrap();
+        let read = srv.get(&acme, &format!("/api/invoices/{id}")).await;
+        assert_eq!(&read.body, item);
+    }
+    assert_eq!(srv.stored("acme").await, 3);
+    assert_eq!(quota_counter(&srv, "acme").await, 3);
+    // One invoice_created event per invoice, as the single create writes.
+    let mut billed: Vec<i64> = invoice_events(&srv, "acme")
+        .await
+        .iter()
+        .map(|e| {
+            assert_eq!(e.quantity, 1);
+            e.invoice_id.unwrap()
+        })
+        .collect();
+    billed.sort_unstable();
+    let mut ids: Vec<i64> = items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(billed, ids);
+    let usage = srv.get(&acme, "/api/usage").await.body;
+    assert_eq!(usage["invoices"]["stored"], 3);
+    assert_eq!(usage["invoices"]["created_this_period"], 3);
+
+    // 1 000 invoices (more than the usual 64 KiB body limit) in one request.
+    let many: Vec<Value> = (0..1_000)
+        .map(|i| json!({"amount_cents": i, "customer_email": format!("n{i}@example.com")}))
+        .collect();
+    let reply = srv
+        .post(&acme, "/api/invoices/batch", &json!({"invoices": many}))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text.len());
+    assert_eq!(reply.body["items"].as_array().unwrap().len(), 1_000);
+    assert_eq!(srv.stored("acme").await, 1_003);
+    assert_eq!(quota_counter(&srv, "acme").await, 1_003);
+    assert_eq!(invoice_events(&srv, "acme").await.len(), 1_003);
+    // globex is untouched.
+    assert_eq!(srv.stored("globex").await, 1);
+    assert_eq!(quota_counter(&srv, "globex").await, 1);
+    srv.stop().await;
+}
+
+async fn batch_is_all_or_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let ann = put_customer(&srv, &acme, "ann@example.com", "Ann").await;
+    let theirs = put_customer(&srv, &globex, "ann@example.com", "Ann").await;
+    srv.create_invoice(&acme, 1).await;
+    let good = |amount: i64| json!({"amount_cents": amount, "customer_email": "a@example.com", "customer_id": ann});
+
+    let cases: Vec<(Value, u16, &str)> = vec![
+        // One invalid row among valid ones.
+        (
+            json!({"invoices": [good(1), {"amount_cents": -1, "customer_email": "a@example.com"}, good(3)]}),
+            422,
+            "invoices[1].amount_cents",
+        ),
+        (
+            json!({"invoices": [good(1), good(2), {"amount_cents": 1, "customer_email": "nope"}]}),
+            422,
+            "invoices[2].customer_email",
+        ),
+        (
+            json!({"invoices": [good(1), {"amount_cents": 1, "customer_email": "a@example.com",
+                "line_items": [{"description": "x", "quantity": 0, "unit_price_cents": 1}]}]}),
+            422,
+            "invoices[1].line_items[0].quantity",
+        ),
+        // Another tenant's customer id in the body.
+        (
+            json!({"invoices": [good(1), good(2), {"amount_cents": 1, "customer_email": "a@example.com", "customer_id": theirs}]}),
+            422,
+            "invoices[2].customer_id",
+        ),
+        (
+            json!({"invoices": [{"amount_cents": 1, "customer_email": "a@example.com", "customer_id": 999_999}, good(2)]}),
+            422,
+            "invoices[0].customer_id",
+        ),
+        // A tenant named in a row.
+        (
+            json!({"invoices": [good(1), {"amount_cents": 1, "customer_email": "a@example.com", "tenant_id": "globex"}]}),
+            422,
+            "invoices[1].tenant_id",
+        ),
+        // Shape and size.
+        (json!({"invoices": []}), 422, "invoices"),
+        (json!({}), 422, "invoices"),
+        (
+            json!({"invoices": (0..1_001).map(|_| good(1)).collect::<Vec<_>>()}),
+            422,
+            "invoices",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let reply = srv.post(&acme, "/api/invoices/batch", &body).await;
+        reply.assert_error(status, "validation_failed");
+        assert_eq!(reply.body["error"]["field"], field, "{reply:?}");
+    }
+    // Not JSON: 400.
+    let reply = send(
+        srv.request(Method::POST, "/api/invoices/batch", Some(&acme))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body("{\"invoices\": ["),
+    )
+    .await;
+    reply.assert_error(400, "malformed_json");
+    // Nothing of any batch was stored, counted or billed.
+    assert_eq!(srv.stored("acme").await, 1);
+    assert_eq!(quota_counter(&srv, "acme").await, 1);
+    assert_eq!(invoice_events(&srv, "acme").await.len(), 1);
+    assert_eq!(
+        LineItem::query(&scope("acme"))
+            .count(&srv.db)
+            .await
+            .unwrap(),
+        0
+    );
+    let usage = srv.get(&acme, "/api/usage").await.body;
+    assert_eq!(usage["invoices"]["created_this_period"], 1);
+    // globex is untouched.
+    assert_eq!(srv.stored("globex").await, 0);
+    assert_eq!(quota_counter(&srv, "globex").await, 0);
+    srv.stop().await;
+}
+
+async fn batch_quota_is_checked_once_for_the_whole_batch(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start_with(
+        &db.url,
+        Options {
+            config: config_with(
+                PlanLimits {
+                    max_invoices: Some(5),
+                    requests_per_minute: None,
+                },
+                FREE_UNLIMITED,
+            ),
+            ..Options::default()
+        },
+    )
+    .await;
+    let key = srv.tenant("globex", Plan::Free).await;
+    let other = srv.tenant("initech", Plan::Free).await;
+    srv.create_invoice(&key, 1).await;
+    srv.create_invoice(&key, 2).await;
+    let batch = |n: usize| {
+        json!({"invoices": (0..n)
+            .map(|i| json!({"amount_cents": i, "customer_email": "q@example.com"}))
+            .collect::<Vec<_>>()})
+    };
+    // 3 slots left: a batch of 4 is refused whole, and stores nothing.
+    let reply = srv.post(&key, "/api/invoices/batch", &batch(4)).await;
+    reply.assert_error(403, "quota_exceeded");
+    assert_eq!(srv.stored("globex").await, 2);
+    assert_eq!(quota_counter(&srv, "globex").await, 2);
+    let reply = srv.post(&key, "/api/invoices/batch", &batch(6)).await;
+    reply.assert_error(403, "quota_exceeded");
+    // A batch of 3 fits exactly.
+    let reply = srv.post(&key, "/api/invoices/batch", &batch(3)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    assert_eq!(srv.stored("globex").await, 5);
+    assert_eq!(quota_counter(&srv, "globex").await, 5);
+    srv.post(&key, "/api/invoices/batch", &batch(1))
+        .await
+        .assert_error(403, "quota_exceeded");
+    let usage = srv.get(&key, "/api/usage").await.body;
+    assert_eq!(usage["invoices"]["remaining"], 0);
+    assert_eq!(usage["invoices"]["created_this_period"], 5);
+    // Another tenant's quota is its own.
+    let reply = srv.post(&other, "/api/invoices/batch", &batch(5)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    assert_eq!(quota_counter(&srv, "initech").await, 5);
     srv.stop().await;
 }

@@ -72,11 +72,97 @@ async fn migrate_as_owner_serve_as_app_role_and_the_doctor_passes() {
     let usage = server.get(&acme, "/api/usage").await;
     assert_eq!(usage.status, StatusCode::OK, "{:?}", usage.body);
 
+    // Relations under the policies: customers (upsert), an invoice with a
+    // customer and line items, a batch, the join, the report by month, and
+    // a cascading delete, all as the serving role.
+    let put = |key: &str, name: &str| {
+        let body = json!({"email": "ann@example.com", "name": name});
+        let key = key.to_owned();
+        let server = &server;
+        async move { server.put(&key, "/api/customers", &body).await }
+    };
+    let ann = put(&acme, "Ann").await;
+    assert_eq!(ann.status, StatusCode::OK, "{:?}", ann.body);
+    let ann = ann.body["id"].as_i64().unwrap();
+    let theirs = put(&globex, "Ann at Globex").await.body["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(put(&acme, "Ann B.").await.body["id"], ann);
+    let with_lines = server
+        .post(
+            &acme,
+            "/api/invoices",
+            &json!({"amount_cents": 300, "customer_email": "ann@example.com", "customer_id": ann,
+                    "line_items": [{"description": "A", "quantity": 3, "unit_price_cents": 100}]}),
+        )
+        .await;
+    assert_eq!(
+        with_lines.status,
+        StatusCode::CREATED,
+        "{:?}",
+        with_lines.body
+    );
+    let with_lines = with_lines.body["id"].as_i64().unwrap();
+    let read = server
+        .get(&acme, &format!("/api/invoices/{with_lines}"))
+        .await;
+    assert_eq!(read.body["line_items"][0]["quantity"], 3, "{:?}", read.body);
+    let batch = server
+        .post(
+            &acme,
+            "/api/invoices/batch",
+            &json!({"invoices": [
+                {"amount_cents": 1, "customer_email": "a@example.com", "customer_id": ann},
+                {"amount_cents": 2, "customer_email": "a@example.com"},
+            ]}),
+        )
+        .await;
+    assert_eq!(batch.status, StatusCode::CREATED, "{:?}", batch.body);
+    let refused = server
+        .post(
+            &acme,
+            "/api/invoices/batch",
+            &json!({"invoices": [{"amount_cents": 1, "customer_email": "a@example.com", "customer_id": theirs}]}),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        refused.body
+    );
+    let joined = server
+        .get(&acme, &format!("/api/customers/{ann}/invoices"))
+        .await;
+    assert_eq!(
+        joined.body["items"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        joined.body
+    );
+    assert_eq!(
+        server
+            .get(&globex, &format!("/api/customers/{ann}/invoices"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let report = server
+        .get(&acme, "/api/reports/revenue?group=month,status")
+        .await;
+    assert_eq!(report.body["groups"][0]["invoices"], 4, "{:?}", report.body);
+    let deleted = server
+        .delete(&acme, &format!("/api/invoices/{with_lines}"))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{:?}", deleted.body);
+
     // The policies are really in force for the serving role: with no tenant
     // set, raw SQL as that role sees no row; the owner sees them all.
     let app_pool = pg.pool_as(&role, 1).await;
     for table in [
+        "customers",
         "invoices",
+        "invoice_line_items",
         "invoice_quota",
         "usage_periods",
         "billing_outbox",
@@ -92,7 +178,12 @@ async fn migrate_as_owner_serve_as_app_role_and_the_doctor_passes() {
         .fetch_one(&pg.owner)
         .await
         .unwrap();
-    assert_eq!(all, 1);
+    assert_eq!(all, 3);
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(&pg.owner)
+        .await
+        .unwrap();
+    assert_eq!(customers, 2);
     app_pool.close().await;
     server.stop().await;
 }

@@ -1,5 +1,6 @@
 //! HTTP handlers.
 
+pub mod customers;
 pub mod invoices;
 pub mod reports;
 pub mod usage;

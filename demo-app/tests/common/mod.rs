@@ -229,6 +229,10 @@ impl TestServer {
         send(self.request(Method::POST, path, Some(key)).json(body)).await
     }
 
+    pub async fn put(&self, key: &str, path: &str, body: &Value) -> Reply {
+        send(self.request(Method::PUT, path, Some(key)).json(body)).await
+    }
+
     pub async fn patch(&self, key: &str, path: &str, body: &Value) -> Reply {
         send(self.request(Method::PATCH, path, Some(key)).json(body)).await
     }
