@@ -145,7 +145,9 @@ impl From<tenant_core::Error> for ApiError {
             ApiError::Unavailable
         } else if err.is_not_found() {
             ApiError::NotFound("resource")
-        } else if is_foreign_key_violation(&err) {
+        } else if is_foreign_key_violation(&err)
+            || matches!(err, tenant_core::Error::ReferenceNotFound { .. })
+        {
             // Handlers that know the field map it themselves; this is the
             // fallback, still a client error rather than a 500.
             ApiError::Validation {

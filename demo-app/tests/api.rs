@@ -1276,8 +1276,8 @@ async fn composite_foreign_keys_refuse_another_tenants_parent(backend: Backend) 
     let theirs = put_customer(&srv, &globex, "gus@example.com", "Gus").await;
     let their_invoice = srv.create_invoice(&globex, 100).await;
 
-    // Past the handlers' check, the database refuses the cross-tenant
-    // reference itself, and the API maps that error to a 422.
+    // Past the handlers, tenant-core looks the reference up for the tenant
+    // before writing, and the API maps its refusal to a 422.
     let err = Invoice::insert(
         &scope("acme"),
         NewInvoice {
@@ -1291,7 +1291,10 @@ async fn composite_foreign_keys_refuse_another_tenants_parent(backend: Backend) 
     .execute(&srv.db)
     .await
     .unwrap_err();
-    assert!(demo_app::error::is_foreign_key_violation(&err), "{err}");
+    assert!(
+        matches!(err, tenant_core::Error::ReferenceNotFound { .. }),
+        "{err}"
+    );
     assert_eq!(
         demo_app::ApiError::from(err).status(),
         StatusCode::UNPROCESSABLE_ENTITY
@@ -1308,7 +1311,31 @@ async fn composite_foreign_keys_refuse_another_tenants_parent(backend: Backend) 
     .execute(&srv.db)
     .await
     .unwrap_err();
-    assert!(demo_app::error::is_foreign_key_violation(&err), "{err}");
+    assert!(
+        matches!(err, tenant_core::Error::ReferenceNotFound { .. }),
+        "{err}"
+    );
+    // Past tenant-core too (raw SQL on the pool), the composite foreign
+    // key refuses the cross-tenant reference itself.
+    let raw = format!(
+        "INSERT INTO invoice_line_items (tenant_id, invoice_id, description, quantity, unit_price_cents) \
+         VALUES ('acme', {their_invoice}, 'x', 1, 1)"
+    );
+    let raw = sqlx::AssertSqlSafe(raw);
+    let refused = if let Some(pool) = srv.db.as_sqlite() {
+        sqlx::query(raw).execute(pool).await.map(drop)
+    } else if let Some(pool) = srv.db.as_postgres() {
+        sqlx::query(raw).execute(pool).await.map(drop)
+    } else if let Some(pool) = srv.db.as_mysql() {
+        sqlx::query(raw).execute(pool).await.map(drop)
+    } else {
+        unreachable!("one of the three backends")
+    };
+    let refused = refused.map_err(tenant_core::Error::Database).unwrap_err();
+    assert!(
+        demo_app::error::is_foreign_key_violation(&refused),
+        "{refused}"
+    );
     assert_eq!(srv.stored("acme").await, 0);
     assert_eq!(
         LineItem::query(&scope("acme"))

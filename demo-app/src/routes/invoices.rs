@@ -229,8 +229,9 @@ async fn in_tx<T>(
 
 /// Refuses customer ids that name no customer of the scope's tenant — a
 /// missing id and another tenant's id alike, with the same message — as a
-/// 422 on the first offending field. `ids` are `(field, id)` pairs. The
-/// composite foreign key refuses them too; this check names the field.
+/// 422 on the first offending field. `ids` are `(field, id)` pairs.
+/// tenant-core's check on write (and the composite foreign key) refuse them
+/// too; this one names the batch row at fault.
 async fn check_customers(
     tx: &mut MeteredTx,
     scope: &TenantScope,
@@ -262,10 +263,11 @@ fn unknown_customer(field: &str) -> ApiError {
     )
 }
 
-/// Maps a foreign key violation of an invoice insert (a customer removed
-/// since the check, or another tenant's) to the 422 on `field`.
+/// Maps a refused reference of an invoice insert (tenant-core's check on
+/// write, or the composite foreign key) to the 422 on `field`.
 fn insert_error(err: tenant_core::Error, field: &str) -> ApiError {
-    if is_foreign_key_violation(&err) {
+    if is_foreign_key_violation(&err) || matches!(err, tenant_core::Error::ReferenceNotFound { .. })
+    {
         unknown_customer(field)
     } else {
         err.into()
@@ -371,10 +373,10 @@ pub async fn create(
     let scope = tenant.scope();
     let limit = state.config().limits.for_plan(tenant.plan()).max_invoices;
     let view = in_tx(&state, &tenant, async |tx: &mut MeteredTx| {
-        if let Some(id) = invoice.customer_id {
-            check_customers(tx, scope, vec![("customer_id".to_owned(), id)]).await?;
-        }
         reserve_quota(tx, scope, limit, 1).await?;
+        // tenant-core looks `customer_id` up for this tenant before the
+        // insert (`Error::ReferenceNotFound` for another tenant's id or a
+        // missing one), whatever the schema's foreign keys.
         let invoice = Invoice::insert(scope, invoice)
             .fetch_one(tx.tx())
             .await
