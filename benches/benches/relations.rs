@@ -9,6 +9,12 @@
 //! - `report`: revenue per status over one tenant's rows (1 000 000 on
 //!   PostgreSQL, 200 000 on SQLite), `select(..).group_by(..)`.
 //!
+//! - `insert_checked`: one invoice whose `customer_id` is looked up for the
+//!   tenant first (the same-tenant reference check on write), against the
+//!   same lookup and insert by hand in a transaction (`sqlx`) and against
+//!   the bare insert with no lookup (`sqlx_unchecked`: what the check
+//!   costs).
+//!
 //! Targets: join ≤ 1.05×, children ≤ 1.1×, report ≤ 1.05× hand-written.
 //! `scripts/bench --only relations` runs it paired.
 
@@ -135,10 +141,33 @@ fn sql(text: String) -> SqlStr {
     AssertSqlSafe(text).into_sql_str()
 }
 
+/// Ids of the invoices the insert workload writes: above every seeded id.
+static NEXT_ID: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(100_000_000);
+
+fn next_id() -> i64 {
+    NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn framework<'a>(workload: &'static str, db: &'a TenantDb) -> Contender<'a> {
     contender("framework", move |n| async move {
         for _ in 0..n {
             match workload {
+                "insert_checked" => {
+                    let id = next_id();
+                    let done = Invoice::insert(
+                        &scope(SMALL),
+                        NewInvoice {
+                            id,
+                            customer_id: id % 500 + 1,
+                            status: "open".into(),
+                            amount_cents: 100,
+                        },
+                    )
+                    .execute(db)
+                    .await
+                    .expect("insert");
+                    assert_eq!(black_box(done), 1);
+                }
                 "join50" => {
                     let rows = join_query().fetch_all(db).await.expect("join");
                     assert_eq!(black_box(rows).len(), 50);
@@ -168,6 +197,12 @@ macro_rules! sqlx_contender {
         let join = sql(join_query().to_sql_for(backend));
         let parents = sql(parents_query().to_sql_for(backend));
         let report = sql(report_query().to_sql_for(backend));
+        let placeholder = move |n: usize| -> String {
+            match backend {
+                Backend::Postgres => format!("${n}"),
+                _ => "?".to_owned(),
+            }
+        };
         let placeholders = move |n: usize| -> String {
             (0..n)
                 .map(move |i| match backend {
@@ -191,8 +226,89 @@ macro_rules! sqlx_contender {
             amt = q("amount_cents"),
             p1 = if backend == Backend::Postgres { "$1" } else { "?" },
         );
+        let insert = sql(format!(
+            "INSERT INTO {inv} ({t}, {id}, {cid}, {st}, {amt}) VALUES ({p1}, {p2}, {p3}, {p4}, {p5})",
+            inv = q("invoices"),
+            id = q("id"),
+            t = q("tenant_id"),
+            cid = q("customer_id"),
+            st = q("status"),
+            amt = q("amount_cents"),
+            p1 = placeholder(1),
+            p2 = placeholder(2),
+            p3 = placeholder(3),
+            p4 = placeholder(4),
+            p5 = placeholder(5),
+        ));
+        let lookup = sql(format!(
+            "{head}{cus}.{t} = {p1} AND {cus}.{id} IN ({p2}){tail}",
+            head = match backend {
+                Backend::Postgres => format!("SELECT COUNT(DISTINCT \"__found\".\"__key\") FROM (SELECT {}.{} AS \"__key\" FROM {} WHERE ", q("customers"), q("id"), q("customers")),
+                _ => format!("SELECT COUNT(DISTINCT {}.{}) FROM {} WHERE ", q("customers"), q("id"), q("customers")),
+            },
+            tail = match backend {
+                Backend::Postgres => " FOR KEY SHARE) AS \"__found\"",
+                _ => "",
+            },
+            cus = q("customers"),
+            id = q("id"),
+            t = q("tenant_id"),
+            p1 = placeholder(1),
+            p2 = placeholder(2),
+        ));
         let workload: &'static str = $workload;
-        contender("sqlx", move |n| {
+        if workload == "insert_checked" {
+            let (insert2, lookup2) = (insert.clone(), lookup.clone());
+            vec![
+                contender("sqlx", move |n| {
+                    let (insert, lookup) = (insert.clone(), lookup.clone());
+                    async move {
+                        for _ in 0..n {
+                            let id = next_id();
+                            let mut tx = pool.begin().await.expect("begin");
+                            let found: i64 = sqlx::query_scalar::<$db, i64>(lookup.clone())
+                                .bind(SMALL)
+                                .bind(id % 500 + 1)
+                                .fetch_one(&mut *tx)
+                                .await
+                                .expect("lookup");
+                            assert_eq!(found, 1);
+                            let done = sqlx::query::<$db>(insert.clone())
+                                .bind(SMALL)
+                                .bind(id)
+                                .bind(id % 500 + 1)
+                                .bind("open")
+                                .bind(100_i64)
+                                .execute(&mut *tx)
+                                .await
+                                .expect("insert");
+                            tx.commit().await.expect("commit");
+                            assert_eq!(black_box(done.rows_affected()), 1);
+                        }
+                    }
+                }),
+                contender("sqlx_unchecked", move |n| {
+                    let insert = insert2.clone();
+                    let _ = &lookup2;
+                    async move {
+                        for _ in 0..n {
+                            let id = next_id();
+                            let done = sqlx::query::<$db>(insert.clone())
+                                .bind(SMALL)
+                                .bind(id)
+                                .bind(id % 500 + 1)
+                                .bind("open")
+                                .bind(100_i64)
+                                .execute(pool)
+                                .await
+                                .expect("insert");
+                            assert_eq!(black_box(done.rows_affected()), 1);
+                        }
+                    }
+                }),
+            ]
+        } else {
+        vec![contender("sqlx", move |n| {
             let (join, parents, report) = (join.clone(), parents.clone(), report.clone());
             let children_head = children_head.clone();
             async move {
@@ -280,11 +396,12 @@ macro_rules! sqlx_contender {
                     }
                 }
             }
-        })
+        })]
+        }
     }};
 }
 
-const WORKLOADS: [&str; 3] = ["join50", "children50x10", "report"];
+const WORKLOADS: [&str; 4] = ["join50", "children50x10", "report", "insert_checked"];
 
 fn main() {
     let rt = common::runtime();
@@ -296,10 +413,8 @@ fn main() {
         .expect("SQLite data");
     let db = TenantDb::sqlite(sqlite.clone());
     for w in WORKLOADS {
-        let contenders = vec![
-            framework(w, &db),
-            sqlx_contender!(w, &sqlite, sqlx::Sqlite, Backend::Sqlite),
-        ];
+        let mut contenders = vec![framework(w, &db)];
+        contenders.extend(sqlx_contender!(w, &sqlite, sqlx::Sqlite, Backend::Sqlite));
         paired::measure(
             &mut c,
             &rt,
@@ -337,10 +452,8 @@ fn main() {
         .expect("explain");
     println!("report plan on PostgreSQL:\n{}", plan.join("\n"));
     for w in WORKLOADS {
-        let contenders = vec![
-            framework(w, &db),
-            sqlx_contender!(w, &pool, sqlx::Postgres, Backend::Postgres),
-        ];
+        let mut contenders = vec![framework(w, &db)];
+        contenders.extend(sqlx_contender!(w, &pool, sqlx::Postgres, Backend::Postgres));
         paired::measure(
             &mut c,
             &rt,

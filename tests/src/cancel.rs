@@ -197,7 +197,10 @@ pub async fn postgres_one_connection(rls: bool) -> (PgTestDb, TenantDb) {
     let mut pg = PgTestDb::create().await;
     pg.execute_script(models::POSTGRES_SCHEMA).await;
     if rls {
-        pg.execute_script(&models::postgres_policies()).await;
+        pg.execute_script(
+            &(models::postgres_policies() + &tenant_core::rls::policy_sql::<models::Payment>()),
+        )
+        .await;
     }
     let role = pg.create_app_role().await;
     let pool = pg.pool_as(&role, 1).await;
