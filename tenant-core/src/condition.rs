@@ -9,8 +9,10 @@ use std::marker::PhantomData;
 use smallvec::{SmallVec, smallvec};
 
 use crate::ast::AstPass;
+use crate::error::Error;
 use crate::model::Model;
 use crate::shape::Tag;
+use crate::tenant::TenantValue;
 use crate::value::{IntoValue, Value};
 
 /// A column of model `M` holding values of type `T`, such as
@@ -364,6 +366,16 @@ pub(crate) enum Node {
     Compare { column: usize, op: CmpOp },
     In { column: usize, len: usize },
     IsNull { column: usize, negated: bool },
+    /// `column IN (SELECT ..)`: a scoped subquery of another model.
+    InQuery {
+        column: usize,
+        sub: Box<crate::query::SubqueryNode>,
+    },
+    /// A `HAVING` comparison of an aggregate of the model's column.
+    Having {
+        expr: crate::query::ExprNode,
+        op: CmpOp,
+    },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
@@ -390,6 +402,19 @@ impl Node {
                 pass.sql(" IN (");
                 pass.bind_list(*len);
                 pass.sql(")");
+            }
+            Node::InQuery { column, sub } => {
+                pass.tag(Tag::InQuery);
+                pass.column(qualifier, *column);
+                pass.sql(" IN (");
+                sub.walk(pass);
+                pass.sql(")");
+            }
+            Node::Having { expr, op } => {
+                pass.tag(Tag::Having);
+                expr.walk(pass, qualifier);
+                pass.fact(*op as usize, op.sql());
+                pass.bind();
             }
             Node::IsNull { column, negated } => {
                 pass.tag(Tag::IsNull);
@@ -421,6 +446,36 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Refuses a subquery (at any depth) scoped to another tenant than
+    /// `tenant`, the statement's: a statement never reads two tenants'
+    /// rows. A subquery of a global model has no tenant and is accepted.
+    pub(crate) fn check_scopes(&self, tenant: Option<&TenantValue>) -> Result<(), Error> {
+        match self {
+            Node::InQuery { sub, .. } => {
+                if let Some(inner) = sub.tenant() {
+                    if tenant != Some(&inner) {
+                        return Err(Error::SubqueryScopeMismatch {
+                            statement: tenant
+                                .map_or_else(|| "(none: a global model)".to_owned(), |t| t.to_string()),
+                            subquery: inner.to_string(),
+                        });
+                    }
+                }
+                sub.filters().iter().try_for_each(|n| n.check_scopes(tenant))
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.check_scopes(tenant)?;
+                b.check_scopes(tenant)
+            }
+            Node::Not(inner) => inner.check_scopes(tenant),
+            Node::Compare { .. } | Node::In { .. } | Node::IsNull { .. } | Node::Having { .. } => {
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A boolean condition on the rows of model `M`, built from its column
 /// constants and combined with [`and`](Condition::and),
 /// [`or`](Condition::or) and [`not`](Condition::not) (or `!`).
@@ -434,7 +489,7 @@ pub struct Condition<M> {
 }
 
 impl<M> Condition<M> {
-    fn new(node: Node, values: Values) -> Self {
+    pub(crate) fn new(node: Node, values: Values) -> Self {
         Condition {
             node,
             values,
