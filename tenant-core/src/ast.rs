@@ -113,10 +113,7 @@ impl AstPass<'_> {
     /// Switches the SQL text to the columns of a model the statement reads
     /// in a subquery; returns the columns to switch back to (the key names
     /// the subquery's model itself).
-    pub(crate) fn swap_columns(
-        &mut self,
-        new: &'static [&'static str],
-    ) -> &'static [&'static str] {
+    pub(crate) fn swap_columns(&mut self, new: &'static [&'static str]) -> &'static [&'static str] {
         match self {
             AstPass::Key(_) => new,
             AstPass::Sql { columns, .. } => std::mem::replace(columns, new),

@@ -363,9 +363,18 @@ pub(crate) type Values = SmallVec<[Value; 2]>;
 /// model's columns, operators, list lengths); the values are beside it.
 #[derive(Debug)]
 pub(crate) enum Node {
-    Compare { column: usize, op: CmpOp },
-    In { column: usize, len: usize },
-    IsNull { column: usize, negated: bool },
+    Compare {
+        column: usize,
+        op: CmpOp,
+    },
+    In {
+        column: usize,
+        len: usize,
+    },
+    IsNull {
+        column: usize,
+        negated: bool,
+    },
     /// `column IN (SELECT ..)`: a scoped subquery of another model.
     InQuery {
         column: usize,
@@ -453,16 +462,18 @@ impl Node {
     pub(crate) fn check_scopes(&self, tenant: Option<&TenantValue>) -> Result<(), Error> {
         match self {
             Node::InQuery { sub, .. } => {
-                if let Some(inner) = sub.tenant() {
-                    if tenant != Some(&inner) {
-                        return Err(Error::SubqueryScopeMismatch {
-                            statement: tenant
-                                .map_or_else(|| "(none: a global model)".to_owned(), |t| t.to_string()),
-                            subquery: inner.to_string(),
-                        });
-                    }
+                if let Some(inner) = sub.tenant()
+                    && tenant != Some(&inner)
+                {
+                    return Err(Error::SubqueryScopeMismatch {
+                        statement: tenant
+                            .map_or_else(|| "(none: a global model)".to_owned(), |t| t.to_string()),
+                        subquery: inner.to_string(),
+                    });
                 }
-                sub.filters().iter().try_for_each(|n| n.check_scopes(tenant))
+                sub.filters()
+                    .iter()
+                    .try_for_each(|n| n.check_scopes(tenant))
             }
             Node::And(a, b) | Node::Or(a, b) => {
                 a.check_scopes(tenant)?;

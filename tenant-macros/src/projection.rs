@@ -74,10 +74,7 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         }
         let ident = field.ident.as_ref().expect("named field");
         let ty = &field.ty;
-        let constant = syn::Ident::new(
-            &ident.unraw().to_string().to_uppercase(),
-            ident.span(),
-        );
+        let constant = syn::Ident::new(&ident.unraw().to_string().to_uppercase(), ident.span());
         // On the field's tokens: an unknown name is "no associated item
         // `NAME` on the model", a type of another column's "not the type of
         // its column".

@@ -824,7 +824,11 @@ async fn subqueries_read_only_their_scopes_rows() {
         );
         refused(
             Bill::query(&acme)
-                .filter(Bill::ID.gt(0).and(Bill::ACCOUNT_ID.is_in_query(accounts(&globex))))
+                .filter(
+                    Bill::ID
+                        .gt(0)
+                        .and(Bill::ACCOUNT_ID.is_in_query(accounts(&globex))),
+                )
                 .select((count(),))
                 .fetch_one(db)
                 .await
@@ -859,9 +863,10 @@ async fn subqueries_read_only_their_scopes_rows() {
                 .filter(
                     Bill::ACCOUNT_ID.is_in_query(
                         Account::query(&acme)
-                            .filter(Account::ID.is_in_query(
-                                Bill::query(&globex).column(Bill::ACCOUNT_ID),
-                            ))
+                            .filter(
+                                Account::ID
+                                    .is_in_query(Bill::query(&globex).column(Bill::ACCOUNT_ID)),
+                            )
                             .column(Account::ID),
                     ),
                 )
@@ -1004,7 +1009,11 @@ async fn projections_read_some_columns_of_the_scopes_rows() {
 fn having_subqueries_and_projections_render_on_every_form() {
     use tenant_core::count;
     let acme = scope("acme");
-    let sub = || Account::query(&acme).filter(Account::NAME.eq("x")).column(Account::ID);
+    let sub = || {
+        Account::query(&acme)
+            .filter(Account::NAME.eq("x"))
+            .column(Account::ID)
+    };
     let query = || {
         Bill::query(&acme)
             .filter(Bill::ACCOUNT_ID.is_in_query(sub()))
@@ -1046,7 +1055,10 @@ fn having_subqueries_and_projections_render_on_every_form() {
         .to_sql();
     assert!(a.ends_with("HAVING COUNT(*) >= $2"), "{a}");
     assert!(b.ends_with("HAVING COUNT(*) > $2"), "{b}");
-    assert!(c.ends_with(r#"HAVING COUNT(DISTINCT "rel_bills"."id") > $2"#), "{c}");
+    assert!(
+        c.ends_with(r#"HAVING COUNT(DISTINCT "rel_bills"."id") > $2"#),
+        "{c}"
+    );
     let on_accounts = Account::query(&acme)
         .filter(Account::PLAN_ID.is_in_query(Account::query(&acme).column(Account::ID)))
         .to_sql();
@@ -1063,12 +1075,14 @@ fn having_subqueries_and_projections_render_on_every_form() {
     );
     // Filters, ordering and paging of the subquery, then the outer's.
     let paged = Bill::query(&acme)
-        .filter(Bill::ACCOUNT_ID.is_in_query(
-            Account::query(&acme)
-                .order_by(Account::ID.desc())
-                .limit(1)
-                .column(Account::ID),
-        ))
+        .filter(
+            Bill::ACCOUNT_ID.is_in_query(
+                Account::query(&acme)
+                    .order_by(Account::ID.desc())
+                    .limit(1)
+                    .column(Account::ID),
+            ),
+        )
         .filter(Bill::ID.gt(0))
         .order_by(Bill::ID.asc())
         .to_sql();

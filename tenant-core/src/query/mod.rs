@@ -14,9 +14,10 @@ mod select;
 mod subquery;
 mod update;
 
+pub use aggregate::ExprNode;
 pub use aggregate::{
-    Aggregate, Aggregated, As, Count, Expr, GroupKey, Having, HavingOn, Operand, ProjectsAs,
-    Projection, Summable, Summed, TenantProjection, count, projected,
+    Aggregate, Aggregated, As, Count, Expr, GroupKey, Having, HavingOn, Operand, Projection,
+    ProjectsAs, Summable, Summed, TenantProjection, count, projected,
 };
 pub use delete::Delete;
 pub use find::Find;
@@ -24,7 +25,6 @@ pub use insert::Insert;
 pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use keyset::{Keyset, Page, SortOrder};
 pub use prepare::Prepare;
-pub use aggregate::ExprNode;
 pub use select::Select;
 pub(crate) use subquery::SubqueryNode;
 pub use subquery::{Subquery, SubqueryOf};

@@ -128,11 +128,7 @@ impl SubqueryNode {
             pass.bind();
         }
         pass.word(self.filters.len());
-        pass.filters(
-            &self.filters,
-            self.tenant_column.is_some(),
-            &sql.qualifier,
-        );
+        pass.filters(&self.filters, self.tenant_column.is_some(), &sql.qualifier);
         pass.word(self.order.len());
         pass.order(&self.order, &sql.qualifier);
         self.paging.walk(pass);
@@ -146,10 +142,7 @@ impl<S: Model> Select<S> {
     /// the paging carry over (MySQL refuses a `LIMIT` in an `IN`
     /// subquery). A nullable column reads as its bare type: `NULL`s match
     /// nothing. See [`Subquery`].
-    pub fn column<T, N: Nullability<T>>(
-        self,
-        column: Column<S, T, N>,
-    ) -> Subquery<S, N::Compared> {
+    pub fn column<T, N: Nullability<T>>(self, column: Column<S, T, N>) -> Subquery<S, N::Compared> {
         let (tenant, filters, order, paging) = self.into_parts();
         let Filters { nodes, mut values } = filters;
         // The tenant first, then the filters' values, then the paging: the
