@@ -74,12 +74,24 @@ fn expand(input: &syn::DeriveInput) -> syn::Result<TokenStream> {
         }
         let ident = field.ident.as_ref().expect("named field");
         let ty = &field.ty;
-        let constant = syn::Ident::new(&ident.unraw().to_string().to_uppercase(), ident.span());
+        // Located at the field's name, but of the macro's expansion: the
+        // compiler reports an unknown name there without suggesting to
+        // rename the field to the constant.
+        let constant = syn::Ident::new(
+            &ident.unraw().to_string().to_uppercase(),
+            proc_macro2::Span::mixed_site().located_at(ident.span()),
+        );
         // On the field's tokens: an unknown name is "no associated item
         // `NAME` on the model", a type of another column's "not the type of
         // its column".
+        // The column, named on the field's name: a type that is not the
+        // column's is reported there.
+        let column = syn::Ident::new("__column", ident.span());
         nodes.push(quote_spanned! {ty.span()=>
-            ::tenant_core::__private::projected::<#model, #ty>(<#model>::#constant)
+            {
+                let #column = <#model>::#constant;
+                ::tenant_core::__private::projected::<#model, #ty>(#column)
+            }
         });
         reads.push(quote_spanned! {ty.span()=>
             #ident: <DB as ::tenant_core::__private::Driver>::get::<#ty>(row, #index)?
