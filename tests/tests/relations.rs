@@ -743,6 +743,19 @@ async fn having_filters_only_the_scopes_groups() {
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(one, [(2, 1)], "{name}");
+
+        // Without `group_by`: the one group of the scope's rows (3 of
+        // acme's; 5 with globex's).
+        let all = |min: i64| {
+            Bill::query(&acme)
+                .select((count(),))
+                .having(count().ge(min))
+                .fetch_all(db)
+        };
+        let three = all(3).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(three, [(3,)], "{name}");
+        let none = all(4).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(none.is_empty(), "{name}: {none:?}");
     }
 }
 
