@@ -50,7 +50,7 @@ pub enum Error {
         statement: String,
     },
     /// A statement holds a subquery
-    /// ([`is_in_query`](crate::Column::is_in_query)) built from the scope of
+    /// ([`is_in`](crate::Column::is_in) with a subquery) built from the scope of
     /// another tenant than its own (or, for a global model's statement, of
     /// any tenant). Nothing was sent to the database: build the subquery
     /// from the statement's own scope.

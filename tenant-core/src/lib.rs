@@ -137,8 +137,8 @@ pub use bulk::{
     Upsert, UpsertColumns,
 };
 pub use condition::{
-    Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
-    OrderOn, TenantColumn, TextColumn,
+    Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,
+    Order, OrderOn, TenantColumn, TextColumn,
 };
 pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
@@ -146,8 +146,8 @@ pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
     Aggregate, Aggregated, As, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments,
     Having, HavingOn, Inner, Insert, Join, JoinCondition, JoinKind, JoinOrder, Keyset, Left,
-    NoAssignments, Numeric, Operand, Page, Projection, Select, SortOrder, Subquery, SubqueryOf,
-    Summable, Summed, TenantProjection, Update, count,
+    NoAssignments, Numeric, Operand, Page, Projection, Select, SortOrder, Subquery, Summable,
+    Summed, TenantProjection, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};

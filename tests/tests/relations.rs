@@ -773,7 +773,7 @@ async fn subqueries_read_only_their_scopes_rows() {
         let accounts = |s: &TenantScope| Account::query(s).column(Account::ID);
 
         let bills = Bill::query(&acme)
-            .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&acme)))
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
             .order_by(Bill::ID.asc())
             .fetch_all(db)
             .await
@@ -787,20 +787,20 @@ async fn subqueries_read_only_their_scopes_rows() {
             .filter(Account::NAME.like("%two"))
             .column(Account::ID);
         let n = Bill::query(&globex)
-            .filter(Bill::ACCOUNT_ID.is_in_query(named))
+            .filter(Bill::ACCOUNT_ID.is_in(named))
             .count(db)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(n, 1, "{name}");
         let orphans = Bill::query(&acme)
-            .filter(!Bill::ACCOUNT_ID.is_in_query(accounts(&acme)))
+            .filter(!Bill::ACCOUNT_ID.is_in(accounts(&acme)))
             .select((Bill::ID, Bill::AMOUNT_CENTS))
             .fetch_all(db)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(orphans, [(3, 300)], "{name}");
         let total = Bill::query(&acme)
-            .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&acme)))
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
             .select((count(), Bill::AMOUNT_CENTS.sum()))
             .fetch_one(db)
             .await
@@ -812,7 +812,7 @@ async fn subqueries_read_only_their_scopes_rows() {
             .filter(RelPlan::NAME.eq("pro"))
             .column(RelPlan::ID);
         let on_pro = Account::query(&acme)
-            .filter(Account::PLAN_ID.is_in_query(pro))
+            .filter(Account::PLAN_ID.is_in(pro))
             .fetch_all(db)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -830,7 +830,7 @@ async fn subqueries_read_only_their_scopes_rows() {
         };
         refused(
             Bill::query(&acme)
-                .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&globex)))
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
                 .fetch_all(db)
                 .await
                 .map(drop),
@@ -840,7 +840,7 @@ async fn subqueries_read_only_their_scopes_rows() {
                 .filter(
                     Bill::ID
                         .gt(0)
-                        .and(Bill::ACCOUNT_ID.is_in_query(accounts(&globex))),
+                        .and(Bill::ACCOUNT_ID.is_in(accounts(&globex))),
                 )
                 .select((count(),))
                 .fetch_one(db)
@@ -850,14 +850,14 @@ async fn subqueries_read_only_their_scopes_rows() {
         refused(
             Bill::query(&acme)
                 .inner_join::<Account>()
-                .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&globex)))
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
                 .fetch_all(db)
                 .await
                 .map(drop),
         );
         refused(
             Bill::delete(&acme)
-                .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&globex)))
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
                 .execute(db)
                 .await
                 .map(drop),
@@ -865,7 +865,7 @@ async fn subqueries_read_only_their_scopes_rows() {
         refused(
             Bill::update(&acme)
                 .set(Bill::AMOUNT_CENTS, 0)
-                .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&globex)))
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
                 .execute(db)
                 .await
                 .map(drop),
@@ -874,11 +874,10 @@ async fn subqueries_read_only_their_scopes_rows() {
         refused(
             Bill::query(&acme)
                 .filter(
-                    Bill::ACCOUNT_ID.is_in_query(
+                    Bill::ACCOUNT_ID.is_in(
                         Account::query(&acme)
                             .filter(
-                                Account::ID
-                                    .is_in_query(Bill::query(&globex).column(Bill::ACCOUNT_ID)),
+                                Account::ID.is_in(Bill::query(&globex).column(Bill::ACCOUNT_ID)),
                             )
                             .column(Account::ID),
                     ),
@@ -890,14 +889,14 @@ async fn subqueries_read_only_their_scopes_rows() {
         let mut tx = db.begin(&acme).await.expect("begin");
         refused(
             Bill::query(&acme)
-                .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&globex)))
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
                 .fetch_all(&mut tx)
                 .await
                 .map(drop),
         );
         // The transaction is still usable: nothing was sent.
         let in_tx = Bill::query(&acme)
-            .filter(Bill::ACCOUNT_ID.is_in_query(accounts(&acme)))
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
             .count(&mut tx)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -905,7 +904,7 @@ async fn subqueries_read_only_their_scopes_rows() {
         tx.rollback().await.expect("rollback");
         // A global model's statement with a tenant's subquery: refused too.
         let global = RelPlan::query()
-            .filter(RelPlan::ID.is_in_query(Account::query(&acme).column(Account::PLAN_ID)))
+            .filter(RelPlan::ID.is_in(Account::query(&acme).column(Account::PLAN_ID)))
             .fetch_all(db)
             .await;
         assert!(
@@ -916,7 +915,7 @@ async fn subqueries_read_only_their_scopes_rows() {
         // The refused writes changed nothing; a scoped one changes only
         // acme's orphan bill.
         let removed = Bill::delete(&acme)
-            .filter(!Bill::ACCOUNT_ID.is_in_query(accounts(&acme)))
+            .filter(!Bill::ACCOUNT_ID.is_in(accounts(&acme)))
             .execute(db)
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -1029,7 +1028,7 @@ fn having_subqueries_and_projections_render_on_every_form() {
     };
     let query = || {
         Bill::query(&acme)
-            .filter(Bill::ACCOUNT_ID.is_in_query(sub()))
+            .filter(Bill::ACCOUNT_ID.is_in(sub()))
             .select((Bill::ACCOUNT_ID, count()))
             .group_by(Bill::ACCOUNT_ID)
             .having(count().gt(1))
@@ -1073,10 +1072,10 @@ fn having_subqueries_and_projections_render_on_every_form() {
         "{c}"
     );
     let on_accounts = Account::query(&acme)
-        .filter(Account::PLAN_ID.is_in_query(Account::query(&acme).column(Account::ID)))
+        .filter(Account::PLAN_ID.is_in(Account::query(&acme).column(Account::ID)))
         .to_sql();
     let on_plans = Account::query(&acme)
-        .filter(Account::PLAN_ID.is_in_query(RelPlan::query().column(RelPlan::ID)))
+        .filter(Account::PLAN_ID.is_in(RelPlan::query().column(RelPlan::ID)))
         .to_sql();
     assert!(
         on_accounts.ends_with(r#"IN (SELECT "rel_accounts"."id" FROM "rel_accounts" WHERE "rel_accounts"."tenant_id" = $2)"#),
@@ -1089,7 +1088,7 @@ fn having_subqueries_and_projections_render_on_every_form() {
     // Filters, ordering and paging of the subquery, then the outer's.
     let paged = Bill::query(&acme)
         .filter(
-            Bill::ACCOUNT_ID.is_in_query(
+            Bill::ACCOUNT_ID.is_in(
                 Account::query(&acme)
                     .order_by(Account::ID.desc())
                     .limit(1)

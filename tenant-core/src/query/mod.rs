@@ -26,8 +26,8 @@ pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use keyset::{Keyset, Page, SortOrder};
 pub use prepare::Prepare;
 pub use select::Select;
+pub use subquery::Subquery;
 pub(crate) use subquery::SubqueryNode;
-pub use subquery::{Subquery, SubqueryOf};
 pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};
 
 use crate::condition::{CmpOp, ConditionOn, Node};

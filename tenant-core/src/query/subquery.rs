@@ -1,22 +1,19 @@
-//! Scoped subqueries: `Invoice::CUSTOMER_ID.is_in_query(Customer::query(&scope)
+//! Scoped subqueries: `Invoice::CUSTOMER_ID.is_in(Customer::query(&scope)
 //! .filter(..).column(Customer::ID))`. The subquery keeps its own tenant
 //! predicate, and a statement refuses a subquery scoped to another tenant.
 
 use std::marker::PhantomData;
 
-use smallvec::SmallVec;
-
 use super::{Filters, Paging, Select};
 use crate::ast::AstPass;
 use crate::backend::Backend;
-use crate::condition::{Column, Condition, Node, Nullability};
+use crate::condition::{Column, Node, Nullability};
 use crate::model::{Model, ModelSql};
 use crate::tenant::TenantValue;
 use crate::value::Value;
 
 /// One column of a scoped query of model `S`, read as values of type `T`,
-/// from [`Select::column`]: the operand of
-/// [`Column::is_in_query`]. It carries its own scope: its SQL compares
+/// from [`Select::column`]: an operand of [`Column::is_in`]. It carries its own scope: its SQL compares
 /// `S`'s tenant column with the scope's tenant, whatever the outer
 /// statement does.
 ///
@@ -47,13 +44,13 @@ use crate::value::Value;
 /// let a_customers = Customer::query(&acme)
 ///     .filter(Customer::NAME.like("A%"))
 ///     .column(Customer::ID);
-/// let query = Invoice::query(&acme).filter(Invoice::CUSTOMER_ID.is_in_query(a_customers));
+/// let query = Invoice::query(&acme).filter(Invoice::CUSTOMER_ID.is_in(a_customers));
 /// assert_eq!(
 ///     query.to_sql(),
 ///     r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."customer_id" FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."customer_id" IN (SELECT "customers"."id" FROM "customers" WHERE "customers"."tenant_id" = $2 AND "customers"."name" LIKE $3)"#
 /// );
 /// ```
-#[must_use = "a subquery does nothing until it is passed to `is_in_query`"]
+#[must_use = "a subquery does nothing until it is passed to `is_in`"]
 pub struct Subquery<S, T> {
     node: SubqueryNode,
     values: Vec<Value>,
@@ -71,8 +68,7 @@ impl<S, T> std::fmt::Debug for Subquery<S, T> {
 
 /// The parts of a subquery the statement's walk needs; the model is
 /// erased (its SQL by a function, its columns by their names).
-#[doc(hidden)]
-pub struct SubqueryNode {
+pub(crate) struct SubqueryNode {
     tenant: Option<TenantValue>,
     table: &'static str,
     sql: fn(Backend) -> &'static ModelSql,
@@ -137,8 +133,8 @@ impl SubqueryNode {
 }
 
 impl<S: Model> Select<S> {
-    /// This query as a subquery reading one `column`: the operand of
-    /// [`Column::is_in_query`]. The scope, the filters, the ordering and
+    /// This query as a subquery reading one `column`: an operand of
+    /// [`Column::is_in`]. The scope, the filters, the ordering and
     /// the paging carry over (MySQL refuses a `LIMIT` in an `IN`
     /// subquery). A nullable column reads as its bare type: `NULL`s match
     /// nothing. See [`Subquery`].
@@ -175,81 +171,9 @@ impl<S: Model> Select<S> {
     }
 }
 
-mod sealed {
-    pub trait Sealed {}
-    impl<S, T> Sealed for super::Subquery<S, T> {}
-}
-
-/// A subquery whose values compare with a column of type `T`: a
-/// [`Subquery`] of a column of that type. Sealed.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` does not read values of type `{T}`",
-    label = "the subquery's column is not of the type of the column it is compared with",
-    note = "select a column of type `{T}` in the subquery: `Other::query(&scope).column(Other::SOME_COLUMN)`"
-)]
-pub trait SubqueryOf<T>: sealed::Sealed {
-    #[doc(hidden)]
-    fn into_parts(self) -> (SubqueryNode, Vec<Value>);
-}
-
-impl<S, T> SubqueryOf<T> for Subquery<S, T> {
-    fn into_parts(self) -> (SubqueryNode, Vec<Value>) {
+impl<S, T> Subquery<S, T> {
+    /// The subquery's node and its values, in placeholder order.
+    pub(crate) fn into_parts(self) -> (SubqueryNode, Vec<Value>) {
         (self.node, self.values)
-    }
-}
-
-impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
-    /// `column IN (SELECT ..)`: the rows whose column is among the values
-    /// of a scoped subquery of another model (or of this one), made by
-    /// [`Select::column`]. The subquery's column must hold the same type.
-    ///
-    /// The subquery keeps its own tenant predicate. A statement whose
-    /// subquery is scoped to another tenant than its own is refused with
-    /// [`Error::SubqueryScopeMismatch`](crate::Error::SubqueryScopeMismatch)
-    /// before anything is sent.
-    ///
-    /// ```
-    /// use tenant_core::prelude::*;
-    ///
-    /// #[derive(TenantModel)]
-    /// #[tenant(table = "customers")]
-    /// struct Customer {
-    ///     #[tenant(primary_key)]
-    ///     id: i64,
-    ///     #[tenant(tenant_id)]
-    ///     tenant_id: TenantId,
-    ///     vip: bool,
-    /// }
-    ///
-    /// #[derive(TenantModel)]
-    /// #[tenant(table = "invoices")]
-    /// struct Invoice {
-    ///     #[tenant(primary_key)]
-    ///     id: i64,
-    ///     #[tenant(tenant_id)]
-    ///     tenant_id: TenantId,
-    ///     customer_id: i64,
-    /// }
-    ///
-    /// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
-    /// let vips = Customer::query(&acme).filter(Customer::VIP.eq(true));
-    /// let sql = Invoice::query(&acme)
-    ///     .filter(Invoice::CUSTOMER_ID.is_in_query(vips.column(Customer::ID)))
-    ///     .to_sql_for(tenant_core::Backend::MySql);
-    /// assert!(sql.ends_with(
-    ///     "WHERE `invoices`.`tenant_id` = ? AND `invoices`.`customer_id` IN \
-    ///      (SELECT `customers`.`id` FROM `customers` WHERE `customers`.`tenant_id` = ? \
-    ///      AND `customers`.`vip` = ?)"
-    /// ));
-    /// ```
-    pub fn is_in_query(self, subquery: impl SubqueryOf<N::Compared>) -> Condition<M> {
-        let (sub, values) = subquery.into_parts();
-        Condition::new(
-            Node::InQuery {
-                column: self.index(),
-                sub: Box::new(sub),
-            },
-            SmallVec::from_vec(values),
-        )
     }
 }

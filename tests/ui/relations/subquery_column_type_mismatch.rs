@@ -27,6 +27,6 @@ pub struct Invoice {
 fn main() {
     let acme = TenantScope::new(TenantId::parse("acme").unwrap());
     let names = Customer::query(&acme).column(Customer::NAME);
-    let _ = Invoice::query(&acme).filter(Invoice::CUSTOMER_ID.is_in_query(names));
+    let _ = Invoice::query(&acme).filter(Invoice::CUSTOMER_ID.is_in(names));
     let _ = count();
 }
