@@ -102,6 +102,24 @@ impl AstPass<'_> {
         }
     }
 
+    /// The backend the statement is for.
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            AstPass::Key(key) => key.backend(),
+            AstPass::Sql { w, .. } => w.backend,
+        }
+    }
+
+    /// Switches the SQL text to the columns of a model the statement reads
+    /// in a subquery; returns the columns to switch back to (the key names
+    /// the subquery's model itself).
+    pub(crate) fn swap_columns(&mut self, new: &'static [&'static str]) -> &'static [&'static str] {
+        match self {
+            AstPass::Key(_) => new,
+            AstPass::Sql { columns, .. } => std::mem::replace(columns, new),
+        }
+    }
+
     /// One placeholder, numbered in the writer's sequence.
     pub(crate) fn bind(&mut self) {
         if let AstPass::Sql { w, .. } = self {

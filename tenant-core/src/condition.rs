@@ -9,8 +9,11 @@ use std::marker::PhantomData;
 use smallvec::{SmallVec, smallvec};
 
 use crate::ast::AstPass;
+use crate::error::Error;
 use crate::model::Model;
+use crate::query::Subquery;
 use crate::shape::Tag;
+use crate::tenant::TenantValue;
 use crate::value::{IntoValue, Value};
 
 /// A column of model `M` holding values of type `T`, such as
@@ -160,20 +163,53 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
         self.compare(CmpOp::Le, value)
     }
 
-    /// `column IN (v1, v2, ...)`. An empty list matches no row.
-    pub fn is_in<V, I>(self, values: I) -> Condition<M>
-    where
-        V: IntoValue<N::Compared>,
-        I: IntoIterator<Item = V>,
-    {
-        let values: Values = values.into_iter().map(IntoValue::into_value).collect();
-        Condition::new(
-            Node::In {
-                column: self.index,
-                len: values.len(),
-            },
-            values,
-        )
+    /// `column IN (v1, v2, ...)` for values of the column's type (an
+    /// array, a `Vec`, any iterator; an empty list matches no row), or
+    /// `column IN (SELECT ..)` for a scoped [`Subquery`] reading a column
+    /// of the same type, made by [`Select::column`](crate::Select::column).
+    ///
+    /// A subquery keeps its own tenant predicate. A statement whose
+    /// subquery is scoped to another tenant than its own is refused with
+    /// [`Error::SubqueryScopeMismatch`] before anything is sent.
+    ///
+    /// ```
+    /// use tenant_core::prelude::*;
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "customers")]
+    /// struct Customer {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     vip: bool,
+    /// }
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "invoices")]
+    /// struct Invoice {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     customer_id: i64,
+    /// }
+    ///
+    /// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+    /// let some = Invoice::query(&acme).filter(Invoice::CUSTOMER_ID.is_in([1, 2]));
+    /// # let _ = some;
+    /// let vips = Customer::query(&acme).filter(Customer::VIP.eq(true));
+    /// let sql = Invoice::query(&acme)
+    ///     .filter(Invoice::CUSTOMER_ID.is_in(vips.column(Customer::ID)))
+    ///     .to_sql_for(tenant_core::Backend::MySql);
+    /// assert!(sql.ends_with(
+    ///     "WHERE `invoices`.`tenant_id` = ? AND `invoices`.`customer_id` IN \
+    ///      (SELECT `customers`.`id` FROM `customers` WHERE `customers`.`tenant_id` = ? \
+    ///      AND `customers`.`vip` = ?)"
+    /// ));
+    /// ```
+    pub fn is_in(self, operand: impl InOperand<N::Compared>) -> Condition<M> {
+        operand.into_in(self.index)
     }
 
     /// Ascending order on this column.
@@ -223,6 +259,51 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
                 negated: true,
             },
             SmallVec::new(),
+        )
+    }
+}
+
+/// What [`Column::is_in`] takes for a column compared with `T`: values
+/// of type `T` (an array, a `Vec`, any iterator), or a [`Subquery`]
+/// reading a column of type `T`. Sealed.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the operand of `is_in` on a column of type `{T}`",
+    label = "expected values of type `{T}`, or a subquery reading a `{T}` column",
+    note = "pass values of the column's own type (`[a, b]`, a `Vec`, an iterator), or a subquery of a column of that type: `Other::query(&scope).column(Other::SOME_COLUMN)`",
+    note = "a nullable column compares with bare values (`is_in([1, 2])`, not `[Some(1), None]`); test for NULL with `.is_null()`"
+)]
+pub trait InOperand<T>: sealed::SealedOperand<T> {
+    #[doc(hidden)]
+    fn into_in<M>(self, column: usize) -> Condition<M>;
+}
+
+#[diagnostic::do_not_recommend]
+impl<T, I> InOperand<T> for I
+where
+    I: IntoIterator,
+    I::Item: IntoValue<T>,
+{
+    fn into_in<M>(self, column: usize) -> Condition<M> {
+        let values: Values = self.into_iter().map(IntoValue::into_value).collect();
+        Condition::new(
+            Node::In {
+                column,
+                len: values.len(),
+            },
+            values,
+        )
+    }
+}
+
+impl<S, T> InOperand<T> for Subquery<S, T> {
+    fn into_in<M>(self, column: usize) -> Condition<M> {
+        let (sub, values) = self.into_parts();
+        Condition::new(
+            Node::InQuery {
+                column,
+                sub: Box::new(sub),
+            },
+            SmallVec::from_vec(values),
         )
     }
 }
@@ -361,9 +442,28 @@ pub(crate) type Values = SmallVec<[Value; 2]>;
 /// model's columns, operators, list lengths); the values are beside it.
 #[derive(Debug)]
 pub(crate) enum Node {
-    Compare { column: usize, op: CmpOp },
-    In { column: usize, len: usize },
-    IsNull { column: usize, negated: bool },
+    Compare {
+        column: usize,
+        op: CmpOp,
+    },
+    In {
+        column: usize,
+        len: usize,
+    },
+    IsNull {
+        column: usize,
+        negated: bool,
+    },
+    /// `column IN (SELECT ..)`: a scoped subquery of another model.
+    InQuery {
+        column: usize,
+        sub: Box<crate::query::SubqueryNode>,
+    },
+    /// A `HAVING` comparison of an aggregate of the model's column.
+    Having {
+        expr: crate::query::ExprNode,
+        op: CmpOp,
+    },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),
     Not(Box<Node>),
@@ -390,6 +490,19 @@ impl Node {
                 pass.sql(" IN (");
                 pass.bind_list(*len);
                 pass.sql(")");
+            }
+            Node::InQuery { column, sub } => {
+                pass.tag(Tag::InQuery);
+                pass.column(qualifier, *column);
+                pass.sql(" IN (");
+                sub.walk(pass);
+                pass.sql(")");
+            }
+            Node::Having { expr, op } => {
+                pass.tag(Tag::Having);
+                expr.walk(pass, qualifier);
+                pass.fact(*op as usize, op.sql());
+                pass.bind();
             }
             Node::IsNull { column, negated } => {
                 pass.tag(Tag::IsNull);
@@ -421,6 +534,38 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Refuses a subquery (at any depth) scoped to another tenant than
+    /// `tenant`, the statement's: a statement never reads two tenants'
+    /// rows. A subquery of a global model has no tenant and is accepted.
+    pub(crate) fn check_scopes(&self, tenant: Option<&TenantValue>) -> Result<(), Error> {
+        match self {
+            Node::InQuery { sub, .. } => {
+                if let Some(inner) = sub.tenant()
+                    && tenant != Some(&inner)
+                {
+                    return Err(Error::SubqueryScopeMismatch {
+                        statement: tenant
+                            .map_or_else(|| "(none: a global model)".to_owned(), |t| t.to_string()),
+                        subquery: inner.to_string(),
+                    });
+                }
+                sub.filters()
+                    .iter()
+                    .try_for_each(|n| n.check_scopes(tenant))
+            }
+            Node::And(a, b) | Node::Or(a, b) => {
+                a.check_scopes(tenant)?;
+                b.check_scopes(tenant)
+            }
+            Node::Not(inner) => inner.check_scopes(tenant),
+            Node::Compare { .. } | Node::In { .. } | Node::IsNull { .. } | Node::Having { .. } => {
+                Ok(())
+            }
+        }
+    }
+}
+
 /// A boolean condition on the rows of model `M`, built from its column
 /// constants and combined with [`and`](Condition::and),
 /// [`or`](Condition::or) and [`not`](Condition::not) (or `!`).
@@ -434,7 +579,7 @@ pub struct Condition<M> {
 }
 
 impl<M> Condition<M> {
-    fn new(node: Node, values: Values) -> Self {
+    pub(crate) fn new(node: Node, values: Values) -> Self {
         Condition {
             node,
             values,
@@ -495,6 +640,16 @@ mod sealed {
     impl<M> Sealed<M> for super::Condition<M> {}
     impl<M> Sealed<M> for super::Order<M> {}
     impl<M, T, N> Sealed<M> for super::Column<M, T, N> {}
+
+    pub trait SealedOperand<T> {}
+    #[diagnostic::do_not_recommend]
+    impl<T, I> SealedOperand<T> for I
+    where
+        I: IntoIterator,
+        I::Item: crate::value::IntoValue<T>,
+    {
+    }
+    impl<S, T> SealedOperand<T> for crate::query::Subquery<S, T> {}
 }
 
 /// A condition that may filter the rows of model `M`. Sealed: implemented

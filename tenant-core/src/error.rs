@@ -49,6 +49,20 @@ pub enum Error {
         /// Tenant of the statement that was refused (its key as text).
         statement: String,
     },
+    /// A statement holds a subquery
+    /// ([`is_in`](crate::Column::is_in) with a subquery) built from the scope of
+    /// another tenant than its own (or, for a global model's statement, of
+    /// any tenant). Nothing was sent to the database: build the subquery
+    /// from the statement's own scope.
+    #[error(
+        "scope mismatch: the statement is scoped to tenant `{statement}` but its subquery to tenant `{subquery}`; nothing was sent (build the subquery from the statement's own scope)"
+    )]
+    SubqueryScopeMismatch {
+        /// Tenant of the statement (its key as text).
+        statement: String,
+        /// Tenant of the refused subquery (its key as text).
+        subquery: String,
+    },
     /// A statement of the transaction failed, so the transaction is rolled
     /// back and nothing of it is stored: returned by
     /// [`TenantTransaction::commit`](crate::TenantTransaction::commit)

@@ -138,16 +138,17 @@ pub use bulk::{
     Upsert, UpsertColumns,
 };
 pub use condition::{
-    Assignable, Column, Condition, ConditionOn, NotNull, Null, Nullability, Nullable, Order,
-    OrderOn, TenantColumn, TextColumn,
+    Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,
+    Order, OrderOn, TenantColumn, TextColumn,
 };
 pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
-    Aggregate, Aggregated, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments, Inner,
-    Insert, Join, JoinCondition, JoinKind, JoinOrder, Keyset, Left, NoAssignments, Numeric, Page,
-    Projection, Select, SortOrder, Summable, Summed, Update, count,
+    Aggregate, Aggregated, As, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments,
+    Having, HavingOn, Inner, Insert, Join, JoinCondition, JoinKind, JoinOrder, Keyset, Left,
+    NoAssignments, Numeric, Operand, Page, Projection, Select, SortOrder, Subquery, Summable,
+    Summed, TenantProjection, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
@@ -155,6 +156,11 @@ pub use value::{IntoValue, SqlType};
 
 /// Derives query builders for a model. See the [crate documentation](crate).
 pub use tenant_macros::TenantModel;
+
+/// Derives [`TenantProjection`](trait@TenantProjection) for a struct of
+/// some of a model's columns: `#[tenant(model = Invoice)]`, each field
+/// named and typed like the model's column it reads.
+pub use tenant_macros::TenantProjection;
 
 #[doc(hidden)]
 pub use model::ModelSql;
@@ -164,8 +170,8 @@ extern crate self as tenant_core;
 /// Everything a model file and a handler need: `use tenant_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Column, Condition, Error, Executor, TenantDb, TenantId, TenantModel, TenantScope,
-        TenantTransaction,
+        Column, Condition, Error, Executor, TenantDb, TenantId, TenantModel, TenantProjection,
+        TenantScope, TenantTransaction,
     };
 }
 
@@ -188,6 +194,7 @@ pub mod __private {
     pub use crate::query::{
         Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
     };
+    pub use crate::query::{ExprNode, ProjectsAs, projected};
     pub use crate::relation::{
         Reference, ReferenceKeys, References, Related, check_key_field, check_reference, key_of,
     };

@@ -58,6 +58,16 @@ pub(crate) enum Tag {
     Group,
     /// An assignment `column = column + delta`: column.
     Increment,
+    /// A `HAVING` comparison: an [`Item`](Tag::Item) part, then the
+    /// operator.
+    Having,
+    /// The `HAVING` clause of an aggregate: its number of conditions.
+    HavingClause,
+    /// `column IN (SELECT ..)`: the column, the subquery's model (the
+    /// address of its per-backend SQL), its selected column, whether it has
+    /// a tenant predicate, its number of filters, then each filter, its
+    /// number of ordering keys, each key, and a paging part.
+    InQuery,
 }
 
 /// Shapes with more words than this are rendered every time.
@@ -114,6 +124,11 @@ impl ShapeKey {
             }
             None => self.overflow = true,
         }
+    }
+
+    /// The backend whose dialect the text is in.
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
     }
 
     fn words(&self) -> &[usize] {

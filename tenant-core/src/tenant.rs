@@ -239,6 +239,18 @@ pub enum TenantValue {
 }
 
 impl TenantValue {
+    /// The key as a bound value of its own type (a subquery's tenant).
+    pub(crate) fn into_value(self) -> crate::value::Value {
+        use crate::value::Value;
+        match self {
+            TenantValue::Text(id) => Value::new(id),
+            TenantValue::I64(n) => Value::new(n),
+            TenantValue::I32(n) => Value::new(n),
+            #[cfg(feature = "uuid")]
+            TenantValue::Uuid(u) => Value::new(u),
+        }
+    }
+
     /// Binds the key as its own type.
     pub(crate) fn bind<DB: crate::backend::Driver>(
         self,

@@ -12,6 +12,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod projection;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -25,4 +26,14 @@ use proc_macro::TokenStream;
 pub fn derive_tenant_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Derives `TenantProjection` for a struct of some of a model's columns,
+/// read with `Model::query(&scope).select_as::<Struct>()`: the struct names
+/// its model with `#[tenant(model = Model)]`, and each field is named and
+/// typed like the model's field (column) it reads.
+#[proc_macro_derive(TenantProjection, attributes(tenant))]
+pub fn derive_tenant_projection(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    projection::derive(&input).into()
 }

@@ -682,3 +682,453 @@ async fn writes_return_only_the_scopes_changed_rows() {
         assert_eq!(got, [(1, 1_000), (2, 2_000)], "{name}");
     }
 }
+
+// --- HAVING, scoped subqueries and projections into a struct -------------
+
+/// A bill's id and amount, without the rest of the row.
+#[derive(Debug, PartialEq, TenantProjection)]
+#[tenant(model = Bill)]
+pub struct BillAmount {
+    pub id: i64,
+    pub amount_cents: i64,
+}
+
+/// An account's name and (nullable) plan.
+#[derive(Debug, PartialEq, TenantProjection)]
+#[tenant(model = Account)]
+pub struct AccountPlan {
+    pub name: String,
+    pub plan_id: Option<i64>,
+}
+
+/// `HAVING` filters the scope's groups: without the tenant predicate
+/// account 1 would have 3 bills (globex's 1 000 too) and every sum would
+/// hold globex's amounts.
+#[tokio::test]
+async fn having_filters_only_the_scopes_groups() {
+    use tenant_core::count;
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let acme = scope("acme");
+
+        let busy = Bill::query(&acme)
+            .select((Bill::ACCOUNT_ID, count()))
+            .group_by(Bill::ACCOUNT_ID)
+            .having(count().ge(2))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(busy, [(1, 2)], "{name}");
+
+        let sums = Bill::query(&acme)
+            .select((Bill::ACCOUNT_ID, Bill::AMOUNT_CENTS.sum()))
+            .group_by(Bill::ACCOUNT_ID)
+            .having(Bill::AMOUNT_CENTS.sum().ge(300))
+            .order_by(Bill::ACCOUNT_ID.asc())
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(sums, [(1, Some(300)), (2, Some(300))], "{name}");
+
+        // Nothing of acme's reaches 500; globex's groups do.
+        let big = |s: &TenantScope| {
+            Bill::query(s)
+                .filter(Bill::AMOUNT_CENTS.gt(0))
+                .select((Bill::ACCOUNT_ID, Bill::AMOUNT_CENTS.max()))
+                .group_by(Bill::ACCOUNT_ID)
+                .having(Bill::AMOUNT_CENTS.sum().gt(500))
+                .order_by(Bill::ACCOUNT_ID.desc())
+        };
+        let none = big(&acme)
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(none.is_empty(), "{name}: {none:?}");
+        let globex = big(&scope("globex"))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(globex, [(2, Some(2_000)), (1, Some(1_000))], "{name}");
+
+        // Combined conditions, several calls (AND), paging.
+        let one = Bill::query(&scope("globex"))
+            .select((Bill::ACCOUNT_ID, count()))
+            .group_by(Bill::ACCOUNT_ID)
+            .having(count().eq(1))
+            .having(
+                Bill::AMOUNT_CENTS
+                    .max()
+                    .gt(1_500)
+                    .or(!Bill::ACCOUNT_ID.count_distinct().ge(1)),
+            )
+            .limit(5)
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(one, [(2, 1)], "{name}");
+
+        // Without `group_by`: the one group of the scope's rows (3 of
+        // acme's; 5 with globex's).
+        let all = |min: i64| {
+            Bill::query(&acme)
+                .select((count(),))
+                .having(count().ge(min))
+                .fetch_all(db)
+        };
+        let three = all(3).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(three, [(3,)], "{name}");
+        let none = all(4).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(none.is_empty(), "{name}: {none:?}");
+    }
+}
+
+/// A subquery keeps its own tenant predicate: acme's accounts are account
+/// 1 only, so acme's bill 3 (on account 2, which only globex has) is not
+/// selected — it would be if the subquery read every tenant's accounts.
+#[tokio::test]
+async fn subqueries_read_only_their_scopes_rows() {
+    use tenant_core::count;
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let acme = scope("acme");
+        let globex = scope("globex");
+        let accounts = |s: &TenantScope| Account::query(s).column(Account::ID);
+
+        let bills = Bill::query(&acme)
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
+            .order_by(Bill::ID.asc())
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ids: Vec<i64> = bills.iter().map(|b| b.id).collect();
+        assert_eq!(ids, [1, 2], "{name}");
+        assert!(bills.iter().all(|b| b.tenant_id.as_str() == "acme"));
+
+        // The subquery's own filters; NOT IN; count; an aggregate.
+        let named = Account::query(&globex)
+            .filter(Account::NAME.like("%two"))
+            .column(Account::ID);
+        let n = Bill::query(&globex)
+            .filter(Bill::ACCOUNT_ID.is_in(named))
+            .count(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(n, 1, "{name}");
+        let orphans = Bill::query(&acme)
+            .filter(!Bill::ACCOUNT_ID.is_in(accounts(&acme)))
+            .select((Bill::ID, Bill::AMOUNT_CENTS))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(orphans, [(3, 300)], "{name}");
+        let total = Bill::query(&acme)
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
+            .select((count(), Bill::AMOUNT_CENTS.sum()))
+            .fetch_one(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(total, (2, Some(300)), "{name}");
+
+        // A subquery of a global model, on a nullable column.
+        let pro = RelPlan::query()
+            .filter(RelPlan::NAME.eq("pro"))
+            .column(RelPlan::ID);
+        let on_pro = Account::query(&acme)
+            .filter(Account::PLAN_ID.is_in(pro))
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(names(&on_pro.iter().collect::<Vec<_>>()), ["acme-one"]);
+
+        // A subquery of another tenant is refused, nothing sent: on a
+        // select, an aggregate, a join, a delete and an update, and in a
+        // transaction.
+        let refused = |r: Result<(), Error>| {
+            assert!(
+                matches!(&r, Err(Error::SubqueryScopeMismatch { statement, subquery })
+                    if statement == "acme" && subquery == "globex"),
+                "{name}: {r:?}"
+            );
+        };
+        refused(
+            Bill::query(&acme)
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
+                .fetch_all(db)
+                .await
+                .map(drop),
+        );
+        refused(
+            Bill::query(&acme)
+                .filter(
+                    Bill::ID
+                        .gt(0)
+                        .and(Bill::ACCOUNT_ID.is_in(accounts(&globex))),
+                )
+                .select((count(),))
+                .fetch_one(db)
+                .await
+                .map(drop),
+        );
+        refused(
+            Bill::query(&acme)
+                .inner_join::<Account>()
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
+                .fetch_all(db)
+                .await
+                .map(drop),
+        );
+        refused(
+            Bill::delete(&acme)
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
+                .execute(db)
+                .await
+                .map(drop),
+        );
+        refused(
+            Bill::update(&acme)
+                .set(Bill::AMOUNT_CENTS, 0)
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
+                .execute(db)
+                .await
+                .map(drop),
+        );
+        // Nested: the subquery's own subquery of another tenant.
+        refused(
+            Bill::query(&acme)
+                .filter(
+                    Bill::ACCOUNT_ID.is_in(
+                        Account::query(&acme)
+                            .filter(
+                                Account::ID.is_in(Bill::query(&globex).column(Bill::ACCOUNT_ID)),
+                            )
+                            .column(Account::ID),
+                    ),
+                )
+                .fetch_all(db)
+                .await
+                .map(drop),
+        );
+        let mut tx = db.begin(&acme).await.expect("begin");
+        refused(
+            Bill::query(&acme)
+                .filter(Bill::ACCOUNT_ID.is_in(accounts(&globex)))
+                .fetch_all(&mut tx)
+                .await
+                .map(drop),
+        );
+        // The transaction is still usable: nothing was sent.
+        let in_tx = Bill::query(&acme)
+            .filter(Bill::ACCOUNT_ID.is_in(accounts(&acme)))
+            .count(&mut tx)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(in_tx, 2, "{name}");
+        tx.rollback().await.expect("rollback");
+        // A global model's statement with a tenant's subquery: refused too.
+        let global = RelPlan::query()
+            .filter(RelPlan::ID.is_in(Account::query(&acme).column(Account::PLAN_ID)))
+            .fetch_all(db)
+            .await;
+        assert!(
+            matches!(global, Err(Error::SubqueryScopeMismatch { .. })),
+            "{name}: {global:?}"
+        );
+
+        // The refused writes changed nothing; a scoped one changes only
+        // acme's orphan bill.
+        let removed = Bill::delete(&acme)
+            .filter(!Bill::ACCOUNT_ID.is_in(accounts(&acme)))
+            .execute(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(removed, 1, "{name}");
+        let mut all = Vec::new();
+        for s in [&acme, &globex] {
+            for b in Bill::query(s)
+                .order_by(Bill::ID.asc())
+                .fetch_all(db)
+                .await
+                .expect("bills")
+            {
+                all.push((b.tenant_id.as_str().to_owned(), b.id, b.amount_cents));
+            }
+        }
+        assert_eq!(
+            all,
+            [
+                ("acme".to_owned(), 1, 100),
+                ("acme".to_owned(), 2, 200),
+                ("globex".to_owned(), 1, 1_000),
+                ("globex".to_owned(), 2, 2_000),
+            ],
+            "{name}"
+        );
+    }
+}
+
+/// Projections read some columns into a tuple or a struct, only of the
+/// scope's rows (globex holds the same ids).
+#[tokio::test]
+async fn projections_read_some_columns_of_the_scopes_rows() {
+    let (_guards, dbs) = every_db().await;
+    for (name, db) in &dbs {
+        seed(db).await;
+        let acme = scope("acme");
+        let amounts = Bill::query(&acme)
+            .filter(Bill::AMOUNT_CENTS.ge(200))
+            .order_by(Bill::ID.asc())
+            .select_as::<BillAmount>()
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            amounts,
+            [
+                BillAmount {
+                    id: 2,
+                    amount_cents: 200
+                },
+                BillAmount {
+                    id: 3,
+                    amount_cents: 300
+                }
+            ],
+            "{name}"
+        );
+        let tuples = Bill::query(&scope("globex"))
+            .select((Bill::ID, Bill::AMOUNT_CENTS))
+            .order_by(Bill::ID.desc())
+            .limit(1)
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(tuples, [(2, 2_000)], "{name}");
+        let plans = Account::query(&scope("globex"))
+            .order_by(Account::NAME.asc())
+            .select_as::<AccountPlan>()
+            .fetch_all(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            plans,
+            [
+                AccountPlan {
+                    name: "globex-one".into(),
+                    plan_id: None
+                },
+                AccountPlan {
+                    name: "globex-two".into(),
+                    plan_id: None
+                }
+            ],
+            "{name}"
+        );
+        let one = Account::query(&acme)
+            .select_as::<AccountPlan>()
+            .fetch_one(db)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            one,
+            AccountPlan {
+                name: "acme-one".into(),
+                plan_id: Some(2)
+            },
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn having_subqueries_and_projections_render_on_every_form() {
+    use tenant_core::count;
+    let acme = scope("acme");
+    let sub = || {
+        Account::query(&acme)
+            .filter(Account::NAME.eq("x"))
+            .column(Account::ID)
+    };
+    let query = || {
+        Bill::query(&acme)
+            .filter(Bill::ACCOUNT_ID.is_in(sub()))
+            .select((Bill::ACCOUNT_ID, count()))
+            .group_by(Bill::ACCOUNT_ID)
+            .having(count().gt(1))
+    };
+    assert_eq!(
+        query().to_sql(),
+        r#"SELECT "rel_bills"."account_id", COUNT(*) FROM "rel_bills" WHERE "rel_bills"."tenant_id" = $1 AND "rel_bills"."account_id" IN (SELECT "rel_accounts"."id" FROM "rel_accounts" WHERE "rel_accounts"."tenant_id" = $2 AND "rel_accounts"."name" = $3) GROUP BY "rel_bills"."account_id" HAVING COUNT(*) > $4"#
+    );
+    assert_eq!(
+        query().to_sql_for(tenant_core::Backend::MySql),
+        "SELECT `rel_bills`.`account_id`, COUNT(*) FROM `rel_bills` WHERE `rel_bills`.`tenant_id` = ? AND `rel_bills`.`account_id` IN (SELECT `rel_accounts`.`id` FROM `rel_accounts` WHERE `rel_accounts`.`tenant_id` = ? AND `rel_accounts`.`name` = ?) GROUP BY `rel_bills`.`account_id` HAVING COUNT(*) > ?"
+    );
+    // Row-level security: the outer tenant is the set one, the subquery
+    // still compares its own tenant column with its own bound tenant.
+    let rls = query().to_rls_sql();
+    assert!(
+        rls.contains("set_config('app.tenant_id', $1, true)")
+            && rls.contains(r#"WHERE "rel_bills"."tenant_id" = "__tenant_ctx"."value""#)
+            && rls.contains(r#"(SELECT "rel_accounts"."id" FROM "rel_accounts" WHERE "rel_accounts"."tenant_id" = $2 AND "rel_accounts"."name" = $3)"#)
+            && rls.contains(r#"HAVING COUNT(*) > $4"#),
+        "{rls}"
+    );
+    // Different shapes never share cached text: another operator, another
+    // subquery model with the same column positions, another aggregate.
+    let a = Bill::query(&acme)
+        .select((count(),))
+        .having(count().ge(1))
+        .to_sql();
+    let b = Bill::query(&acme)
+        .select((count(),))
+        .having(count().gt(1))
+        .to_sql();
+    let c = Bill::query(&acme)
+        .select((count(),))
+        .having(Bill::ID.count_distinct().gt(1))
+        .to_sql();
+    assert!(a.ends_with("HAVING COUNT(*) >= $2"), "{a}");
+    assert!(b.ends_with("HAVING COUNT(*) > $2"), "{b}");
+    assert!(
+        c.ends_with(r#"HAVING COUNT(DISTINCT "rel_bills"."id") > $2"#),
+        "{c}"
+    );
+    let on_accounts = Account::query(&acme)
+        .filter(Account::PLAN_ID.is_in(Account::query(&acme).column(Account::ID)))
+        .to_sql();
+    let on_plans = Account::query(&acme)
+        .filter(Account::PLAN_ID.is_in(RelPlan::query().column(RelPlan::ID)))
+        .to_sql();
+    assert!(
+        on_accounts.ends_with(r#"IN (SELECT "rel_accounts"."id" FROM "rel_accounts" WHERE "rel_accounts"."tenant_id" = $2)"#),
+        "{on_accounts}"
+    );
+    assert!(
+        on_plans.ends_with(r#"IN (SELECT "rel_plans"."id" FROM "rel_plans")"#),
+        "{on_plans}"
+    );
+    // Filters, ordering and paging of the subquery, then the outer's.
+    let paged = Bill::query(&acme)
+        .filter(
+            Bill::ACCOUNT_ID.is_in(
+                Account::query(&acme)
+                    .order_by(Account::ID.desc())
+                    .limit(1)
+                    .column(Account::ID),
+            ),
+        )
+        .filter(Bill::ID.gt(0))
+        .order_by(Bill::ID.asc())
+        .to_sql();
+    assert!(
+        paged.ends_with(r#"IN (SELECT "rel_accounts"."id" FROM "rel_accounts" WHERE "rel_accounts"."tenant_id" = $2 ORDER BY "rel_accounts"."id" DESC LIMIT $3) AND "rel_bills"."id" > $4 ORDER BY "rel_bills"."id" ASC"#),
+        "{paged}"
+    );
+    let summary = Bill::query(&acme).select_as::<BillAmount>().to_sql();
+    assert_eq!(
+        summary,
+        r#"SELECT "rel_bills"."id", "rel_bills"."amount_cents" FROM "rel_bills" WHERE "rel_bills"."tenant_id" = $1"#
+    );
+}

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 use super::{Filters, Paging, Select, paging_methods, sql_accessors};
 use crate::ast::{self, AstPass};
 use crate::backend::{Backend, Driver};
-use crate::condition::{Column, Nullability, OrderOn};
+use crate::condition::{CmpOp, Column, Node, Nullability, OrderOn, Values};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
@@ -15,7 +15,7 @@ use crate::model::Model;
 use crate::params::{DynParams, Sql, Statement};
 use crate::shape::{self, Tag};
 use crate::tenant::TenantValue;
-use crate::value::SqlType;
+use crate::value::{IntoValue, SqlType, Value};
 
 /// One item of a select list, as the core renders it. Column positions
 /// index the model's `COLUMNS`.
@@ -58,7 +58,7 @@ impl ExprNode {
     /// expression, with the cast that makes its type the same on every
     /// backend (PostgreSQL's `SUM(bigint)` is `numeric`, MySQL's `SUM` and
     /// `AVG` are `DECIMAL`).
-    fn walk(self, pass: &mut AstPass<'_>, qualifier: &str) {
+    pub(crate) fn walk(self, pass: &mut AstPass<'_>, qualifier: &str) {
         pass.tag(Tag::Item);
         pass.word(self.tag());
         let (open, column, close): (&str, Option<usize>, &str) = match self {
@@ -99,6 +99,11 @@ mod sealed {
     impl<M, O> Sealed<M> for super::Aggregated<M, O> {}
     impl<M, T> Sealed<M> for super::Summed<M, T> {}
     impl<M> Sealed<M> for super::Count {}
+    pub trait SealedHaving<M> {}
+    impl<M> SealedHaving<M> for super::Having<M> {}
+    pub trait SealedOperand {}
+    impl<U> SealedOperand for Option<U> {}
+    impl SealedOperand for i64 {}
     pub trait Summable {}
     impl Summable for i16 {}
     impl Summable for i32 {}
@@ -308,6 +313,258 @@ projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5);
 projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5, E6 6);
 projection!(E0 0, E1 1, E2 2, E3 3, E4 4, E5 5, E6 6, E7 7);
 
+/// A condition on the groups of an [`Aggregate`] over model `M`, for
+/// [`Aggregate::having`]: a comparison of an aggregate of `M`'s columns
+/// with a value of the aggregate's type — `count().gt(5)`,
+/// `Invoice::AMOUNT_CENTS.sum().ge(1_000)` — combined with
+/// [`and`](Having::and), [`or`](Having::or) and [`not`](Having::not) (or
+/// `!`).
+#[must_use = "a condition does nothing until it is passed to `having`"]
+#[derive(Debug)]
+pub struct Having<M> {
+    node: Node,
+    values: Values,
+    _marker: PhantomData<fn() -> M>,
+}
+
+impl<M> Having<M> {
+    fn compare(expr: ExprNode, op: CmpOp, value: Value) -> Self {
+        let mut values = Values::new();
+        values.push(value);
+        Having {
+            node: Node::Having { expr, op },
+            values,
+            _marker: PhantomData,
+        }
+    }
+
+    fn join(self, other: Having<M>, node: fn(Box<Node>, Box<Node>) -> Node) -> Having<M> {
+        let mut values = self.values;
+        values.extend(other.values);
+        Having {
+            node: node(Box::new(self.node), Box::new(other.node)),
+            values,
+            _marker: PhantomData,
+        }
+    }
+
+    /// Both conditions hold.
+    pub fn and(self, other: Having<M>) -> Having<M> {
+        self.join(other, Node::And)
+    }
+
+    /// At least one condition holds.
+    pub fn or(self, other: Having<M>) -> Having<M> {
+        self.join(other, Node::Or)
+    }
+
+    /// The condition does not hold. Same as `!condition`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Having<M> {
+        Having {
+            node: Node::Not(Box::new(self.node)),
+            values: self.values,
+            _marker: PhantomData,
+        }
+    }
+}
+
+impl<M> std::ops::Not for Having<M> {
+    type Output = Having<M>;
+
+    fn not(self) -> Having<M> {
+        Having::not(self)
+    }
+}
+
+/// A condition that may filter the groups of an aggregate over model `M`.
+/// Sealed: implemented by [`Having`] only.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot filter the groups of `{M}`",
+    label = "not a condition on aggregates of `{M}`'s columns",
+    note = "compare an aggregate of `{M}`'s own columns, e.g. `.having(count().gt(1))` or `.having({M}::SOME_COLUMN.sum().ge(..))`; filter rows with `.filter(..)` before `.select(..)`"
+)]
+pub trait HavingOn<M>: sealed::SealedHaving<M> {
+    #[doc(hidden)]
+    fn into_having(self) -> Having<M>;
+}
+
+impl<M> HavingOn<M> for Having<M> {
+    fn into_having(self) -> Having<M> {
+        self
+    }
+}
+
+/// What an aggregate compares with in [`Having`]: the bare type of an
+/// `Option<_>` aggregate, `i64` for a count. Sealed.
+pub trait Operand: sealed::SealedOperand {
+    /// The type of the values the aggregate compares with.
+    type Compared;
+}
+
+impl<U> Operand for Option<U> {
+    type Compared = U;
+}
+
+impl Operand for i64 {
+    type Compared = i64;
+}
+
+/// `eq` .. `le` of an aggregate, in `HAVING`, given its `having` maker.
+macro_rules! having_comparisons {
+    ($value:ty $(, $m:ident)?) => {
+        /// `aggregate = value`, in `HAVING`.
+        pub fn eq$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Eq, value.into_value())
+        }
+
+        /// `aggregate <> value`, in `HAVING`.
+        pub fn ne$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Ne, value.into_value())
+        }
+
+        /// `aggregate > value`, in `HAVING`.
+        pub fn gt$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Gt, value.into_value())
+        }
+
+        /// `aggregate >= value`, in `HAVING`.
+        pub fn ge$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Ge, value.into_value())
+        }
+
+        /// `aggregate < value`, in `HAVING`.
+        pub fn lt$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Lt, value.into_value())
+        }
+
+        /// `aggregate <= value`, in `HAVING`.
+        pub fn le$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
+            self.having(CmpOp::Le, value.into_value())
+        }
+    };
+}
+
+impl Count {
+    fn having<M>(self, op: CmpOp, value: Value) -> Having<M> {
+        Having::compare(ExprNode::Count, op, value)
+    }
+
+    having_comparisons!(i64, M);
+}
+
+impl<M, O: Operand> Aggregated<M, O> {
+    fn having(self, op: CmpOp, value: Value) -> Having<M> {
+        Having::compare(self.node, op, value)
+    }
+
+    having_comparisons!(O::Compared);
+}
+
+impl<M, T: Summable> Summed<M, T> {
+    fn having(self, op: CmpOp, value: Value) -> Having<M> {
+        Having::compare(self.node, op, value)
+    }
+
+    having_comparisons!(T::Sum);
+}
+
+/// A struct that one row of a projection of model `M` reads into, field by
+/// field: implemented by `#[derive(TenantProjection)]` with
+/// `#[tenant(model = M)]`, whose fields are named like `M`'s columns and
+/// have their types. Read it with [`Select::select_as`].
+///
+/// ```
+/// use tenant_core::prelude::*;
+///
+/// #[derive(TenantModel)]
+/// #[tenant(table = "invoices")]
+/// struct Invoice {
+///     #[tenant(primary_key)]
+///     id: i64,
+///     #[tenant(tenant_id)]
+///     tenant_id: TenantId,
+///     status: String,
+///     note: Option<String>,
+///     amount_cents: i64,
+/// }
+///
+/// /// Two columns of an invoice, without the rest.
+/// #[derive(Debug, TenantProjection)]
+/// #[tenant(model = Invoice)]
+/// struct InvoiceSummary {
+///     id: i64,
+///     amount_cents: i64,
+/// }
+///
+/// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+/// let query = Invoice::query(&acme)
+///     .filter(Invoice::STATUS.eq("paid"))
+///     .select_as::<InvoiceSummary>();
+/// assert_eq!(
+///     query.to_sql(),
+///     r#"SELECT "invoices"."id", "invoices"."amount_cents" FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."status" = $2"#
+/// );
+/// # async fn run(db: &TenantDb, acme: &TenantScope) -> Result<(), tenant_core::Error> {
+/// let summaries: Vec<InvoiceSummary> =
+///     Invoice::query(acme).select_as::<InvoiceSummary>().fetch_all(db).await?;
+/// # Ok(()) }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a projection of `{M}`",
+    label = "rows of `{M}` cannot be read into `{Self}`",
+    note = "declare it with `#[derive(TenantProjection)]` and `#[tenant(model = {M})]`, its fields named and typed like `{M}`'s columns"
+)]
+pub trait TenantProjection<M>: Sized + Send + Unpin + 'static {
+    #[doc(hidden)]
+    fn nodes() -> Vec<ExprNode>;
+    #[doc(hidden)]
+    fn decode<DB: Driver>(row: &DB::Row) -> Result<Self, sqlx::Error>;
+}
+
+/// The select list of a [`TenantProjection`] `T`: its fields' columns,
+/// read into a `T` ([`Select::select_as`]).
+pub struct As<T>(PhantomData<fn() -> T>);
+
+impl<M, T: TenantProjection<M>> Projection<M> for As<T> {
+    type Row = T;
+
+    fn nodes(&self) -> Vec<ExprNode> {
+        T::nodes()
+    }
+
+    fn decode<DB: Driver>(row: &DB::Row) -> Result<T, sqlx::Error> {
+        T::decode::<DB>(row)
+    }
+}
+
+/// A projection field's column (for `#[derive(TenantProjection)]`): a
+/// column of `M` holding `F`. Sealed.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the field's type `{F}` is not the type of its column `{Self}`",
+    label = "a field of a projection of `{M}` must have its column's type",
+    note = "declare the field with the type of the model's field of the same name (a nullable column is an `Option<_>`)",
+    note = "the tenant column cannot be projected: every row read is the scope's tenant"
+)]
+pub trait ProjectsAs<M, F>: sealed::Sealed<M> {
+    #[doc(hidden)]
+    fn column_index(&self) -> usize;
+}
+
+impl<M: Model, T, N> ProjectsAs<M, T> for Column<M, T, N> {
+    fn column_index(&self) -> usize {
+        self.index()
+    }
+}
+
+/// The select-list item of a projection field of type `F` read from
+/// `column` (for `#[derive(TenantProjection)]`).
+#[doc(hidden)]
+pub fn projected<M, F>(column: impl ProjectsAs<M, F>) -> ExprNode {
+    ExprNode::Column(column.column_index())
+}
+
 /// A column that may group the rows of model `M`: one of its column
 /// constants (not the tenant column: every row of the query has the same
 /// tenant). Sealed.
@@ -367,6 +624,8 @@ pub struct Aggregate<M, P> {
     items: Vec<ExprNode>,
     filters: Filters,
     group: Vec<usize>,
+    having: Vec<Node>,
+    having_values: Vec<Value>,
     order: Vec<(usize, bool)>,
     paging: Paging,
     _marker: PhantomData<fn() -> (M, P)>,
@@ -383,10 +642,22 @@ impl<M: Model> Select<M> {
             items: projection.nodes(),
             filters,
             group: Vec::new(),
+            having: Vec::new(),
+            having_values: Vec::new(),
             order,
             paging,
             _marker: PhantomData,
         }
+    }
+
+    /// Reads the columns of the fields of `T`, a struct that derives
+    /// [`TenantProjection`] for this model, instead of whole rows: rows of
+    /// `T`. Like [`select`](Select::select), everything the query had
+    /// carries over, and [`group_by`](Aggregate::group_by),
+    /// [`order_by`](Aggregate::order_by) and paging may follow. See
+    /// [`TenantProjection`].
+    pub fn select_as<T: TenantProjection<M>>(self) -> Aggregate<M, As<T>> {
+        self.select(As(PhantomData))
     }
 
     /// Whether any row matches: `count` of at most one row.
@@ -400,6 +671,45 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
     /// aggregates are then per group.
     pub fn group_by(mut self, column: impl GroupKey<M>) -> Self {
         self.group.push(column.column_index());
+        self
+    }
+
+    /// Keeps only the groups for which `condition`, a comparison of
+    /// aggregates of the model's columns, holds: SQL's `HAVING` (may be
+    /// called several times; combined with `AND`). Without
+    /// [`group_by`](Aggregate::group_by) it applies to the one group of all
+    /// rows.
+    ///
+    /// ```
+    /// use tenant_core::prelude::*;
+    /// use tenant_core::count;
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "invoices")]
+    /// struct Invoice {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     customer_id: i64,
+    ///     amount_cents: i64,
+    /// }
+    ///
+    /// let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+    /// // Customers with more than 5 invoices, or 1 000 cents in all.
+    /// let busy = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, count()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .having(count().gt(5).or(Invoice::AMOUNT_CENTS.sum().ge(1_000)));
+    /// assert_eq!(
+    ///     busy.to_sql(),
+    ///     r#"SELECT "invoices"."customer_id", COUNT(*) FROM "invoices" WHERE "invoices"."tenant_id" = $1 GROUP BY "invoices"."customer_id" HAVING (COUNT(*) > $2 OR CAST(SUM("invoices"."amount_cents") AS BIGINT) >= $3)"#
+    /// );
+    /// ```
+    pub fn having(mut self, condition: impl HavingOn<M>) -> Self {
+        let condition = condition.into_having();
+        self.having.push(condition.node);
+        self.having_values.extend(condition.values);
         self
     }
 
@@ -442,6 +752,12 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
             pass.sql(if i == 0 { " GROUP BY " } else { ", " });
             pass.column(&sql.qualifier, column);
         }
+        pass.tag(Tag::HavingClause);
+        pass.word(self.having.len());
+        for (i, node) in self.having.iter().enumerate() {
+            pass.sql(if i == 0 { " HAVING " } else { " AND " });
+            node.walk(pass, &sql.qualifier);
+        }
         pass.order(&self.order, &sql.qualifier);
         self.paging.walk(pass);
         if rls {
@@ -472,7 +788,8 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
             Form::Plain => shape::Kind::Aggregate,
             Form::Rls => shape::Kind::AggregateRls,
         };
-        let capacity = 48 * (self.items.len() + self.filters.len() + self.group.len() + 4);
+        let capacity =
+            48 * (self.items.len() + self.filters.len() + self.group.len() + self.having.len() + 4);
         ast::render::<M>(kind, backend, capacity, |pass| {
             self.walk(pass, backend, form)
         })
@@ -483,8 +800,11 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
     /// Every row (every group, when grouping).
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<P::Row>, Error> {
         let target = executor.into_target();
+        self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.paging.statement(sql, self.tenant, self.filters.values);
+        let mut values = self.filters.values;
+        values.extend(self.having_values);
+        let stmt = self.paging.statement(sql, self.tenant, values);
         dispatch!(target, on => fetch::<_, M, P>(on, stmt).await)
     }
 

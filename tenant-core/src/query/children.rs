@@ -74,7 +74,7 @@ where
     {
         let mut target = executor.into_target();
         let tenant = self.tenant();
-        let stmt = self.statement_for(&target);
+        let stmt = self.statement_for(&target)?;
         let parents: Vec<(P, P::PrimaryKey)> = {
             let target = target.reborrow();
             dispatch!(target, on => super::fetch_keyed::<_, P, P::PrimaryKey>(on, stmt, P::PRIMARY_KEY_INDEX).await)?
@@ -104,7 +104,7 @@ where
                 },
                 chunk.iter().cloned().map(Value::new).collect(),
             );
-            let stmt = query.statement_for(&target);
+            let stmt = query.statement_for(&target)?;
             let target = target.reborrow();
             let rows: Vec<(C, Option<P::PrimaryKey>)> = dispatch!(target, on => super::fetch_keyed::<_, C, Option<P::PrimaryKey>>(on, stmt, <C as References<P>>::COLUMN).await)?;
             for (child, key) in rows {

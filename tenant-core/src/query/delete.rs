@@ -86,14 +86,19 @@ impl<M: Model> Delete<M> {
         self.sql(backend).as_str().to_owned()
     }
 
-    pub(super) fn into_statement(self, backend: Backend) -> Statement<DynParams> {
+    pub(super) fn into_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
         self.into_statement_with(backend, false)
     }
 
-    fn into_statement_with(self, backend: Backend, returning: bool) -> Statement<DynParams> {
+    fn into_statement_with(
+        self,
+        backend: Backend,
+        returning: bool,
+    ) -> Result<Statement<DynParams>, Error> {
+        self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql_with(backend, returning);
         let values = self.filters.values;
-        Statement {
+        Ok(Statement {
             sql,
             tenant: self.tenant,
             params: DynParams {
@@ -102,7 +107,7 @@ impl<M: Model> Delete<M> {
                 limit: None,
                 offset: None,
             },
-        }
+        })
     }
 
     /// Runs the delete; returns the number of rows removed. Made by
@@ -111,7 +116,7 @@ impl<M: Model> Delete<M> {
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let by_key = self.by_key;
         let target = executor.into_target();
-        let stmt = self.into_statement(target.backend());
+        let stmt = self.into_statement(target.backend())?;
         found_by_key(
             by_key,
             dispatch!(target, on => exec::execute_write(on, stmt).await)?,
@@ -125,7 +130,7 @@ impl<M: Model> Delete<M> {
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let by_key = self.by_key;
         let target = executor.into_target();
-        let stmt = self.into_statement_with(target.backend(), true);
+        let stmt = self.into_statement_with(target.backend(), true)?;
         let rows = dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?;
         found_by_key(by_key, rows.len() as u64)?;
         Ok(rows)

@@ -396,6 +396,9 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
     ) -> Result<Vec<K::Row<A, B>>, Error> {
         let target = executor.into_target();
         let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
+        for (_, node) in &self.filters {
+            node.check_scopes(self.tenant.as_ref())?;
+        }
         let stmt = self.paging.statement(sql, self.tenant, self.values);
         dispatch!(target, on => fetch::<_, A, B, K>(on, stmt).await)
     }

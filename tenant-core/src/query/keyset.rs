@@ -127,7 +127,7 @@ impl<M: Model, K: SqlType + Clone + Unpin> Keyset<M, K> {
         let stmt = self
             .select
             .limit(size.saturating_add(1))
-            .statement_for(&target);
+            .statement_for(&target)?;
         let mut rows: Vec<(M, K)> =
             dispatch!(target, on => super::fetch_keyed::<_, M, K>(on, stmt, key).await)?;
         let next = if rows.len() > size as usize {

@@ -11,10 +11,13 @@ mod join;
 mod keyset;
 mod prepare;
 mod select;
+mod subquery;
 mod update;
 
+pub use aggregate::ExprNode;
 pub use aggregate::{
-    Aggregate, Aggregated, Count, Expr, GroupKey, Projection, Summable, Summed, count,
+    Aggregate, Aggregated, As, Count, Expr, GroupKey, Having, HavingOn, Operand, Projection,
+    ProjectsAs, Summable, Summed, TenantProjection, count, projected,
 };
 pub use delete::Delete;
 pub use find::Find;
@@ -23,6 +26,8 @@ pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use keyset::{Keyset, Page, SortOrder};
 pub use prepare::Prepare;
 pub use select::Select;
+pub use subquery::Subquery;
+pub(crate) use subquery::SubqueryNode;
 pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};
 
 use crate::condition::{CmpOp, ConditionOn, Node};
@@ -153,6 +158,17 @@ impl Filters {
     fn len(&self) -> usize {
         self.nodes.len()
     }
+
+    /// Refuses a subquery scoped to another tenant than the statement's
+    /// `tenant` (see [`Node::check_scopes`]).
+    fn check_scopes(&self, tenant: Option<&crate::tenant::TenantValue>) -> Result<(), Error> {
+        check_scopes(&self.nodes, tenant)
+    }
+}
+
+/// Refuses a subquery in `nodes` scoped to another tenant than `tenant`.
+fn check_scopes(nodes: &[Node], tenant: Option<&crate::tenant::TenantValue>) -> Result<(), Error> {
+    nodes.iter().try_for_each(|node| node.check_scopes(tenant))
 }
 
 /// The hidden constructors behind `M::query(&scope)` / `M::query()` (and

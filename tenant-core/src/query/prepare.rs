@@ -26,7 +26,7 @@ fn finish<DB: Driver, P: Params>(
 
 impl<M: Model> Prepare for Select<M> {
     fn prepare<DB: Driver>(self) -> Result<(Cow<'static, str>, DB::Arguments), Error> {
-        finish::<DB, _>(self.plain_statement(DB::BACKEND))
+        finish::<DB, _>(self.plain_statement(DB::BACKEND)?)
     }
 }
 
@@ -50,6 +50,6 @@ impl<M: Model, S: HasAssignments> Prepare for Update<M, S> {
 
 impl<M: Model> Prepare for Delete<M> {
     fn prepare<DB: Driver>(self) -> Result<(Cow<'static, str>, DB::Arguments), Error> {
-        finish::<DB, _>(self.into_statement(DB::BACKEND))
+        finish::<DB, _>(self.into_statement(DB::BACKEND)?)
     }
 }

@@ -68,7 +68,10 @@ impl<M: Model> Select<M> {
     }
 
     /// The statement for `target`.
-    pub(super) fn statement_for(self, target: &exec::Target<'_>) -> Statement<DynParams> {
+    pub(super) fn statement_for(
+        self,
+        target: &exec::Target<'_>,
+    ) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
         self.into_statement(sql)
     }
@@ -241,12 +244,15 @@ impl<M: Model> Select<M> {
         self.select_sql(Backend::Postgres, form).as_str().to_owned()
     }
 
-    pub(super) fn into_statement(self, sql: Sql) -> Statement<DynParams> {
-        self.paging.statement(sql, self.tenant, self.filters.values)
+    /// The statement of `sql`; refused when a subquery is scoped to
+    /// another tenant.
+    pub(super) fn into_statement(self, sql: Sql) -> Result<Statement<DynParams>, Error> {
+        self.filters.check_scopes(self.tenant.as_ref())?;
+        Ok(self.paging.statement(sql, self.tenant, self.filters.values))
     }
 
     /// The plain-form statement for `backend` (for [`Prepare`](super::Prepare)).
-    pub(super) fn plain_statement(self, backend: Backend) -> Statement<DynParams> {
+    pub(super) fn plain_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(backend, Form::Plain);
         self.into_statement(sql)
     }
@@ -255,7 +261,7 @@ impl<M: Model> Select<M> {
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql);
+        let stmt = self.into_statement(sql)?;
         dispatch!(target, on => exec::fetch_all(on, stmt).await)
     }
 
@@ -263,7 +269,7 @@ impl<M: Model> Select<M> {
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql);
+        let stmt = self.into_statement(sql)?;
         dispatch!(target, on => exec::fetch_optional(on, stmt).await)
     }
 
@@ -276,7 +282,7 @@ impl<M: Model> Select<M> {
     pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
         let target = executor.into_target();
         let sql = self.count_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql);
+        let stmt = self.into_statement(sql)?;
         dispatch!(target, on => exec::fetch_scalar(on, stmt).await)
     }
 }

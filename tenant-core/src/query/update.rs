@@ -312,6 +312,7 @@ impl<M: Model, S> Update<M, S> {
                 column: M::COLUMNS[set.column],
             });
         }
+        self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql_with(backend, returning);
         Ok(Statement {
             sql,

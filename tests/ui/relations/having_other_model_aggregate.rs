@@ -1,0 +1,33 @@
+// HAVING compares aggregates of the queried model's columns only.
+
+use tenant_core::prelude::*;
+use tenant_core::count;
+
+#[derive(TenantModel)]
+#[tenant(table = "customers")]
+pub struct Customer {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub name: String,
+}
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub customer_id: i64,
+    pub amount_cents: i64,
+}
+
+fn main() {
+    let acme = TenantScope::new(TenantId::parse("acme").unwrap());
+    let _ = Invoice::query(&acme)
+        .select((Invoice::CUSTOMER_ID, count()))
+        .group_by(Invoice::CUSTOMER_ID)
+        .having(Customer::ID.max().gt(5));
+}
