@@ -437,3 +437,33 @@ pub async fn sqlite_memory() -> SqlitePool {
         .await
         .expect("open in-memory SQLite")
 }
+
+/// Runs `sql` (no parameters) with raw sqlx on `db`'s pool, on PostgreSQL
+/// in a transaction of `tenant` so that row-level security admits it.
+///
+/// For rows the builders refuse to write — a reference to another tenant's
+/// row, which tenant-core looks up before every write — as a program
+/// outside the framework, a schema without foreign keys, or data from
+/// before the check would leave them. The reading tests then show that the
+/// builders keep tenants apart by themselves even over such rows.
+pub async fn raw_tenant_write(db: &tenant_core::TenantDb, tenant: &str, sql: &str) {
+    if let Some(pool) = db.as_sqlite() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .expect("raw write");
+    } else if let Some(pool) = db.as_postgres() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "BEGIN; SELECT set_config('{}', '{tenant}', true); {sql}; COMMIT",
+            tenant_core::rls::TENANT_SETTING
+        )))
+        .execute(pool)
+        .await
+        .expect("raw write");
+    } else if let Some(pool) = db.as_mysql() {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(pool)
+            .await
+            .expect("raw write");
+    }
+}

@@ -190,26 +190,15 @@ async fn seed(db: &TenantDb) {
 
 /// Acme's bill 3, pointing at account 2, which only globex has. The
 /// builders refuse to write it (a same-tenant reference is checked on
-/// write); it is written here with raw SQL, as a row from before the check,
-/// from another program, or from a schema without a composite foreign key
-/// would be, so that the joins are shown to keep tenants apart by
-/// themselves.
+/// write), so it is written with raw SQL, to show that the joins keep
+/// tenants apart by themselves.
 async fn insert_foreign_bill(db: &TenantDb) {
-    const INSERT: &str = "INSERT INTO rel_bills (id, tenant_id, account_id, amount_cents) VALUES (3, 'acme', 2, 300)";
-    if let Some(pool) = db.as_sqlite() {
-        sqlx::query(INSERT).execute(pool).await.expect("raw bill");
-    } else if let Some(pool) = db.as_postgres() {
-        // In the tenant's transaction, so that row-level security admits it.
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "BEGIN; SELECT set_config('{}', 'acme', true); {INSERT}; COMMIT",
-            tenant_core::rls::TENANT_SETTING
-        )))
-        .execute(pool)
-        .await
-        .expect("raw bill");
-    } else if let Some(pool) = db.as_mysql() {
-        sqlx::query(INSERT).execute(pool).await.expect("raw bill");
-    }
+    tenant_tests::raw_tenant_write(
+        db,
+        "acme",
+        "INSERT INTO rel_bills (id, tenant_id, account_id, amount_cents) VALUES (3, 'acme', 2, 300)",
+    )
+    .await;
 }
 
 fn names(accounts: &[&Account]) -> Vec<String> {
