@@ -112,7 +112,7 @@ pub enum Error {
     /// tenants' rows. Checked before the write, in its transaction, whether
     /// or not the schema has a foreign key; nothing was written.
     #[error(
-        "`{model}.{column}` must refer to a `{parent}` of tenant `{tenant}`, and tenant `{tenant}` has no `{parent}` with {column} = {keys}; nothing was written"
+        "`{model}.{column}` must refer to a `{parent}` of tenant `{tenant}`, and tenant `{tenant}` has no `{parent}` with {column} = {key}; nothing was written"
     )]
     ReferenceNotFound {
         /// The referencing model.
@@ -123,9 +123,8 @@ pub enum Error {
         parent: &'static str,
         /// The tenant of the write (its key as text).
         tenant: String,
-        /// The key, or `one of [..]` the keys of the rows checked together
-        /// (up to ten shown).
-        keys: String,
+        /// The first key missing (`the value assigned` for an update's).
+        key: String,
     },
     /// The database, the connection or the driver failed.
     #[error("database error: {0}")]

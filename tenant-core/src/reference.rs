@@ -21,7 +21,6 @@
 //! empty optional reference, an update that assigns none), pay nothing.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 
 use sqlx::error::BoxDynError;
 
@@ -38,9 +37,6 @@ use crate::value::{KeyRef, Value};
 /// At most this many keys are checked by one statement: well under every
 /// backend's limit of bound parameters (SQLite's 32 766 is the lowest).
 const KEYS_PER_STATEMENT: usize = 10_000;
-
-/// Keys shown in an error.
-const KEYS_SHOWN: usize = 10;
 
 /// A key to check: read from a `New<Model>`, or the value an update
 /// assigns (which may be NULL: that is checked when the lookup misses).
@@ -97,7 +93,8 @@ impl<'a> Checks<'a> {
         for (column, value) in assignments {
             for (i, reference) in M::REFERENCES.iter().enumerate() {
                 if reference.column == column {
-                    per_reference[i].push(Key::Set(value));
+                    // The value the column ends with: the last assignment.
+                    per_reference[i] = vec![Key::Set(value)];
                 }
             }
         }
@@ -119,49 +116,84 @@ impl<'a> Checks<'a> {
     ) -> Result<(), Error> {
         for (reference, keys) in M::REFERENCES.iter().zip(self.per_reference) {
             for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-                let found = exec::fetch_scalar(
-                    on.reborrow(),
-                    Statement {
-                        sql: Sql::Owned(render(reference, DB::BACKEND, chunk.len())),
-                        tenant: Some(tenant),
-                        params: LookupParams {
-                            tenant: reference.parent_tenant_column.map(|_| tenant),
-                            keys: chunk.to_vec(),
-                        },
-                    },
-                )
-                .await?;
-                if usize::try_from(found).ok() == Some(chunk.len()) {
+                if lookup::<DB>(on, tenant, reference, chunk).await? {
                     continue;
                 }
-                // A single assigned value that was not found may be NULL
-                // (an optional reference being cleared).
-                if let [Key::Set(value)] = chunk
-                    && is_null::<DB>(on, tenant, value).await?
-                {
-                    continue;
+                // Fewer rows than keys: a key is missing — or two keys that
+                // differ in Rust are one to the database (MySQL's case- and
+                // trailing-space-insensitive collations). Each key is then
+                // looked up alone, and the error names the first missing.
+                let mut missing = None;
+                if let [key] = chunk {
+                    missing = Some(*key);
+                } else {
+                    for &key in chunk {
+                        if !lookup::<DB>(on, tenant, reference, &[key]).await? {
+                            missing = Some(key);
+                            break;
+                        }
+                    }
                 }
-                return Err(Error::ReferenceNotFound {
-                    model: reference.model,
-                    column: reference.column_name,
-                    parent: reference.parent,
-                    tenant: tenant.to_string(),
-                    keys: shown(chunk),
-                });
+                if let Some(key) = missing {
+                    return Err(Error::ReferenceNotFound {
+                        model: reference.model,
+                        column: reference.column_name,
+                        parent: reference.parent,
+                        tenant: tenant.to_string(),
+                        key: shown(key),
+                    });
+                }
             }
         }
         Ok(())
     }
 }
 
+/// Whether every one of `keys` (distinct to the database) names a row of
+/// the referenced model for `tenant`; a single assigned value that is NULL
+/// (an optional reference being cleared) passes.
+async fn lookup<DB: Driver>(
+    on: &mut On<'_, DB>,
+    tenant: TenantValue,
+    reference: &Reference,
+    keys: &[Key<'_>],
+) -> Result<bool, Error> {
+    let found = exec::fetch_scalar(
+        on.reborrow(),
+        Statement {
+            sql: Sql::Owned(render(reference, DB::BACKEND, keys.len())),
+            tenant: Some(tenant),
+            params: LookupParams {
+                tenant: reference.parent_tenant_column.map(|_| tenant),
+                keys: keys.to_vec(),
+            },
+        },
+    )
+    .await?;
+    if usize::try_from(found).ok() == Some(keys.len()) {
+        return Ok(true);
+    }
+    match keys {
+        [Key::Set(value)] => is_null::<DB>(on, tenant, reference, value).await,
+        _ => Ok(false),
+    }
+}
+
 /// Whether `value` is NULL, asked of the database (a type-erased value
-/// cannot say).
+/// cannot say). The text names the reference: a prepared statement's
+/// parameter types are fixed by its first use, and each reference's keys
+/// have one type.
 async fn is_null<DB: Driver>(
     on: &mut On<'_, DB>,
     tenant: TenantValue,
+    reference: &Reference,
     value: &Value,
 ) -> Result<bool, Error> {
-    let mut sql = String::from("SELECT COUNT(*)");
+    let mut sql = String::from("SELECT COUNT(*) AS ");
+    sql.push_str(&quoted(
+        DB::BACKEND,
+        &format!("{}.{} is null", reference.model, reference.column_name),
+    ));
     if DB::BACKEND == Backend::MySql {
         sql.push_str(" FROM DUAL");
     }
@@ -183,30 +215,11 @@ async fn is_null<DB: Driver>(
     Ok(nulls == 1)
 }
 
-/// The keys of an error message.
-fn shown(keys: &[Key<'_>]) -> String {
-    match keys {
-        [Key::Row(key)] => format!("{key:?}"),
-        [Key::Set(_)] => "the value assigned".to_owned(),
-        keys => {
-            let mut out = String::from("one of [");
-            for (i, key) in keys.iter().take(KEYS_SHOWN).enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                match key {
-                    Key::Row(key) => {
-                        let _ = write!(out, "{key:?}");
-                    }
-                    Key::Set(_) => out.push_str("the value assigned"),
-                }
-            }
-            if keys.len() > KEYS_SHOWN {
-                let _ = write!(out, ", … ({} keys)", keys.len());
-            }
-            out.push(']');
-            out
-        }
+/// The key of an error message.
+fn shown(key: Key<'_>) -> String {
+    match key {
+        Key::Row(key) => format!("{key:?}"),
+        Key::Set(_) => "the value assigned".to_owned(),
     }
 }
 

@@ -1,16 +1,18 @@
 //! Adversarial tests of three new features: same-tenant references checked
 //! on write, scoped subqueries as `is_in` operands, and `HAVING`.
 //!
-//! A passing test documents a defence that holds. A test marked
-//! `#[ignore = "FINDING: .."]` fails: it documents a finding (run it with
-//! `cargo test -p tenant-tests --test reference_attacks -- --ignored`).
+//! Each test documents a defence that holds. Three were findings when
+//! written, fixed since: an update's NULL check prepared with one key type
+//! and reused for another on PostgreSQL (08P01 instead of
+//! `ReferenceNotFound`), the same valid key assigned twice, and keys equal
+//! under MariaDB's collation in one batch (both refused as missing).
 //!
 //! Mirror tenants: acme and globex hold the same ids, so a check or a
 //! predicate that forgot the tenant would find the other tenant's row.
 
 use tenant_core::count;
-use tenant_core::{Backend, Select, SortOrder};
 use tenant_core::prelude::*;
+use tenant_core::{Backend, Select, SortOrder};
 use tenant_tests::suites::scope;
 use tenant_tests::{MyTestDb, PgTestDb};
 
@@ -229,11 +231,18 @@ async fn all_orders(db: &TenantDb) -> Vec<(String, i64, i64, Option<String>, i64
 /// `ReferenceNotFound` for acme on `column`; the message never names
 /// globex.
 #[track_caller]
-fn assert_refused<T: std::fmt::Debug>(backend: &str, what: &str, column: &str, r: Result<T, Error>) {
+fn assert_refused<T: std::fmt::Debug>(
+    backend: &str,
+    what: &str,
+    column: &str,
+    r: Result<T, Error>,
+) {
     match &r {
-        Err(e @ Error::ReferenceNotFound {
-            column: c, tenant, ..
-        }) => {
+        Err(
+            e @ Error::ReferenceNotFound {
+                column: c, tenant, ..
+            },
+        ) => {
             assert_eq!(
                 (*c, tenant.as_str()),
                 (column, "acme"),
@@ -307,9 +316,8 @@ async fn writes_cannot_store_a_reference_to_another_tenants_row() {
             "customer_id",
             RaOrder::insert_many(&acme, dupes).execute(db).await,
         );
-        let last_chunk = (10..21).map(|id| {
-            order(id, 1, if id == 20 { Some("gx") } else { Some("abc") }, 1)
-        });
+        let last_chunk =
+            (10..21).map(|id| order(id, 1, if id == 20 { Some("gx") } else { Some("abc") }, 1));
         assert_refused(
             backend,
             "insert_many, foreign key in the last chunk",
@@ -400,7 +408,10 @@ async fn writes_cannot_store_a_reference_to_another_tenants_row() {
             .increment(RaOrder::CUSTOMER_ID, 1)
             .execute(db)
             .await;
-        assert!(matches!(inc, Err(Error::Unsupported { .. })), "{backend}: {inc:?}");
+        assert!(
+            matches!(inc, Err(Error::Unsupported { .. })),
+            "{backend}: {inc:?}"
+        );
 
         // A global parent: a missing plan refused on insert and update.
         let missing_plan = RaCustomer::insert(
@@ -414,7 +425,13 @@ async fn writes_cannot_store_a_reference_to_another_tenants_row() {
         .execute(db)
         .await;
         assert!(
-            matches!(missing_plan, Err(Error::ReferenceNotFound { parent: "RaPlan", .. })),
+            matches!(
+                missing_plan,
+                Err(Error::ReferenceNotFound {
+                    parent: "RaPlan",
+                    ..
+                })
+            ),
             "{backend}: {missing_plan:?}"
         );
         let missing_plan = RaCustomer::update_by_id(&acme, 1)
@@ -422,7 +439,13 @@ async fn writes_cannot_store_a_reference_to_another_tenants_row() {
             .execute(db)
             .await;
         assert!(
-            matches!(missing_plan, Err(Error::ReferenceNotFound { parent: "RaPlan", .. })),
+            matches!(
+                missing_plan,
+                Err(Error::ReferenceNotFound {
+                    parent: "RaPlan",
+                    ..
+                })
+            ),
             "{backend}: {missing_plan:?}"
         );
 
@@ -488,7 +511,6 @@ async fn writes_cannot_store_a_reference_to_another_tenants_row() {
 /// update on SQLite and MySQL (PostgreSQL refuses two assignments of one
 /// column by itself).
 #[tokio::test]
-#[ignore = "FINDING (wrong error): an update assigning the same valid key twice is refused with ReferenceNotFound: of_assignments does not deduplicate, and COUNT(DISTINCT) finds 1 of 2"]
 async fn assigning_the_same_valid_key_twice_is_accepted() {
     let (_guards, dbs) = every_db().await;
     let acme = scope("acme");
@@ -558,7 +580,6 @@ async fn case_insensitive_keys_never_reach_another_tenant_on_mysql() {
 /// The same key in two spellings that the collation equates: one insert of
 /// each is accepted (see above), but a batch holding both is refused.
 #[tokio::test]
-#[ignore = "FINDING (wrong error): on MariaDB with a case-insensitive key collation, insert_many with keys 'abc' and 'ABC' (both acme's 'abc' to the database) is refused with ReferenceNotFound: keys are deduplicated byte-wise in Rust but counted with COUNT(DISTINCT) under the collation"]
 async fn keys_equal_under_the_collation_in_one_batch_are_accepted_on_mysql() {
     let (_guards, dbs) = every_db().await;
     let acme = scope("acme");
@@ -577,7 +598,11 @@ async fn keys_equal_under_the_collation_in_one_batch_are_accepted_on_mysql() {
     )
     .execute(db)
     .await;
-    assert_eq!(r.map_err(|e| e.to_string()), Ok(2), "{backend}: trailing space");
+    assert_eq!(
+        r.map_err(|e| e.to_string()),
+        Ok(2),
+        "{backend}: trailing space"
+    );
 }
 
 /// The NULL probe after a missed lookup of an assigned key (`SELECT
@@ -591,7 +616,6 @@ async fn keys_equal_under_the_collation_in_one_batch_are_accepted_on_mysql() {
 /// and in a caller's transaction that error marks the transaction failed,
 /// so its earlier writes are lost on commit (`RolledBack`).
 #[tokio::test]
-#[ignore = "FINDING (wrong error / lost transaction): PostgreSQL: after an update refused for a foreign i64 key, an update assigning a foreign text key on the same connection fails with 08P01 instead of ReferenceNotFound (reference.rs is_null: one SQL text for every type, prepared with the first type), and a caller's transaction is marked failed"]
 async fn a_refused_update_of_a_text_key_after_an_integer_key_is_reference_not_found() {
     let acme = scope("acme");
     let mut pg = PgTestDb::create().await;
@@ -632,8 +656,13 @@ async fn a_refused_update_of_a_text_key_after_an_integer_key_is_reference_not_fo
         .set(RaOrder::TAG, Some("gx".to_owned()))
         .execute(&mut tx)
         .await;
-    assert!(matches!(r, Err(Error::ReferenceNotFound { .. })), "in tx: {r:?}");
-    tx.commit().await.expect("the transaction's own write commits");
+    assert!(
+        matches!(r, Err(Error::ReferenceNotFound { .. })),
+        "in tx: {r:?}"
+    );
+    tx.commit()
+        .await
+        .expect("the transaction's own write commits");
 }
 
 // ---------------------------------------------------------------------------
@@ -895,7 +924,10 @@ async fn subquery_placeholders_bind_in_order_on_every_backend() {
             .collect();
         assert_eq!(got, [2], "{b}");
         assert_eq!(
-            ids(&acme, 0).count(db).await.unwrap_or_else(|e| panic!("{b}: {e}")),
+            ids(&acme, 0)
+                .count(db)
+                .await
+                .unwrap_or_else(|e| panic!("{b}: {e}")),
             2,
             "{b}"
         );
@@ -904,12 +936,20 @@ async fn subquery_placeholders_bind_in_order_on_every_backend() {
         let q = RaOrder::query(&acme)
             .filter(
                 RaOrder::TAG
-                    .is_in(RaTag::query(&acme).filter(RaTag::LABEL.like("acme%")).column(RaTag::CODE))
+                    .is_in(
+                        RaTag::query(&acme)
+                            .filter(RaTag::LABEL.like("acme%"))
+                            .column(RaTag::CODE),
+                    )
                     .or(!RaOrder::CUSTOMER_ID.is_in(
                         RaCustomer::query(&acme)
-                            .filter(RaCustomer::PLAN_ID.is_in(
-                                RaPlan::query().filter(RaPlan::NAME.eq("basic")).column(RaPlan::ID),
-                            ))
+                            .filter(
+                                RaCustomer::PLAN_ID.is_in(
+                                    RaPlan::query()
+                                        .filter(RaPlan::NAME.eq("basic"))
+                                        .column(RaPlan::ID),
+                                ),
+                            )
                             .column(RaCustomer::ID),
                     )),
             )
@@ -944,7 +984,13 @@ async fn subquery_placeholders_bind_in_order_on_every_backend() {
 
         // fetch_with_children with a subquery on the parents.
         let groups = RaCustomer::query(&acme)
-            .filter(RaCustomer::ID.is_in(RaOrder::query(&acme).filter(RaOrder::AMOUNT.gt(0)).column(RaOrder::CUSTOMER_ID)))
+            .filter(
+                RaCustomer::ID.is_in(
+                    RaOrder::query(&acme)
+                        .filter(RaOrder::AMOUNT.gt(0))
+                        .column(RaOrder::CUSTOMER_ID),
+                ),
+            )
             .fetch_with_children::<RaOrder>(db)
             .await
             .unwrap_or_else(|e| panic!("{b}: {e}"));
@@ -1008,11 +1054,27 @@ async fn having_binds_in_order_with_subqueries_on_every_backend() {
         let q = |s: &TenantScope, min_count: i64, max_sum: i64| {
             RaOrder::query(s)
                 .filter(RaOrder::AMOUNT.gt(0))
-                .filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(s).filter(RaCustomer::NAME.ne("x")).column(RaCustomer::ID)))
-                .select((RaOrder::CUSTOMER_ID, count(), RaOrder::AMOUNT.sum(), RaOrder::NOTE.max()))
+                .filter(
+                    RaOrder::CUSTOMER_ID.is_in(
+                        RaCustomer::query(s)
+                            .filter(RaCustomer::NAME.ne("x"))
+                            .column(RaCustomer::ID),
+                    ),
+                )
+                .select((
+                    RaOrder::CUSTOMER_ID,
+                    count(),
+                    RaOrder::AMOUNT.sum(),
+                    RaOrder::NOTE.max(),
+                ))
                 .group_by(RaOrder::CUSTOMER_ID)
                 .having(count().ge(min_count))
-                .having(RaOrder::AMOUNT.sum().lt(max_sum).and(RaOrder::NOTE.max().ne("zzz")))
+                .having(
+                    RaOrder::AMOUNT
+                        .sum()
+                        .lt(max_sum)
+                        .and(RaOrder::NOTE.max().ne("zzz")),
+                )
                 .order_by(RaOrder::CUSTOMER_ID.asc())
                 .limit(10)
                 .offset(0)
@@ -1051,9 +1113,7 @@ async fn having_binds_in_order_with_subqueries_on_every_backend() {
 #[test]
 fn statements_of_different_shapes_never_share_cached_sql() {
     fn variants() -> Vec<(&'static str, Box<dyn Fn() -> [String; 3]>)> {
-        fn all<F: Fn() -> Select<RaOrder> + 'static>(
-            f: F,
-        ) -> Box<dyn Fn() -> [String; 3]> {
+        fn all<F: Fn() -> Select<RaOrder> + 'static>(f: F) -> Box<dyn Fn() -> [String; 3]> {
             Box::new(move || {
                 [
                     f().to_sql(),
@@ -1064,30 +1124,232 @@ fn statements_of_different_shapes_never_share_cached_sql() {
         }
         let a = || scope("acme");
         vec![
-            ("in list", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in([1i64])))),
-            ("in customers.id", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID))))),
-            ("in customers.plan_id", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::PLAN_ID))))),
-            ("in plans.id", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID))))),
-            ("in orders.customer_id", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaOrder::query(&a()).column(RaOrder::CUSTOMER_ID))))),
-            ("in orders.id", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaOrder::query(&a()).column(RaOrder::ID))))),
-            ("amount in orders.id", all(move || RaOrder::query(&a()).filter(RaOrder::AMOUNT.is_in(RaOrder::query(&a()).column(RaOrder::ID))))),
-            ("sub filtered", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).filter(RaCustomer::ID.eq(1)).column(RaCustomer::ID))))),
-            ("sub filtered gt", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).filter(RaCustomer::ID.gt(1)).column(RaCustomer::ID))))),
-            ("sub filtered other column", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).filter(RaCustomer::PLAN_ID.eq(1)).column(RaCustomer::ID))))),
-            ("sub ordered", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).order_by(RaCustomer::ID.asc()).column(RaCustomer::ID))))),
-            ("sub ordered desc", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).order_by(RaCustomer::ID.desc()).column(RaCustomer::ID))))),
-            ("sub limit", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).limit(1).column(RaCustomer::ID))))),
-            ("sub offset", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).offset(1).column(RaCustomer::ID))))),
-            ("sub then outer paging", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID))).limit(1))),
-            ("sub + outer filter", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID))).filter(RaOrder::ID.eq(1)))),
-            ("nested", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).filter(RaCustomer::PLAN_ID.is_in(RaPlan::query().column(RaPlan::ID))).column(RaCustomer::ID))))),
-            ("nested sibling", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID)).and(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID)))))),
-            ("nested sibling or", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID)).or(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID)))))),
-            ("not", all(move || RaOrder::query(&a()).filter(!RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID))))),
-            ("sub on tags", all(move || RaOrder::query(&a()).filter(RaOrder::TAG.is_in(RaTag::query(&a()).column(RaTag::CODE))))),
-            ("sub on tags label", all(move || RaOrder::query(&a()).filter(RaOrder::TAG.is_in(RaTag::query(&a()).column(RaTag::LABEL))))),
-            ("empty list", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(Vec::<i64>::new())))),
-            ("sub with empty list", all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).filter(RaCustomer::ID.is_in(Vec::<i64>::new())).column(RaCustomer::ID))))),
+            (
+                "in list",
+                all(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in([1i64]))),
+            ),
+            (
+                "in customers.id",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID)),
+                    )
+                }),
+            ),
+            (
+                "in customers.plan_id",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaCustomer::query(&a()).column(RaCustomer::PLAN_ID)),
+                    )
+                }),
+            ),
+            (
+                "in plans.id",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID)))
+                }),
+            ),
+            (
+                "in orders.customer_id",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaOrder::query(&a()).column(RaOrder::CUSTOMER_ID)),
+                    )
+                }),
+            ),
+            (
+                "in orders.id",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(RaOrder::query(&a()).column(RaOrder::ID)),
+                    )
+                }),
+            ),
+            (
+                "amount in orders.id",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(RaOrder::AMOUNT.is_in(RaOrder::query(&a()).column(RaOrder::ID)))
+                }),
+            ),
+            (
+                "sub filtered",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .filter(RaCustomer::ID.eq(1))
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "sub filtered gt",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .filter(RaCustomer::ID.gt(1))
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "sub filtered other column",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .filter(RaCustomer::PLAN_ID.eq(1))
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "sub ordered",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .order_by(RaCustomer::ID.asc())
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "sub ordered desc",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .order_by(RaCustomer::ID.desc())
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "sub limit",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaCustomer::query(&a()).limit(1).column(RaCustomer::ID)),
+                    )
+                }),
+            ),
+            (
+                "sub offset",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaCustomer::query(&a()).offset(1).column(RaCustomer::ID)),
+                    )
+                }),
+            ),
+            (
+                "sub then outer paging",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(
+                            RaOrder::CUSTOMER_ID
+                                .is_in(RaCustomer::query(&a()).column(RaCustomer::ID)),
+                        )
+                        .limit(1)
+                }),
+            ),
+            (
+                "sub + outer filter",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(
+                            RaOrder::CUSTOMER_ID
+                                .is_in(RaCustomer::query(&a()).column(RaCustomer::ID)),
+                        )
+                        .filter(RaOrder::ID.eq(1))
+                }),
+            ),
+            (
+                "nested",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .filter(
+                                    RaCustomer::PLAN_ID.is_in(RaPlan::query().column(RaPlan::ID)),
+                                )
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
+            (
+                "nested sibling",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaCustomer::query(&a()).column(RaCustomer::ID))
+                            .and(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID))),
+                    )
+                }),
+            ),
+            (
+                "nested sibling or",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID
+                            .is_in(RaCustomer::query(&a()).column(RaCustomer::ID))
+                            .or(RaOrder::CUSTOMER_ID.is_in(RaPlan::query().column(RaPlan::ID))),
+                    )
+                }),
+            ),
+            (
+                "not",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        !RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID)),
+                    )
+                }),
+            ),
+            (
+                "sub on tags",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(RaOrder::TAG.is_in(RaTag::query(&a()).column(RaTag::CODE)))
+                }),
+            ),
+            (
+                "sub on tags label",
+                all(move || {
+                    RaOrder::query(&a())
+                        .filter(RaOrder::TAG.is_in(RaTag::query(&a()).column(RaTag::LABEL)))
+                }),
+            ),
+            (
+                "empty list",
+                all(move || {
+                    RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(Vec::<i64>::new()))
+                }),
+            ),
+            (
+                "sub with empty list",
+                all(move || {
+                    RaOrder::query(&a()).filter(
+                        RaOrder::CUSTOMER_ID.is_in(
+                            RaCustomer::query(&a())
+                                .filter(RaCustomer::ID.is_in(Vec::<i64>::new()))
+                                .column(RaCustomer::ID),
+                        ),
+                    )
+                }),
+            ),
         ]
     }
     // Fill this thread's cache with every variant, then read them back.
@@ -1106,7 +1368,11 @@ fn statements_of_different_shapes_never_share_cached_sql() {
     let mut texts = std::collections::HashSet::new();
     for ((name, sql), fresh) in here.iter().zip(&fresh) {
         assert_eq!(sql, fresh, "{name}: the cached text is another statement's");
-        assert!(texts.insert(sql[0].clone()), "{name}: same text as another variant: {}", sql[0]);
+        assert!(
+            texts.insert(sql[0].clone()),
+            "{name}: same text as another variant: {}",
+            sql[0]
+        );
     }
 }
 
@@ -1117,18 +1383,86 @@ fn having_shapes_never_share_cached_sql() {
     fn variants() -> Vec<Box<dyn Fn() -> String>> {
         let a = || scope("acme");
         vec![
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().gt(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(RaOrder::AMOUNT.sum().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(RaOrder::ID.sum().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(RaOrder::AMOUNT.max().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().ge(1)).having(count().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().ge(1).and(count().ge(1))).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).having(count().ge(1)).to_sql_for(Backend::MySql)),
-        Box::new(move || RaOrder::query(&a()).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().ge(1)).to_rls_sql()),
-        Box::new(move || RaOrder::query(&a()).filter(RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID))).select((RaOrder::CUSTOMER_ID, count())).group_by(RaOrder::CUSTOMER_ID).having(count().ge(1)).to_rls_sql()),
-    ]
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().gt(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(RaOrder::AMOUNT.sum().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(RaOrder::ID.sum().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(RaOrder::AMOUNT.max().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().ge(1))
+                    .having(count().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().ge(1).and(count().ge(1)))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .having(count().ge(1))
+                    .to_sql_for(Backend::MySql)
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().ge(1))
+                    .to_rls_sql()
+            }),
+            Box::new(move || {
+                RaOrder::query(&a())
+                    .filter(
+                        RaOrder::CUSTOMER_ID.is_in(RaCustomer::query(&a()).column(RaCustomer::ID)),
+                    )
+                    .select((RaOrder::CUSTOMER_ID, count()))
+                    .group_by(RaOrder::CUSTOMER_ID)
+                    .having(count().ge(1))
+                    .to_rls_sql()
+            }),
+        ]
     }
     let list = variants();
     for f in &list {
@@ -1184,7 +1518,10 @@ async fn a_checked_write_dropped_while_its_lookup_waits_leaves_no_transaction() 
         )
         .execute(&db);
         let r = tokio::time::timeout(Duration::from_millis(400), write).await;
-        assert!(r.is_err(), "rls={rls}: the lookup should have waited: {r:?}");
+        assert!(
+            r.is_err(),
+            "rls={rls}: the lookup should have waited: {r:?}"
+        );
         owner.rollback().await.expect("release");
         Probe::Postgres { owner: &pg.owner }
             .check(&db, &format!("postgres rls={rls}, dropped lookup"))
@@ -1202,7 +1539,11 @@ async fn a_checked_write_dropped_while_its_lookup_waits_leaves_no_transaction() 
             .execute(&db)
             .await
             .expect("invoice");
-        Invoice::query(&acme).fetch_one(&db).await.expect("invoice").id
+        Invoice::query(&acme)
+            .fetch_one(&db)
+            .await
+            .expect("invoice")
+            .id
     };
     let mut owner = my.owner.begin().await.expect("owner tx");
     sqlx::query("SELECT id FROM invoices WHERE id = ? FOR UPDATE")
