@@ -1112,8 +1112,10 @@ async fn having_binds_in_order_with_subqueries_on_every_backend() {
 /// with its rendering on a fresh thread (an empty cache).
 #[test]
 fn statements_of_different_shapes_never_share_cached_sql() {
-    fn variants() -> Vec<(&'static str, Box<dyn Fn() -> [String; 3]>)> {
-        fn all<F: Fn() -> Select<RaOrder> + 'static>(f: F) -> Box<dyn Fn() -> [String; 3]> {
+    /// Renders one statement on PostgreSQL, MySQL and in its RLS form.
+    type Render = Box<dyn Fn() -> [String; 3]>;
+    fn variants() -> Vec<(&'static str, Render)> {
+        fn all<F: Fn() -> Select<RaOrder> + 'static>(f: F) -> Render {
             Box::new(move || {
                 [
                     f().to_sql(),
