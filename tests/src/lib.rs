@@ -467,3 +467,51 @@ pub async fn raw_tenant_write(db: &tenant_core::TenantDb, tenant: &str, sql: &st
             .expect("raw write");
     }
 }
+
+/// Keeps a test's PostgreSQL and MySQL/MariaDB databases alive; dropping it
+/// drops them (and their roles and users).
+pub type Guards = (Vec<PgTestDb>, MyTestDb);
+
+/// One schema on every backend, each used as a test application would:
+/// SQLite in memory, PostgreSQL as a non-owner role without and with
+/// row-level security (`policies` applied), MariaDB as a non-root user.
+/// Returns the databases' guards and one `TenantDb` per backend, named
+/// `sqlite`, `postgres`, `postgres+rls` and `mysql`.
+pub async fn every_backend(
+    sqlite: &str,
+    postgres: &str,
+    policies: &str,
+    mysql: &str,
+) -> (Guards, Vec<(&'static str, tenant_core::TenantDb)>) {
+    use tenant_core::TenantDb;
+    let lite = sqlite_memory().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite.to_owned()))
+        .execute(&lite)
+        .await
+        .expect("SQLite schema");
+
+    let mut pg = PgTestDb::create().await;
+    pg.execute_script(postgres).await;
+    let role = pg.create_app_role().await;
+    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
+
+    let mut pg_rls = PgTestDb::create().await;
+    pg_rls.execute_script(postgres).await;
+    pg_rls.execute_script(policies).await;
+    let role = pg_rls.create_app_role().await;
+    let rls = TenantDb::postgres_with_rls(pg_rls.pool_as(&role, 2).await);
+
+    let mut my = MyTestDb::create().await;
+    my.execute_script(mysql).await;
+    let user = my.create_app_user().await;
+    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
+    (
+        (vec![pg, pg_rls], my),
+        vec![
+            ("sqlite", TenantDb::sqlite(lite)),
+            ("postgres", plain),
+            ("postgres+rls", rls),
+            ("mysql", mysql),
+        ],
+    )
+}

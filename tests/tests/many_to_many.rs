@@ -8,8 +8,8 @@
 //! non-owner role) and MariaDB.
 
 use tenant_core::prelude::*;
+use tenant_tests::Guards;
 use tenant_tests::suites::scope;
-use tenant_tests::{MyTestDb, PgTestDb};
 
 /// An article of a tenant.
 #[derive(Debug, Clone, PartialEq, TenantModel)]
@@ -74,46 +74,11 @@ CREATE TABLE m2m_article_labels (id BIGINT NOT NULL,
     tenant_id VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
     article_id BIGINT NOT NULL, label_id BIGINT NOT NULL, PRIMARY KEY (tenant_id, id));";
 
-/// Keeps the PostgreSQL and MariaDB databases alive for the test.
-type Guards = (Vec<PgTestDb>, MyTestDb);
-
 async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
-    let sqlite = tenant_tests::sqlite_memory().await;
-    sqlx::raw_sql(SQLITE)
-        .execute(&sqlite)
-        .await
-        .expect("schema");
-
-    let mut pg = PgTestDb::create().await;
-    pg.execute_script(POSTGRES).await;
-    let role = pg.create_app_role().await;
-    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
-
-    let mut pg_rls = PgTestDb::create().await;
-    pg_rls.execute_script(POSTGRES).await;
-    pg_rls
-        .execute_script(
-            &(tenant_core::rls::policy_sql::<Article>()
-                + &tenant_core::rls::policy_sql::<Label>()
-                + &tenant_core::rls::policy_sql::<ArticleLabel>()),
-        )
-        .await;
-    let role = pg_rls.create_app_role().await;
-    let rls = TenantDb::postgres_with_rls(pg_rls.pool_as(&role, 2).await);
-
-    let mut my = MyTestDb::create().await;
-    my.execute_script(MYSQL).await;
-    let user = my.create_app_user().await;
-    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
-    (
-        (vec![pg, pg_rls], my),
-        vec![
-            ("sqlite", TenantDb::sqlite(sqlite)),
-            ("postgres", plain),
-            ("postgres+rls", rls),
-            ("mysql", mysql),
-        ],
-    )
+    let policies = tenant_core::rls::policy_sql::<Article>()
+        + &tenant_core::rls::policy_sql::<Label>()
+        + &tenant_core::rls::policy_sql::<ArticleLabel>();
+    tenant_tests::every_backend(SQLITE, POSTGRES, &policies, MYSQL).await
 }
 
 /// Both tenants: articles 1 and 2, labels 1 `urgent`, 2 `draft`, 3

@@ -14,7 +14,7 @@ use tenant_core::count;
 use tenant_core::prelude::*;
 use tenant_core::{Backend, Select, SortOrder};
 use tenant_tests::suites::scope;
-use tenant_tests::{MyTestDb, PgTestDb};
+use tenant_tests::{Guards, PgTestDb};
 
 #[derive(Debug, Clone, PartialEq, TenantModel)]
 #[tenant(table = "ra_plans", global)]
@@ -97,45 +97,11 @@ CREATE TABLE ra_orders (id BIGINT NOT NULL,
     tag VARCHAR(63) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci,
     note VARCHAR(255) NOT NULL, amount BIGINT NOT NULL, PRIMARY KEY (tenant_id, id));";
 
-type Guards = (Vec<PgTestDb>, MyTestDb);
-
 async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
-    let sqlite = tenant_tests::sqlite_memory().await;
-    sqlx::raw_sql(SQLITE)
-        .execute(&sqlite)
-        .await
-        .expect("schema");
-
-    let mut pg = PgTestDb::create().await;
-    pg.execute_script(POSTGRES).await;
-    let role = pg.create_app_role().await;
-    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
-
-    let mut pg_rls = PgTestDb::create().await;
-    pg_rls.execute_script(POSTGRES).await;
-    pg_rls
-        .execute_script(
-            &(tenant_core::rls::policy_sql::<RaCustomer>()
-                + &tenant_core::rls::policy_sql::<RaTag>()
-                + &tenant_core::rls::policy_sql::<RaOrder>()),
-        )
-        .await;
-    let role = pg_rls.create_app_role().await;
-    let rls = TenantDb::postgres_with_rls(pg_rls.pool_as(&role, 2).await);
-
-    let mut my = MyTestDb::create().await;
-    my.execute_script(MYSQL).await;
-    let user = my.create_app_user().await;
-    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
-    (
-        (vec![pg, pg_rls], my),
-        vec![
-            ("sqlite", TenantDb::sqlite(sqlite)),
-            ("postgres", plain),
-            ("postgres+rls", rls),
-            ("mysql", mysql),
-        ],
-    )
+    let policies = tenant_core::rls::policy_sql::<RaCustomer>()
+        + &tenant_core::rls::policy_sql::<RaTag>()
+        + &tenant_core::rls::policy_sql::<RaOrder>();
+    tenant_tests::every_backend(SQLITE, POSTGRES, &policies, MYSQL).await
 }
 
 fn order(id: i64, customer_id: i64, tag: Option<&str>, amount: i64) -> NewRaOrder {

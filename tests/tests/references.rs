@@ -8,7 +8,7 @@
 
 use tenant_core::prelude::*;
 use tenant_tests::suites::scope;
-use tenant_tests::{MyTestDb, PgTestDb};
+use tenant_tests::{Guards, MyTestDb, PgTestDb};
 
 /// A global table every tenant may reference.
 #[derive(Debug, Clone, PartialEq, TenantModel)]
@@ -71,45 +71,10 @@ CREATE TABLE ref_orders (id BIGINT NOT NULL,
     customer_id BIGINT NOT NULL, note VARCHAR(255) NOT NULL, PRIMARY KEY (tenant_id, id),
     UNIQUE KEY (tenant_id, note));";
 
-/// Keeps the PostgreSQL and MariaDB databases alive for the test.
-type Guards = (Vec<PgTestDb>, MyTestDb);
-
 async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
-    let sqlite = tenant_tests::sqlite_memory().await;
-    sqlx::raw_sql(SQLITE)
-        .execute(&sqlite)
-        .await
-        .expect("schema");
-
-    let mut pg = PgTestDb::create().await;
-    pg.execute_script(POSTGRES).await;
-    let role = pg.create_app_role().await;
-    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
-
-    let mut pg_rls = PgTestDb::create().await;
-    pg_rls.execute_script(POSTGRES).await;
-    pg_rls
-        .execute_script(
-            &(tenant_core::rls::policy_sql::<RefCustomer>()
-                + &tenant_core::rls::policy_sql::<RefOrder>()),
-        )
-        .await;
-    let role = pg_rls.create_app_role().await;
-    let rls = TenantDb::postgres_with_rls(pg_rls.pool_as(&role, 2).await);
-
-    let mut my = MyTestDb::create().await;
-    my.execute_script(MYSQL).await;
-    let user = my.create_app_user().await;
-    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
-    (
-        (vec![pg, pg_rls], my),
-        vec![
-            ("sqlite", TenantDb::sqlite(sqlite)),
-            ("postgres", plain),
-            ("postgres+rls", rls),
-            ("mysql", mysql),
-        ],
-    )
+    let policies =
+        tenant_core::rls::policy_sql::<RefCustomer>() + &tenant_core::rls::policy_sql::<RefOrder>();
+    tenant_tests::every_backend(SQLITE, POSTGRES, &policies, MYSQL).await
 }
 
 /// Plan 1 exists, plan 9 does not. Acme has customer 1; globex has

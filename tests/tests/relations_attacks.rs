@@ -7,7 +7,7 @@
 use tenant_core::prelude::*;
 use tenant_core::{Backend, Column};
 use tenant_tests::suites::scope;
-use tenant_tests::{MyTestDb, PgTestDb};
+use tenant_tests::{Guards, MyTestDb, PgTestDb};
 
 #[derive(Debug, Clone, PartialEq, TenantModel)]
 #[tenant(table = "atk_plans", global)]
@@ -69,44 +69,10 @@ CREATE TABLE atk_invoices (id BIGINT NOT NULL,
     label VARCHAR(255) NOT NULL, amount BIGINT NOT NULL, customer_id BIGINT,
     PRIMARY KEY (tenant_id, id));";
 
-type Guards = (Vec<PgTestDb>, MyTestDb);
-
 async fn every_db() -> (Guards, Vec<(&'static str, TenantDb)>) {
-    let sqlite = tenant_tests::sqlite_memory().await;
-    sqlx::raw_sql(SQLITE)
-        .execute(&sqlite)
-        .await
-        .expect("schema");
-
-    let mut pg = PgTestDb::create().await;
-    pg.execute_script(POSTGRES).await;
-    let role = pg.create_app_role().await;
-    let plain = TenantDb::postgres(pg.pool_as(&role, 2).await);
-
-    let mut pg_rls = PgTestDb::create().await;
-    pg_rls.execute_script(POSTGRES).await;
-    pg_rls
-        .execute_script(
-            &(tenant_core::rls::policy_sql::<AtkCustomer>()
-                + &tenant_core::rls::policy_sql::<AtkInvoice>()),
-        )
-        .await;
-    let role = pg_rls.create_app_role().await;
-    let rls = TenantDb::postgres_with_rls(pg_rls.pool_as(&role, 2).await);
-
-    let mut my = MyTestDb::create().await;
-    my.execute_script(MYSQL).await;
-    let user = my.create_app_user().await;
-    let mysql = TenantDb::mysql(my.pool_as(&user, 2).await);
-    (
-        (vec![pg, pg_rls], my),
-        vec![
-            ("sqlite", TenantDb::sqlite(sqlite)),
-            ("postgres", plain),
-            ("postgres+rls", rls),
-            ("mysql", mysql),
-        ],
-    )
+    let policies = tenant_core::rls::policy_sql::<AtkCustomer>()
+        + &tenant_core::rls::policy_sql::<AtkInvoice>();
+    tenant_tests::every_backend(SQLITE, POSTGRES, &policies, MYSQL).await
 }
 
 fn cust(id: i64, name: &str, score: i64, plan_id: Option<i64>) -> NewAtkCustomer {
