@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
-use super::invoices::{DEFAULT_PAGE_SIZE, InvoiceView, MAX_PAGE_SIZE};
+use super::invoices::{self, InvoiceView};
 use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::extract::{ApiQuery, CustomerId, JsonBody};
@@ -52,7 +52,7 @@ pub struct PutCustomer {
 /// Query of `GET /api/customers/{id}/invoices`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct InvoicesQuery {
-    /// Page size (1 to [`MAX_PAGE_SIZE`]; larger values are capped).
+    /// Page size (1 to [`MAX_PAGE_SIZE`](invoices::MAX_PAGE_SIZE); larger values are capped).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -134,21 +134,7 @@ pub async fn invoices(
     CustomerId(id): CustomerId,
     ApiQuery(query): ApiQuery<InvoicesQuery>,
 ) -> Result<Json<CustomerInvoices>, ApiError> {
-    let limit = match query.limit {
-        None => DEFAULT_PAGE_SIZE,
-        Some(0) => {
-            return Err(ApiError::InvalidQuery(
-                "limit must be at least 1".to_owned(),
-            ));
-        }
-        Some(n) => n.min(MAX_PAGE_SIZE),
-    };
-    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(cursor) => Some(validate::canonical_id(cursor).ok_or_else(|| {
-            ApiError::InvalidQuery("cursor is not a cursor this API returned".to_owned())
-        })?),
-        None => None,
-    };
+    let (limit, after) = invoices::page(query.limit, query.cursor.as_deref())?;
     let scope = tenant.scope();
     let mut tx = super::begin(&state, &tenant).await?;
     let Some(customer) = Customer::find(scope, id).fetch_optional(tx.tx()).await? else {

@@ -471,13 +471,11 @@ pub async fn create_batch(
     Ok((StatusCode::CREATED, Json(BatchCreated { items })))
 }
 
-/// `GET /api/invoices`: newest first, keyset-paginated by id.
-pub async fn list(
-    tenant: Tenant,
-    State(state): State<AppState>,
-    ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Json<InvoicePage>, ApiError> {
-    let limit = match query.limit {
+/// The page size and the cursor of a list request: the size defaults to
+/// [`DEFAULT_PAGE_SIZE`] and is capped at [`MAX_PAGE_SIZE`]; 0 and a cursor
+/// this API did not return are 400s.
+pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<(u32, Option<i64>), ApiError> {
+    let limit = match limit {
         None => DEFAULT_PAGE_SIZE,
         Some(0) => {
             return Err(ApiError::InvalidQuery(
@@ -486,12 +484,22 @@ pub async fn list(
         }
         Some(n) => n.min(MAX_PAGE_SIZE),
     };
-    let after = match query.cursor.as_deref().filter(|c| !c.is_empty()) {
+    let after = match cursor.filter(|c| !c.is_empty()) {
         Some(cursor) => Some(validate::canonical_id(cursor).ok_or_else(|| {
             ApiError::InvalidQuery("cursor is not a cursor this API returned".to_owned())
         })?),
         None => None,
     };
+    Ok((limit, after))
+}
+
+/// `GET /api/invoices`: newest first, keyset-paginated by id.
+pub async fn list(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<InvoicePage>, ApiError> {
+    let (limit, after) = page(query.limit, query.cursor.as_deref())?;
     let mut select = Invoice::query(tenant.scope());
     if let Some(min) = query.min_amount_cents {
         select = select.filter(Invoice::AMOUNT_CENTS.ge(min));
