@@ -279,8 +279,8 @@ macro_rules! in_one_transaction {
                 $body
             }
             $crate::exec::On::Pool { pool, rls } => {
-                let set_tenant = rls.then(|| $crate::exec::begin_with_tenant(&tenant));
-                let mut tx = $crate::tx::TxConn::begin(pool, set_tenant).await?;
+                let begin = $crate::exec::unit_begin::<DB>(rls, &tenant);
+                let mut tx = $crate::tx::TxConn::begin(pool, begin).await?;
                 let mut failed = false;
                 let result = {
                     #[allow(unused_mut)]
@@ -297,6 +297,21 @@ macro_rules! in_one_transaction {
     }};
 }
 pub(crate) use in_one_transaction;
+
+/// The statement that opens [`in_one_transaction!`]'s transaction on a
+/// pool: the tenant set first in row-level-security mode; on SQLite
+/// `BEGIN IMMEDIATE`, which takes the write lock before the unit's first
+/// read, so a unit that reads (a lookup) and then writes waits for other
+/// writers instead of failing as busy when one committed in between.
+pub(crate) fn unit_begin<DB: Driver>(rls: bool, tenant: &TenantValue) -> Option<SqlStr> {
+    if rls {
+        Some(begin_with_tenant(tenant))
+    } else if DB::BACKEND == Backend::Sqlite {
+        Some(SqlStr::from_static("BEGIN IMMEDIATE"))
+    } else {
+        None
+    }
+}
 
 /// Runs an UPDATE or DELETE; returns the rows it changed (see
 /// `write_in_tenant_tx!` for row-level-security mode).

@@ -9,9 +9,10 @@
 //! `(tenant_id, customer_id) REFERENCES customers (tenant_id, id)` (which
 //! the database then enforces as well). The referenced rows cannot be
 //! deleted by others until the write commits: the lookup locks them
-//! (`FOR KEY SHARE` on PostgreSQL, `LOCK IN SHARE MODE` on MySQL); SQLite's
-//! transactions are serializable (one writer at a time, and a transaction
-//! that read before another connection's commit cannot write after it).
+//! (`FOR KEY SHARE` on PostgreSQL, `LOCK IN SHARE MODE` on MySQL); on
+//! SQLite the transaction holds the database's write lock from its start
+//! (`BEGIN IMMEDIATE` when the builder opens it), and SQLite has one writer
+//! at a time.
 //! `tests/tests/references.rs` shows a concurrent delete waiting on each
 //! backend. References to global models are checked for existence only,
 //! without a lock (the serving role may only read them).

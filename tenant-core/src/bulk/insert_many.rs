@@ -8,7 +8,7 @@ use super::{Output, RowsParams, add, finish, max_params, run_on_connection};
 use crate::backend::{Backend, Driver};
 use crate::db::Executor;
 use crate::error::Error;
-use crate::exec::{On, begin_with_tenant, dispatch};
+use crate::exec::{On, begin_with_tenant, dispatch, unit_begin};
 use crate::model::{GlobalModel, Model, NewRow, TenantOwned};
 use crate::params::{Sql, Statement};
 use crate::reference::Checks;
@@ -288,7 +288,13 @@ impl<M: Model> InsertMany<M> {
                     }
                     return Ok(out);
                 }
-                let mut tx = TxConn::begin(pool, set_tenant).await?;
+                // A lookup before the writes takes SQLite's write lock
+                // first (see `unit_begin`).
+                let begin = match checked {
+                    Some(tenant) => unit_begin::<DB>(rls, &tenant),
+                    None => set_tenant,
+                };
+                let mut tx = TxConn::begin(pool, begin).await?;
                 let result = async {
                     if let Some(tenant) = checked {
                         let mut failed = false;
