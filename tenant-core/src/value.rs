@@ -81,6 +81,14 @@ impl<T> SqlType for T where T: Send + Sync + 'static + SqliteType + PostgresType
 ///     .set(Customer::VISITS, 3)        // a bare i32
 ///     .set(Customer::NOTE, None)       // NULL
 ///     .filter(Customer::VISITS.lt(3)); // compared with a bare i32
+///
+/// // A borrowed value is copied into the statement; the caller keeps it.
+/// let note = String::from("vip");
+/// let limit = 10;
+/// let _ = Customer::query(&scope)
+///     .filter(Customer::NOTE.eq(&note))
+///     .filter(Customer::VISITS.lt(&limit));
+/// assert_eq!(note, "vip");
 /// ```
 #[diagnostic::on_unimplemented(
     message = "a value of type `{Self}` cannot be used with a column of type `{T}`",
@@ -103,6 +111,24 @@ impl<T: SqlType> IntoValue<T> for T {
 impl<T: SqlType> IntoValue<Option<T>> for T {
     fn into_value(self) -> Value {
         Value::new(Some(self))
+    }
+}
+
+/// A borrowed value is copied: `.eq(&name)` with `name: String`.
+// Left out of the "other types implement" list of a type error: it names
+// the owned types, which is what a wrong value should become.
+#[diagnostic::do_not_recommend]
+impl<T: SqlType + Clone> IntoValue<T> for &T {
+    fn into_value(self) -> Value {
+        Value::new(self.clone())
+    }
+}
+
+/// A borrowed value for a nullable column: `.eq(&score)`.
+#[diagnostic::do_not_recommend]
+impl<T: SqlType + Clone> IntoValue<Option<T>> for &T {
+    fn into_value(self) -> Value {
+        Value::new(Some(self.clone()))
     }
 }
 
