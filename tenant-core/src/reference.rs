@@ -70,6 +70,26 @@ impl<'a> Checks<'a> {
         !M::REFERENCES.is_empty() && tenant.is_some() && M::TENANT_COLUMN.is_some()
     }
 
+    /// The tenant the keys of `rows` must be looked up for before they are
+    /// written: `Some` when the model's writes are checked ([`apply`]) and
+    /// a row holds a key (an empty optional reference needs no lookup).
+    ///
+    /// [`apply`]: Checks::apply
+    pub(crate) fn tenant_for_rows<M: Model>(
+        tenant: Option<TenantValue>,
+        rows: impl IntoIterator<Item = &'a M::New>,
+    ) -> Option<TenantValue> {
+        let tenant = tenant.filter(|t| Self::apply::<M>(Some(t)))?;
+        let mut keys = ReferenceKeys::default();
+        for row in rows {
+            row.reference_keys(&mut keys);
+            if !keys.0.is_empty() {
+                return Some(tenant);
+            }
+        }
+        None
+    }
+
     /// The distinct keys `rows` refer to.
     pub(crate) fn of_rows<M: Model>(rows: impl IntoIterator<Item = &'a M::New>) -> Self {
         let mut keys = ReferenceKeys::default();
@@ -100,11 +120,6 @@ impl<'a> Checks<'a> {
             }
         }
         Checks { per_reference }
-    }
-
-    /// Whether there is nothing to look up.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.per_reference.iter().all(Vec::is_empty)
     }
 
     /// Looks every key up for `tenant` on `on` (a transaction: the caller's

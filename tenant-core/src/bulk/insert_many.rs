@@ -240,12 +240,7 @@ impl<M: Model> InsertMany<M> {
         let tenant = self.tenant;
         // The keys the rows refer to, looked up for the tenant first (see
         // `crate::reference`), in the insert's transaction.
-        let checked = match tenant {
-            Some(tenant) if Checks::apply::<M>(Some(&tenant)) => {
-                Some(tenant).filter(|_| !Checks::of_rows::<M>(&self.rows).is_empty())
-            }
-            _ => None,
-        };
+        let checked = Checks::tenant_for_rows::<M>(tenant, &self.rows);
         let mut rows = self.rows;
         match on {
             On::Tx {

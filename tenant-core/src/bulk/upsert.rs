@@ -506,10 +506,8 @@ impl<M: TenantOwned> Upsert<M, Ready> {
         } else {
             Output::Count(0)
         };
-        let tenant = self.tenant;
-        let result = if Checks::apply::<M>(Some(&tenant))
-            && !Checks::of_rows::<M>(std::iter::once(&self.row)).is_empty()
-        {
+        let checked = Checks::tenant_for_rows::<M>(Some(self.tenant), std::iter::once(&self.row));
+        let result = if checked.is_some() {
             dispatch!(target, on => self.run_checked(on, out).await)
         } else {
             let stmt = self.into_statement(backend, returning)?;

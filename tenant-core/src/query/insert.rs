@@ -122,10 +122,7 @@ impl<M: Model> Insert<M> {
     /// The tenant, when the row refers to other models' rows that must be
     /// the tenant's (see [`crate::reference`]).
     fn checked_tenant(&self) -> Option<TenantValue> {
-        let tenant = self.tenant?;
-        let checks = Checks::apply::<M>(Some(&tenant))
-            && !Checks::of_rows::<M>(std::iter::once(&self.row)).is_empty();
-        checks.then_some(tenant)
+        Checks::tenant_for_rows::<M>(self.tenant, std::iter::once(&self.row))
     }
 
     /// Looks up the keys the row refers to, then inserts it, in one
