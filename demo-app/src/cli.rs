@@ -319,15 +319,7 @@ async fn tenant(db: &TenantDb, command: TenantCommand) -> Result<(), String> {
         }
         TenantCommand::List => {
             let all = tenants::list_tenants(db).await.map_err(|e| e.to_string())?;
-            println!("{:<24} {:<6} created_at", "id", "plan");
-            for t in all {
-                println!(
-                    "{:<24} {:<6} {}",
-                    t.id,
-                    t.plan,
-                    t.created_at.format("%Y-%m-%d %H:%M:%S UTC")
-                );
-            }
+            print!("{}", tenant_table(&all));
         }
         TenantCommand::RotateKey { id } => {
             let id = TenantId::parse(&id).map_err(|e| format!("invalid tenant id {id:?}: {e}"))?;
@@ -429,4 +421,65 @@ fn print_welcome(seeded: &[CreatedTenant], local: SocketAddr) {
     println!("curl -s http://{host}/api/invoices -H \"Authorization: Bearer {var}\"");
     println!("curl -s http://{host}/api/usage -H \"Authorization: Bearer {var}\"");
     println!();
+}
+
+/// `tenant list`'s table: one line per tenant, each column as wide as its
+/// widest value, so the rows line up whatever the ids' lengths.
+fn tenant_table(tenants: &[crate::models::TenantRecord]) -> String {
+    let id_width = tenants
+        .iter()
+        .map(|t| t.id.as_str().len())
+        .chain([2])
+        .max()
+        .unwrap_or(2);
+    let plan_width = tenants
+        .iter()
+        .map(|t| t.plan.as_str().len())
+        .chain([4])
+        .max()
+        .unwrap_or(4);
+    let mut out = format!("{:<id_width$}  {:<plan_width$}  created_at\n", "id", "plan");
+    for t in tenants {
+        out += &format!(
+            "{:<id_width$}  {:<plan_width$}  {}\n",
+            t.id,
+            t.plan,
+            t.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tenant_table;
+    use crate::models::{Plan, TenantRecord};
+    use chrono::{TimeZone, Utc};
+    use tenant_core::TenantId;
+
+    #[test]
+    fn tenant_rows_line_up_whatever_the_id_lengths() {
+        let record = |id: &str, plan| TenantRecord {
+            id: TenantId::parse(id).expect("valid id"),
+            plan,
+            api_key_hash: String::new(),
+            created_at: Utc
+                .with_ymd_and_hms(2026, 1, 2, 3, 4, 5)
+                .single()
+                .expect("date"),
+        };
+        let long = "a-tenant-with-a-rather-long-identifier-x";
+        let table = tenant_table(&[record("acme", Plan::Free), record(long, Plan::Pro)]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3, "{table}");
+        // `created_at` starts at the same column on every line.
+        let column = lines[0].find("created_at").expect("header");
+        let width = lines[0].len() - "created_at".len() + "2026-01-02 03:04:05 UTC".len();
+        assert!(lines[1..].iter().all(|l| l.len() == width), "{table}");
+        assert!(
+            lines[1..].iter().all(|l| &l[column..column + 4] == "2026"),
+            "{table}"
+        );
+        assert!(lines[1].starts_with("acme "), "{table}");
+    }
 }

@@ -58,7 +58,7 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
     let response = next.run(request).instrument(span.clone()).await;
     unfinished.armed = false;
     let status = response.status().as_u16();
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let latency_ms = latency_ms(started);
     span.in_scope(|| {
         if status >= 500 {
             tracing::warn!(status, latency_ms, "request failed");
@@ -67,6 +67,12 @@ pub async fn trace_requests(request: Request, next: Next) -> Response {
         }
     });
     response
+}
+
+/// Milliseconds since `started`, rounded to hundredths: a log line reads
+/// `latency_ms=1.25`, not `latency_ms=1.2512340000000001`.
+fn latency_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 /// Logs a request whose future was dropped before it produced a response
@@ -82,7 +88,7 @@ struct Cancelled {
 impl Drop for Cancelled {
     fn drop(&mut self) {
         if self.armed {
-            let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            let latency_ms = latency_ms(self.started);
             self.span.in_scope(|| {
                 tracing::info!(latency_ms, "request cancelled: the client went away");
             });

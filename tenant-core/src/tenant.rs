@@ -133,9 +133,19 @@ impl Ord for TenantId {
     }
 }
 
+/// The id as written; width and alignment are honoured, so ids line up in
+/// tables:
+///
+/// ```
+/// use tenant_core::TenantId;
+///
+/// let id = TenantId::parse("acme").unwrap();
+/// assert_eq!(format!("[{id:<6}]"), "[acme  ]");
+/// assert_eq!(format!("[{id:>6}]"), "[  acme]");
+/// ```
 impl fmt::Display for TenantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -271,11 +281,11 @@ impl TenantValue {
 impl fmt::Display for TenantValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TenantValue::Text(id) => f.write_str(id.as_str()),
-            TenantValue::I64(n) => write!(f, "{n}"),
-            TenantValue::I32(n) => write!(f, "{n}"),
+            TenantValue::Text(id) => f.pad(id.as_str()),
+            TenantValue::I64(n) => f.pad(&n.to_string()),
+            TenantValue::I32(n) => f.pad(&n.to_string()),
             #[cfg(feature = "uuid")]
-            TenantValue::Uuid(u) => write!(f, "{}", u.hyphenated()),
+            TenantValue::Uuid(u) => f.pad(&u.hyphenated().to_string()),
         }
     }
 }

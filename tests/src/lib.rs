@@ -27,6 +27,10 @@ pub struct AggregatesDoc;
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
 
+#[doc = include_str!("../../tenant-core/README.md")]
+#[cfg(doctest)]
+pub struct CoreReadme;
+
 #[doc = include_str!("../../docs/bulk-writes.md")]
 #[cfg(doctest)]
 pub struct BulkWrites;

@@ -133,6 +133,12 @@ async fn reports_a_role_the_policies_do_not_apply_to() {
     // The admin connection is a superuser and owns every table.
     let report = diagnose(&pg.owner, &models()).await.expect("diagnose");
     assert!(report.failed("role", "role_not_superuser"), "{report}");
+    // A superuser bypasses the policies whatever its BYPASSRLS attribute:
+    // `ALTER ROLE .. NOBYPASSRLS` would be a fix that fixes nothing.
+    assert!(
+        !report.to_string().contains("NOBYPASSRLS;"),
+        "suggests NOBYPASSRLS to a superuser:\n{report}"
+    );
     assert!(
         report.failed("role", "role_owns_no_tenant_table"),
         "{report}"

@@ -269,8 +269,14 @@ async fn role_checks(
     report.push(
         &subject,
         "role_no_bypassrls",
-        !bypass,
-        if bypass {
+        !bypass && !superuser,
+        if superuser {
+            // A superuser bypasses every policy whatever its BYPASSRLS
+            // attribute: NOBYPASSRLS alone would not help it.
+            "bypasses row-level security as a superuser; NOBYPASSRLS would not change that. \
+             Fix: serve as a role created with NOSUPERUSER NOBYPASSRLS."
+                .into()
+        } else if bypass {
             format!(
                 "has BYPASSRLS: policies never apply to it. Fix: ALTER ROLE {role_q} NOBYPASSRLS;"
             )
