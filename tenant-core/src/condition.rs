@@ -111,6 +111,16 @@ impl<M: Model, T, N> Column<M, T, N> {
     }
 
     /// The SQL column name.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// assert_eq!(Invoice::AMOUNT_CENTS.name(), "amount_cents");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn name(&self) -> &'static str {
         M::COLUMNS[self.index]
     }
@@ -133,32 +143,125 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// `column = value`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let paid = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("paid"))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// // globex's paid invoice is not acme's.
+    /// assert_eq!(paid.iter().map(|i| i.id).collect::<Vec<_>>(), [1]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn eq(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Eq, value)
     }
 
     /// `column <> value`. As in SQL, a NULL column is neither equal nor
     /// unequal to anything: add `.or(COLUMN.is_null())` to keep NULL rows.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let unpaid = Invoice::query(&acme).filter(Invoice::STATUS.ne("paid"));
+    /// assert_eq!(unpaid.count(&db).await?, 2);
+    ///
+    /// // Invoices 2 and 3 have no note: NULL is not "unequal" to "rush".
+    /// let not_rush = Invoice::query(&acme).filter(Invoice::NOTE.ne("rush"));
+    /// assert_eq!(not_rush.count(&db).await?, 0);
+    /// let not_rush = Invoice::query(&acme)
+    ///     .filter(Invoice::NOTE.ne("rush").or(Invoice::NOTE.is_null()));
+    /// assert_eq!(not_rush.count(&db).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ne(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Ne, value)
     }
 
     /// `column > value`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::AMOUNT_CENTS.gt(1200))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [3]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn gt(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Gt, value)
     }
 
     /// `column >= value`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::AMOUNT_CENTS.ge(1200))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn ge(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Ge, value)
     }
 
     /// `column < value`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::AMOUNT_CENTS.lt(1200))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn lt(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Lt, value)
     }
 
     /// `column <= value`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::AMOUNT_CENTS.le(1200))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn le(self, value: impl IntoValue<N::Compared>) -> Condition<M> {
         self.compare(CmpOp::Le, value)
     }
@@ -213,11 +316,41 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// Ascending order on this column.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .order_by(Invoice::AMOUNT_CENTS.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.amount_cents).collect::<Vec<_>>(), [300, 1200, 5000]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn asc(self) -> Order<M> {
         Order::new(self.index, Direction::Asc)
     }
 
     /// Descending order on this column.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Ties on the first key are broken by the next one.
+    /// let rows = Invoice::query(&acme)
+    ///     .order_by(Invoice::STATUS.desc())
+    ///     .order_by(Invoice::ID.desc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 3, 2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn desc(self) -> Order<M> {
         Order::new(self.index, Direction::Desc)
     }
@@ -227,6 +360,20 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     /// `column LIKE pattern`, on a `String` or `Option<String>` column (NULL
     /// never matches). Case sensitivity follows the database: SQLite's `LIKE`
     /// ignores ASCII case, PostgreSQL's does not.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let acme_mail = Customer::query(&acme).filter(Customer::EMAIL.like("%@acme.test"));
+    /// assert_eq!(acme_mail.count(&db).await?, 2);
+    /// // The pattern never reaches past the scope.
+    /// let elsewhere = Customer::query(&globex).filter(Customer::EMAIL.like("%@acme.test"));
+    /// assert_eq!(elsewhere.count(&db).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn like(self, pattern: impl IntoValue<N::Compared>) -> Condition<M>
     where
         N::Compared: TextColumn,
@@ -235,6 +382,21 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// `column IS NULL`, on an `Option<_>` column.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::NOTE.is_null())
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [2, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_null(self) -> Condition<M>
     where
         T: Nullable,
@@ -249,6 +411,21 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// `column IS NOT NULL`, on an `Option<_>` column.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let noted = Invoice::query(&acme)
+    ///     .filter(Invoice::NOTE.is_not_null())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(noted.len(), 1);
+    /// assert_eq!(noted[0].note.as_deref(), Some("rush"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_not_null(self) -> Condition<M>
     where
         T: Nullable,
@@ -360,6 +537,16 @@ impl<M> TenantColumn<M> {
     }
 
     /// The SQL column name.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// assert_eq!(Invoice::TENANT_ID.name(), "tenant_id");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub const fn name(&self) -> &'static str {
         self.name
     }
@@ -602,16 +789,63 @@ impl<M> Condition<M> {
     }
 
     /// Both conditions hold.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let big_open = Invoice::STATUS.eq("open").and(Invoice::AMOUNT_CENTS.gt(1000));
+    /// let rows = Invoice::query(&acme).filter(big_open).fetch_all(&db).await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [3]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn and(self, other: Condition<M>) -> Condition<M> {
         self.join(other, Node::And)
     }
 
     /// At least one condition holds.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // The tenant predicate is ANDed around the whole `or`: globex's paid
+    /// // invoice does not come back.
+    /// let either = Invoice::STATUS.eq("paid").or(Invoice::AMOUNT_CENTS.gt(1000));
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(either)
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 3]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn or(self, other: Condition<M>) -> Condition<M> {
         self.join(other, Node::Or)
     }
 
     /// The condition does not hold. Same as `!condition`.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("open").not())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1]);
+    /// // `!` reads the same.
+    /// let same = Invoice::query(&acme).filter(!Invoice::STATUS.eq("open"));
+    /// assert_eq!(same.count(&db).await?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Condition<M> {
         Condition::new(Node::Not(Box::new(self.node)), self.values)

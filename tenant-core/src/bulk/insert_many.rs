@@ -112,11 +112,40 @@ impl<M: Model> InsertMany<M> {
     }
 
     /// The number of rows to insert.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = [("open", 10), ("open", 20), ("paid", 30)].map(|(status, amount_cents)| NewInvoice {
+    ///     customer_id: 2,
+    ///     status: status.into(),
+    ///     amount_cents,
+    ///     note: None,
+    /// });
+    /// let insert = Invoice::insert_many(&acme, rows);
+    /// assert_eq!(insert.len(), 3);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
     /// `true` when there is no row to insert (nothing will be sent).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let insert = Invoice::insert_many(&acme, Vec::new());
+    /// assert!(insert.is_empty());
+    /// assert_eq!(insert.execute(&db).await?, 0); // nothing is sent
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
@@ -159,6 +188,25 @@ impl<M: Model> InsertMany<M> {
     }
 
     /// The number of statements the rows take on `backend` (0 for no rows).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let rows = (0..5).map(|n| NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: n,
+    ///     note: None,
+    /// });
+    /// let insert = Invoice::insert_many(&acme, rows).rows_per_statement(2);
+    /// assert_eq!(insert.statements_for(Backend::Postgres), 3); // 2 + 2 + 1
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn statements_for(&self, backend: Backend) -> usize {
         self.rows.len().div_ceil(self.chunk_rows(backend))
     }
@@ -195,6 +243,34 @@ impl<M: Model> InsertMany<M> {
     }
 
     /// Inserts every row; returns the number of rows inserted.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = [("open", 10), ("open", 20), ("paid", 30)].map(|(status, amount_cents)| NewInvoice {
+    ///     customer_id: 2,
+    ///     status: status.into(),
+    ///     amount_cents,
+    ///     note: None,
+    /// });
+    /// assert_eq!(Invoice::insert_many(&acme, rows).execute(&db).await?, 3);
+    /// assert_eq!(Invoice::query(&acme).count(&db).await?, 6);
+    ///
+    /// // All or nothing: one row pointing at another tenant's customer, and
+    /// // none of the batch is stored.
+    /// let mixed = [1, 3].map(|customer_id| NewInvoice {
+    ///     customer_id,
+    ///     status: "open".into(),
+    ///     amount_cents: 1,
+    ///     note: None,
+    /// });
+    /// assert!(Invoice::insert_many(&acme, mixed).execute(&db).await.is_err());
+    /// assert_eq!(Invoice::query(&acme).count(&db).await?, 6);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         match self.run(executor, false).await? {
             Output::Count(n) => Ok(n),
@@ -206,6 +282,24 @@ impl<M: Model> InsertMany<M> {
     /// the values the database filled in, in the order given. On MySQL this
     /// needs MariaDB 10.5 or later (MySQL 8 has no `INSERT … RETURNING`;
     /// use [`execute`](InsertMany::execute)).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = [("open", 10), ("open", 20), ("paid", 30)].map(|(status, amount_cents)| NewInvoice {
+    ///     customer_id: 2,
+    ///     status: status.into(),
+    ///     amount_cents,
+    ///     note: None,
+    /// });
+    /// let stored = Invoice::insert_many(&acme, rows).fetch_all(&db).await?;
+    /// assert_eq!(stored.iter().map(|i| i.amount_cents).collect::<Vec<_>>(), [10, 20, 30]);
+    /// assert!(stored.iter().all(|i| i.tenant_id.as_str() == "acme" && i.id > 4));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         match self.run(executor, true).await? {
             Output::Rows(rows) => Ok(rows),

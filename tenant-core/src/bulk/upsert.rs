@@ -344,6 +344,22 @@ impl<M: TenantOwned> Upsert<M, NeedsTarget> {
     /// `(Customer::TENANT_ID, Customer::EMAIL)` — or the tenant column
     /// alone. On MySQL, which has no conflict target, it only documents the
     /// key (the guard described on [`Upsert`] keeps every key safe).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // `customers` has UNIQUE (tenant_id, email).
+    /// let ann = Customer::upsert(&acme, NewCustomer { email: "ann@acme.test".into(), vip: false })
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_update(Customer::VIP)
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!((ann.id, ann.vip), (1, false)); // the existing row, updated
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_conflict(self, target: impl ConflictTarget<M>) -> Upsert<M, NeedsAction> {
         let mut upsert = self.into_state::<NeedsAction>();
         upsert.target = target.columns();
@@ -355,6 +371,22 @@ impl<M: TenantOwned> Upsert<M, NeedsAction> {
     /// On a conflict, sets these columns of the existing row to the values
     /// of the new row: one column constant or a tuple of them. The tenant
     /// column cannot be named.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let new = NewCustomer { email: "dee@acme.test".into(), vip: true };
+    /// let dee = Customer::upsert(&acme, new)
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_update((Customer::VIP,))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!((dee.id, dee.vip), (4, true)); // no conflict: inserted
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn do_update(self, columns: impl UpsertColumns<M>) -> Upsert<M, Ready> {
         let mut upsert = self.into_state::<Ready>();
         upsert.action = Action::Update(columns.columns());
@@ -363,6 +395,22 @@ impl<M: TenantOwned> Upsert<M, NeedsAction> {
 
     /// On a conflict, sets every column of `New<Model>` except the conflict
     /// target's and the primary key's to the new row's values.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let written = Customer::upsert(&acme, NewCustomer { email: "ann@acme.test".into(), vip: false })
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_update_all()
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(written, 1);
+    /// assert!(!Customer::find(&acme, 1).fetch_one(&db).await?.vip);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn do_update_all(self) -> Upsert<M, Ready> {
         let mut upsert = self.into_state::<Ready>();
         upsert.action = Action::UpdateAll;
@@ -370,6 +418,22 @@ impl<M: TenantOwned> Upsert<M, NeedsAction> {
     }
 
     /// On a conflict, leaves the existing row as it is.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let kept = Customer::upsert(&acme, NewCustomer { email: "ann@acme.test".into(), vip: false })
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_nothing()
+    ///     .fetch_optional(&db)
+    ///     .await?;
+    /// assert_eq!(kept, None); // SQLite and PostgreSQL return no row
+    /// assert!(Customer::find(&acme, 1).fetch_one(&db).await?.vip);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn do_nothing(self) -> Upsert<M, Ready> {
         let mut upsert = self.into_state::<Ready>();
         upsert.action = Action::Nothing;
@@ -468,6 +532,25 @@ impl<M: TenantOwned> Upsert<M, Ready> {
     /// ([`do_nothing`](Upsert::do_nothing), or nothing to update), SQLite
     /// and PostgreSQL report 0; MySQL reports 1 (sqlx connects with
     /// `CLIENT_FOUND_ROWS`, which counts the row found).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // The same e-mail in another tenant is another customer: no conflict.
+    /// let new = NewCustomer { email: "ann@acme.test".into(), vip: false };
+    /// let written = Customer::upsert(&globex, new)
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_update_all()
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(written, 1);
+    /// assert_eq!(Customer::query(&globex).count(&db).await?, 2);
+    /// assert!(Customer::find(&acme, 1).fetch_one(&db).await?.vip); // acme's ann untouched
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         match self.run(executor, false).await? {
             // MySQL counts an updated row twice.
@@ -481,6 +564,21 @@ impl<M: TenantOwned> Upsert<M, Ready> {
     /// [`do_nothing`](Upsert::do_nothing) left an existing row on SQLite or
     /// PostgreSQL (MariaDB returns the existing row). On MySQL this needs
     /// MariaDB 10.5 or later.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let updated = Customer::upsert(&acme, NewCustomer { email: "ann@acme.test".into(), vip: false })
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_update(Customer::VIP)
+    ///     .fetch_optional(&db)
+    ///     .await?;
+    /// assert_eq!(updated.map(|c| (c.id, c.vip)), Some((1, false)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         match self.run(executor, true).await? {
             Output::Rows(rows) => Ok(rows.into_iter().next()),
@@ -490,6 +588,22 @@ impl<M: TenantOwned> Upsert<M, Ready> {
 
     /// Like [`fetch_optional`](Upsert::fetch_optional), with
     /// [`Error::NotFound`] when no row is returned.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let err = Customer::upsert(&acme, NewCustomer { email: "ann@acme.test".into(), vip: false })
+    ///     .on_conflict((Customer::TENANT_ID, Customer::EMAIL))
+    ///     .do_nothing()
+    ///     .fetch_one(&db)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_not_found()); // the row was left as it is
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         self.fetch_optional(executor).await?.ok_or(Error::NotFound)
     }

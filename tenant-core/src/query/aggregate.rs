@@ -180,6 +180,25 @@ impl<M> Expr<M> for Count {
 }
 
 /// `COUNT(*)`: the number of rows, or of rows in each group.
+///
+/// ```
+/// # include!("../doctest_setup.rs");
+/// # use tenant_core::count;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenant_core::Error> {
+/// # let (db, acme, globex) = setup().await?;
+/// let (all, paid): ((i64,), (i64,)) = (
+///     Invoice::query(&acme).select((count(),)).fetch_one(&db).await?,
+///     Invoice::query(&acme)
+///         .filter(Invoice::STATUS.eq("paid"))
+///         .select((count(),))
+///         .fetch_one(&db)
+///         .await?,
+/// );
+/// assert_eq!((all.0, paid.0), (3, 1));
+/// # Ok(())
+/// # }
+/// ```
 pub fn count() -> Count {
     Count
 }
@@ -230,6 +249,27 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     /// `SUM(column)`: `None` when no row (or only NULLs) is summed. An
     /// integer column sums as `i64` on every backend (an overflow is an
     /// error), a floating-point one as `f64`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (total,) = Invoice::query(&acme)
+    ///     .select((Invoice::AMOUNT_CENTS.sum(),))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(total, Some(6500));
+    /// // Nothing to sum: NULL, read as `None`.
+    /// let (none,) = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("void"))
+    ///     .select((Invoice::AMOUNT_CENTS.sum(),))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(none, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn sum(self) -> Summed<M, N::Compared>
     where
         N::Compared: Summable,
@@ -246,6 +286,21 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// `AVG(column)` as `f64`; `None` when there is no value.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (mean,) = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .select((Invoice::AMOUNT_CENTS.avg(),))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(mean, Some(2650.0));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn avg(self) -> Aggregated<M, Option<f64>>
     where
         N::Compared: Summable,
@@ -254,16 +309,58 @@ impl<M: Model, T, N: Nullability<T>> Column<M, T, N> {
     }
 
     /// `MIN(column)`; `None` when there is no value.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (smallest, first) = Invoice::query(&acme)
+    ///     .select((Invoice::AMOUNT_CENTS.min(), Invoice::STATUS.min()))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!((smallest, first.as_deref()), (Some(300), Some("open")));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn min(self) -> Aggregated<M, Option<N::Compared>> {
         self.aggregate(ExprNode::Min)
     }
 
     /// `MAX(column)`; `None` when there is no value.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (largest,) = Invoice::query(&acme)
+    ///     .select((Invoice::AMOUNT_CENTS.max(),))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(largest, Some(5000)); // globex's 9999 is not acme's
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn max(self) -> Aggregated<M, Option<N::Compared>> {
         self.aggregate(ExprNode::Max)
     }
 
     /// `COUNT(DISTINCT column)`: the number of distinct non-NULL values.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (customers,) = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID.count_distinct(),))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(customers, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn count_distinct(self) -> Aggregated<M, i64> {
         self.aggregate(ExprNode::CountDistinct)
     }
@@ -349,16 +446,73 @@ impl<M> Having<M> {
     }
 
     /// Both conditions hold.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, count()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .having(count().gt(1).and(Invoice::AMOUNT_CENTS.sum().lt(2000)))
+    ///     .order_by(Invoice::CUSTOMER_ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// // (customer, invoices): customer 1 has two, customer 2 one.
+    /// assert_eq!(groups, [(1, 2)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn and(self, other: Having<M>) -> Having<M> {
         self.join(other, Node::And)
     }
 
     /// At least one condition holds.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, count()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .having(count().gt(1).or(Invoice::AMOUNT_CENTS.max().ge(5000)))
+    ///     .order_by(Invoice::CUSTOMER_ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// // (customer, invoices): customer 1 has two, customer 2 one.
+    /// assert_eq!(groups, [(1, 2), (2, 1)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn or(self, other: Having<M>) -> Having<M> {
         self.join(other, Node::Or)
     }
 
     /// The condition does not hold. Same as `!condition`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, count()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .having(count().gt(1).not())
+    ///     .order_by(Invoice::CUSTOMER_ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// // (customer, invoices): customer 1 has two, customer 2 one.
+    /// assert_eq!(groups, [(2, 1)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[allow(clippy::should_implement_trait)]
     pub fn not(self) -> Having<M> {
         Having {
@@ -414,31 +568,145 @@ impl Operand for i64 {
 macro_rules! having_comparisons {
     ($value:ty $(, $m:ident)?) => {
         /// `aggregate = value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().eq(2))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(1, 2)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn eq$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Eq, value.into_value())
         }
 
         /// `aggregate <> value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().ne(2))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(2, 1)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn ne$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Ne, value.into_value())
         }
 
         /// `aggregate > value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().gt(1))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(1, 2)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn gt$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Gt, value.into_value())
         }
 
         /// `aggregate >= value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().ge(1))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(1, 2), (2, 1)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn ge$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Ge, value.into_value())
         }
 
         /// `aggregate < value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().lt(2))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(2, 1)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn lt$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Lt, value.into_value())
         }
 
         /// `aggregate <= value`, in `HAVING`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        /// let groups: Vec<(i64, i64)> = Invoice::query(&acme)
+        ///     .select((Invoice::CUSTOMER_ID, count()))
+        ///     .group_by(Invoice::CUSTOMER_ID)
+        ///     .having(count().le(2))
+        ///     .order_by(Invoice::CUSTOMER_ID.asc())
+        ///     .fetch_all(&db)
+        ///     .await?;
+        /// // (customer, invoices): customer 1 has two, customer 2 one.
+        /// assert_eq!(groups, [(1, 2), (2, 1)]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn le$(<$m>)?(self, value: impl IntoValue<$value>) -> Having<M> {
             self.having(CmpOp::Le, value.into_value())
         }
@@ -635,6 +903,35 @@ impl<M: Model> Select<M> {
     /// Reads the columns and aggregates of `projection` (a tuple) instead
     /// of whole rows; the filters, ordering and paging so far carry over.
     /// Add [`group_by`](Aggregate::group_by) to aggregate per group.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let per_status: Vec<(String, i64, Option<i64>)> = Invoice::query(&acme)
+    ///     .select((Invoice::STATUS, count(), Invoice::AMOUNT_CENTS.sum()))
+    ///     .group_by(Invoice::STATUS)
+    ///     .order_by(Invoice::STATUS.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(
+    ///     per_status,
+    ///     [("open".to_owned(), 2, Some(5300)), ("paid".to_owned(), 1, Some(1200))]
+    /// );
+    ///
+    /// // Some columns of each row, without the rest.
+    /// let ids: Vec<(i64, String)> = Invoice::query(&acme)
+    ///     .filter(Invoice::AMOUNT_CENTS.gt(1000))
+    ///     .select((Invoice::ID, Invoice::STATUS))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(ids, [(1, "paid".to_owned()), (3, "open".to_owned())]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn select<P: Projection<M>>(self, projection: P) -> Aggregate<M, P> {
         let (tenant, filters, order, paging) = self.into_parts();
         Aggregate {
@@ -656,11 +953,50 @@ impl<M: Model> Select<M> {
     /// carries over, and [`group_by`](Aggregate::group_by),
     /// [`order_by`](Aggregate::order_by) and paging may follow. See
     /// [`TenantProjection`].
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// #[derive(Debug, PartialEq, TenantProjection)]
+    /// #[tenant(model = Invoice)]
+    /// struct Amount {
+    ///     id: i64,
+    ///     amount_cents: i64,
+    /// }
+    ///
+    /// let amounts: Vec<Amount> = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .select_as::<Amount>()
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(
+    ///     amounts,
+    ///     [Amount { id: 2, amount_cents: 300 }, Amount { id: 3, amount_cents: 5000 }]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn select_as<T: TenantProjection<M>>(self) -> Aggregate<M, As<T>> {
         self.select(As(PhantomData))
     }
 
     /// Whether any row matches: `count` of at most one row.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let paid = Invoice::query(&acme).filter(Invoice::STATUS.eq("paid"));
+    /// assert!(paid.exists(&db).await?);
+    /// let huge = Invoice::query(&acme).filter(Invoice::AMOUNT_CENTS.gt(9000));
+    /// assert!(!huge.exists(&db).await?); // 9999 is globex's
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn exists<'c>(self, executor: impl Executor<'c>) -> Result<bool, Error> {
         Ok(self.limit(1).count(executor).await? > 0)
     }
@@ -669,6 +1005,29 @@ impl<M: Model> Select<M> {
 impl<M: Model, P: Projection<M>> Aggregate<M, P> {
     /// Groups the rows by `column` (may be called several times); the
     /// aggregates are then per group.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Per customer and status.
+    /// let groups: Vec<(i64, String, i64)> = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, Invoice::STATUS, count()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .group_by(Invoice::STATUS)
+    ///     .order_by(Invoice::CUSTOMER_ID.asc())
+    ///     .order_by(Invoice::STATUS.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(
+    ///     groups,
+    ///     [(1, "open".into(), 1), (1, "paid".into(), 1), (2, "open".into(), 1)]
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn group_by(mut self, column: impl GroupKey<M>) -> Self {
         self.group.push(column.column_index());
         self
@@ -714,12 +1073,31 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
     }
 
     /// Adds an ordering key (a grouped column, when grouping).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let statuses: Vec<(String, i64)> = Invoice::query(&acme)
+    ///     .select((Invoice::STATUS, count()))
+    ///     .group_by(Invoice::STATUS)
+    ///     .order_by(Invoice::STATUS.desc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(statuses, [("paid".into(), 1), ("open".into(), 2)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn order_by(mut self, order: impl OrderOn<M>) -> Self {
         self.order.push(order.into_key());
         self
     }
 
-    paging_methods!();
+    paging_methods!(
+        "Invoice::query(&acme).select((Invoice::STATUS, count())).group_by(Invoice::STATUS).order_by(Invoice::STATUS.asc())"
+    );
 
     fn walk(&self, pass: &mut AstPass<'_>, backend: Backend, form: Form) {
         let sql = M::sql(backend);
@@ -795,9 +1173,27 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         })
     }
 
-    sql_accessors!();
+    sql_accessors!(
+        "Invoice::query(&acme).select((Invoice::STATUS, count())).group_by(Invoice::STATUS).order_by(Invoice::STATUS.asc())"
+    );
 
     /// Every row (every group, when grouping).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let per_customer: Vec<(i64, Option<i64>)> = Invoice::query(&acme)
+    ///     .select((Invoice::CUSTOMER_ID, Invoice::AMOUNT_CENTS.sum()))
+    ///     .group_by(Invoice::CUSTOMER_ID)
+    ///     .order_by(Invoice::CUSTOMER_ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(per_customer, [(1, Some(1500)), (2, Some(5000))]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<P::Row>, Error> {
         let target = executor.into_target();
         self.filters.check_scopes(self.tenant.as_ref())?;
@@ -810,6 +1206,21 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
 
     /// The first row, or [`Error::NotFound`] (an ungrouped aggregate always
     /// has one row).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # use tenant_core::count;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let (n, total) = Invoice::query(&globex)
+    ///     .select((count(), Invoice::AMOUNT_CENTS.sum()))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!((n, total), (1, Some(9999)));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<P::Row, Error> {
         self.limit(1)
             .fetch_all(executor)

@@ -41,6 +41,22 @@ impl<M: Model> Delete<M> {
 
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
     /// filter every row of the tenant is deleted.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let removed = Invoice::delete(&acme)
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .filter(Invoice::AMOUNT_CENTS.lt(1000))
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(removed, 1);
+    /// assert_eq!(Invoice::query(&acme).count(&db).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
         self.filters.push(condition);
         self
@@ -77,11 +93,41 @@ impl<M: Model> Delete<M> {
 
     /// The SQL that [`execute`](Delete::execute) runs (PostgreSQL's
     /// dialect).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let delete = Invoice::delete(&acme).filter(Invoice::ID.eq(2));
+    /// assert_eq!(
+    ///     delete.to_sql(),
+    ///     r#"DELETE FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> String {
         self.to_sql_for(Backend::Postgres)
     }
 
     /// The SQL that [`execute`](Delete::execute) runs on `backend`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let delete = Invoice::delete(&acme).filter(Invoice::ID.eq(2));
+    /// assert_eq!(
+    ///     delete.to_sql_for(Backend::MySql),
+    ///     "DELETE FROM `invoices` WHERE `invoices`.`tenant_id` = ? AND `invoices`.`id` = ?"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql_for(&self, backend: Backend) -> String {
         self.sql(backend).as_str().to_owned()
     }
@@ -113,6 +159,21 @@ impl<M: Model> Delete<M> {
     /// Runs the delete; returns the number of rows removed. Made by
     /// `delete_by_id`, it returns [`Error::NotFound`] when no row of the
     /// scope's tenant has that key.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Without a filter: every row of the tenant, and only those.
+    /// assert_eq!(Invoice::delete(&acme).execute(&db).await?, 3);
+    /// assert_eq!(Invoice::query(&globex).count(&db).await?, 1);
+    ///
+    /// let err = Invoice::delete_by_id(&acme, 4).execute(&db).await.unwrap_err();
+    /// assert!(err.is_not_found()); // globex's invoice 4 stays
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let by_key = self.by_key;
         let target = executor.into_target();
@@ -127,6 +188,21 @@ impl<M: Model> Delete<M> {
     /// on MySQL this needs MariaDB 10.0 or later). Only rows of the scope's
     /// tenant are removed and returned. Made by `delete_by_id`, it returns
     /// [`Error::NotFound`] when no row of the scope's tenant has that key.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let removed = Invoice::delete(&acme)
+    ///     .filter(Invoice::STATUS.eq("paid"))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(removed.len(), 1);
+    /// assert_eq!(removed[0].note.as_deref(), Some("rush"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let by_key = self.by_key;
         let target = executor.into_target();

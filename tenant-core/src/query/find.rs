@@ -38,11 +38,37 @@ impl<M: HasPrimaryKey> Find<M> {
 
     /// The SQL that runs (PostgreSQL's dialect): `$1` is the tenant, `$2`
     /// the key (just `$1`, the key, for a global model).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// assert_eq!(
+    ///     Invoice::find(&acme, 1).to_sql(),
+    ///     r#"SELECT "invoices"."id", "invoices"."tenant_id", "invoices"."customer_id", "invoices"."status", "invoices"."amount_cents", "invoices"."note" FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $2"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> &'static str {
         self.to_sql_for(Backend::Postgres)
     }
 
     /// The SQL that runs on `backend`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let sql = Invoice::find(&acme, 1).to_sql_for(Backend::MySql);
+    /// assert!(sql.ends_with("WHERE `invoices`.`tenant_id` = ? AND `invoices`.`id` = ?"), "{sql}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql_for(&self, backend: Backend) -> &'static str {
         M::sql(backend).find.as_str()
     }
@@ -50,6 +76,17 @@ impl<M: HasPrimaryKey> Find<M> {
     /// The SQL that runs on a
     /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
     /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let sql = Invoice::find(&acme, 1).to_rls_sql();
+    /// assert!(sql.contains("set_config('app.tenant_id', $1, true)"), "{sql}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_rls_sql(&self) -> &'static str {
         let sql = M::sql(Backend::Postgres);
         if self.tenant.is_some() {
@@ -79,6 +116,19 @@ impl<M: HasPrimaryKey> Find<M> {
     }
 
     /// The row, or `None` when it does not exist for this tenant.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let own = Invoice::find(&acme, 1).fetch_optional(&db).await?;
+    /// assert_eq!(own.map(|i| i.amount_cents), Some(1200));
+    /// // Invoice 4 exists, but it is globex's.
+    /// assert_eq!(Invoice::find(&acme, 4).fetch_optional(&db).await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let target = executor.into_target();
         let form = target.form(self.tenant.as_ref());
@@ -87,6 +137,19 @@ impl<M: HasPrimaryKey> Find<M> {
     }
 
     /// The row, or [`Error::NotFound`] when it does not exist for this tenant.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let invoice = Invoice::find(&globex, 4).fetch_one(&db).await?;
+    /// assert_eq!(invoice.status, "paid");
+    /// let err = Invoice::find(&globex, 1).fetch_one(&db).await.unwrap_err();
+    /// assert!(err.is_not_found());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         self.fetch_optional(executor).await?.ok_or(Error::NotFound)
     }

@@ -41,16 +41,69 @@ impl<M: Model> Insert<M> {
 
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs (PostgreSQL's
     /// dialect).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let insert = Invoice::insert(&acme, NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: 700,
+    ///     note: None,
+    /// });
+    /// assert!(insert.to_sql().starts_with(r#"INSERT INTO "invoices" ("tenant_id", "customer_id""#));
+    /// assert!(insert.to_sql().contains("RETURNING"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> &'static str {
         self.to_sql_for(Backend::Postgres)
     }
 
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs on `backend`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let insert = Invoice::insert(&acme, NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: 700,
+    ///     note: None,
+    /// });
+    /// assert!(insert.to_sql_for(Backend::MySql).starts_with("INSERT INTO `invoices` (`tenant_id`"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql_for(&self, backend: Backend) -> &'static str {
         M::sql(backend).insert_returning.as_str()
     }
 
     /// The SQL that [`execute`](Insert::execute) runs on `backend`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let insert = Invoice::insert(&acme, NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: 700,
+    ///     note: None,
+    /// });
+    /// assert!(!insert.to_execute_sql_for(Backend::Sqlite).contains("RETURNING"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_execute_sql_for(&self, backend: Backend) -> &'static str {
         M::sql(backend).insert.as_str()
     }
@@ -58,6 +111,22 @@ impl<M: Model> Insert<M> {
     /// The SQL that [`fetch_one`](Insert::fetch_one) runs on a
     /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
     /// pool.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let insert = Invoice::insert(&acme, NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: 700,
+    ///     note: None,
+    /// });
+    /// assert!(insert.to_rls_sql().contains("set_config('app.tenant_id', $1, true)"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_rls_sql(&self) -> &'static str {
         let sql = M::sql(Backend::Postgres);
         if self.tenant.is_some() {
@@ -94,6 +163,30 @@ impl<M: Model> Insert<M> {
     /// Inserts and returns the stored row (`RETURNING`), with the values the
     /// database filled in. On MySQL this needs MariaDB 10.5 or later (MySQL 8
     /// has no `INSERT … RETURNING`; use [`execute`](Insert::execute)).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let stored = Invoice::insert(&acme, NewInvoice {
+    ///     customer_id: 1,
+    ///     status: "open".into(),
+    ///     amount_cents: 700,
+    ///     note: None,
+    /// })
+    /// .fetch_one(&db)
+    /// .await?;
+    /// assert_eq!(stored.tenant_id.as_str(), "acme"); // from the scope
+    /// assert_eq!(stored.id, 5); // filled in by the database
+    ///
+    /// // Customer 3 is globex's: acme's invoice cannot point at it.
+    /// let wrong = NewInvoice { customer_id: 3, status: "open".into(), amount_cents: 1, note: None };
+    /// let err = Invoice::insert(&acme, wrong).fetch_one(&db).await.unwrap_err();
+    /// assert!(matches!(err, tenant_core::Error::ReferenceNotFound { .. }), "{err}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         let target = executor.into_target();
         if let Some(tenant) = self.checked_tenant() {
@@ -107,6 +200,25 @@ impl<M: Model> Insert<M> {
     }
 
     /// Inserts and returns the number of rows inserted.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let inserted = Invoice::insert(&globex, NewInvoice {
+    ///     customer_id: 3,
+    ///     status: "open".into(),
+    ///     amount_cents: 250,
+    ///     note: Some("first order".into()),
+    /// })
+    /// .execute(&db)
+    /// .await?;
+    /// assert_eq!(inserted, 1);
+    /// assert_eq!(Invoice::query(&globex).count(&db).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
         let target = executor.into_target();
         if let Some(tenant) = self.checked_tenant() {

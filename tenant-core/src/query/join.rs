@@ -206,6 +206,25 @@ impl<A: Model> Select<A> {
     /// Joins the related model `B` (`INNER JOIN`): rows `(A, B)` for each
     /// pair of matching rows, of the scope's tenant only. The filters,
     /// ordering and paging so far carry over.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows: Vec<(Invoice, Customer)> = Invoice::query(&acme)
+    ///     .inner_join::<Customer>()
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// let pairs: Vec<(i64, &str)> = rows.iter().map(|(i, c)| (i.id, c.email.as_str())).collect();
+    /// assert_eq!(pairs, [(1, "ann@acme.test"), (2, "ann@acme.test"), (3, "bob@acme.test")]);
+    /// // Both sides compare their tenant columns: no pair crosses tenants.
+    /// let sql = Invoice::query(&acme).inner_join::<Customer>().to_sql();
+    /// assert!(sql.contains(r#""customers"."tenant_id" = "invoices"."tenant_id""#), "{sql}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn inner_join<B>(self) -> Join<A, B, Inner>
     where
         B: Model,
@@ -217,6 +236,26 @@ impl<A: Model> Select<A> {
 
     /// Joins the related model `B` (`LEFT JOIN`): rows `(A, Option<B>)`,
     /// every row of `A` at least once.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Bob's only invoice goes; bob stays, with `None`.
+    /// Invoice::delete_by_id(&acme, 3).execute(&db).await?;
+    /// let rows: Vec<(Customer, Option<Invoice>)> = Customer::query(&acme)
+    ///     .left_join::<Invoice>()
+    ///     .order_by(Customer::ID.asc())
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// let pairs: Vec<(i64, Option<i64>)> =
+    ///     rows.iter().map(|(c, i)| (c.id, i.as_ref().map(|i| i.id))).collect();
+    /// assert_eq!(pairs, [(1, Some(1)), (1, Some(2)), (2, None)]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn left_join<B>(self) -> Join<A, B, Left>
     where
         B: Model,
@@ -264,6 +303,24 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
 
     /// Keeps only rows matching `condition`, on either model's columns
     /// (combined with `AND`).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // A filter on each side.
+    /// let rows = Invoice::query(&acme)
+    ///     .inner_join::<Customer>()
+    ///     .filter(Customer::VIP.eq(true))
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!((rows[0].0.id, rows[0].1.id), (2, 1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter<S>(mut self, condition: impl JoinCondition<A, B, S>) -> Self {
         let (side, condition) = condition.into_side();
         self.filters.push((side, condition.node));
@@ -272,12 +329,29 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
     }
 
     /// Adds an ordering key on either model's column.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .inner_join::<Customer>()
+    ///     .order_by(Customer::EMAIL.desc())
+    ///     .order_by(Invoice::AMOUNT_CENTS.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// let ids: Vec<i64> = rows.iter().map(|(i, _)| i.id).collect();
+    /// assert_eq!(ids, [3, 2, 1]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn order_by<S>(mut self, order: impl JoinOrder<A, B, S>) -> Self {
         self.order.push(order.into_side());
         self
     }
 
-    paging_methods!();
+    paging_methods!("Invoice::query(&acme).inner_join::<Customer>().order_by(Invoice::ID.asc())");
 
     fn columns(side: usize) -> &'static [&'static str] {
         if side == 0 { A::COLUMNS } else { B::COLUMNS }
@@ -386,10 +460,25 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         )
     }
 
-    sql_accessors!();
+    sql_accessors!("Invoice::query(&acme).inner_join::<Customer>().order_by(Invoice::ID.asc())");
 
     /// Every matching row: `(A, B)` for an inner join, `(A, Option<B>)`
     /// for a left join.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows: Vec<(Invoice, Customer)> = Invoice::query(&globex)
+    ///     .inner_join::<Customer>()
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.len(), 1);
+    /// assert_eq!(rows[0].1.email, "cy@globex.test");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(
         self,
         executor: impl Executor<'c>,

@@ -104,6 +104,19 @@ impl<M: Model> Select<M> {
 impl<M: Model, K: SqlType + Clone + Unpin> Keyset<M, K> {
     /// The SQL that [`fetch_page`](Keyset::fetch_page) runs for pages of
     /// `size` (PostgreSQL's dialect).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::SortOrder;
+    ///
+    /// let pages = Invoice::query(&acme).keyset(Invoice::ID, SortOrder::Asc, Some(1));
+    /// assert!(pages.to_sql().contains(r#""invoices"."id" > $2"#), "{}", pages.to_sql());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> String {
         self.select.to_sql()
     }
@@ -111,6 +124,29 @@ impl<M: Model, K: SqlType + Clone + Unpin> Keyset<M, K> {
     /// Up to `size` rows and the key to continue from: one statement that
     /// reads one row more than the page to know whether another follows.
     /// A `size` of 0 reads nothing and returns an empty last page.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::SortOrder;
+    ///
+    /// let first = Invoice::query(&acme)
+    ///     .keyset(Invoice::ID, SortOrder::Asc, None)
+    ///     .fetch_page(2, &db)
+    ///     .await?;
+    /// assert_eq!(first.items.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(first.next, Some(2));
+    /// let last = Invoice::query(&acme)
+    ///     .keyset(Invoice::ID, SortOrder::Asc, first.next)
+    ///     .fetch_page(2, &db)
+    ///     .await?;
+    /// assert_eq!(last.items.iter().map(|i| i.id).collect::<Vec<_>>(), [3]);
+    /// assert_eq!(last.next, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_page<'c>(
         self,
         size: u32,

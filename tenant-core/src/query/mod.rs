@@ -91,14 +91,41 @@ impl Paging {
 
 /// `limit` and `offset` of a builder with a `paging: Paging` field.
 macro_rules! paging_methods {
-    () => {
+    // `$q`: an example query of the builder, for the doc examples.
+    ($q:literal) => {
         /// Returns at most `n` rows.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        #[doc = concat!(" let rows = ", $q, ".limit(1).fetch_all(&db).await?;")]
+        /// assert_eq!(rows.len(), 1);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn limit(mut self, n: u32) -> Self {
             self.paging.limit = Some(n);
             self
         }
 
         /// Skips the first `n` rows.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        #[doc = concat!(" let all = ", $q, ".fetch_all(&db).await?;")]
+        #[doc = concat!(" let rest = ", $q, ".limit(10).offset(1).fetch_all(&db).await?;")]
+        /// assert_eq!(rest.len(), all.len() - 1);
+        /// assert_eq!(rest[0], all[1]);
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn offset(mut self, n: u32) -> Self {
             self.paging.offset = Some(n);
             self
@@ -110,13 +137,38 @@ use paging_methods;
 /// `to_sql`, `to_sql_for` and `to_rls_sql` of a reading builder with a
 /// `tenant` field and `fn sql(&self, Backend, Form) -> Sql`.
 macro_rules! sql_accessors {
-    () => {
+    // `$q`: an example query of the builder, for the doc examples.
+    ($q:literal) => {
         /// The SQL that `fetch_all` runs (PostgreSQL's dialect).
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        #[doc = concat!(" let sql = ", $q, ".to_sql();")]
+        /// assert!(sql.contains(r#""invoices"."tenant_id" = $1"#), "{sql}");
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn to_sql(&self) -> String {
             self.to_sql_for(Backend::Postgres)
         }
 
         /// The SQL that `fetch_all` runs on `backend`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        #[doc = concat!(" let sql = ", $q, ".to_sql_for(tenant_core::Backend::MySql);")]
+        /// assert!(sql.contains("`invoices`.`tenant_id` = ?"), "{sql}");
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn to_sql_for(&self, backend: Backend) -> String {
             self.sql(backend, Form::Plain).as_str().to_owned()
         }
@@ -124,6 +176,18 @@ macro_rules! sql_accessors {
         /// The SQL that `fetch_all` runs on a
         /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
         /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+        ///
+        /// ```
+        /// # include!("../doctest_setup.rs");
+        /// # use tenant_core::count;
+        /// # #[tokio::main(flavor = "current_thread")]
+        /// # async fn main() -> Result<(), tenant_core::Error> {
+        /// # let (db, acme, globex) = setup().await?;
+        #[doc = concat!(" let sql = ", $q, ".to_rls_sql();")]
+        /// assert!(sql.contains("set_config('app.tenant_id', $1, true)"), "{sql}");
+        /// # Ok(())
+        /// # }
+        /// ```
         pub fn to_rls_sql(&self) -> String {
             let form = if self.tenant.is_some() {
                 Form::Rls

@@ -43,18 +43,49 @@ impl<M: Model> Select<M> {
     scope_constructors!();
 
     /// Keeps only rows matching `condition` (combined with `AND`).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Each `filter` is ANDed with the others, and all with the tenant.
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .filter(Invoice::AMOUNT_CENTS.lt(1000))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [2]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
         self.filters.push(condition);
         self
     }
 
     /// Adds an ordering key: `.order_by(Invoice::ID.desc())`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let rows = Invoice::query(&acme)
+    ///     .order_by(Invoice::CUSTOMER_ID.desc())
+    ///     .order_by(Invoice::AMOUNT_CENTS.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [3, 2, 1]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn order_by(mut self, order: impl OrderOn<M>) -> Self {
         self.order.push(order.into_key());
         self
     }
 
-    paging_methods!();
+    paging_methods!("Invoice::query(&acme).order_by(Invoice::ID.asc())");
 
     /// The tenant the query is scoped to.
     pub(super) fn tenant(&self) -> Option<TenantValue> {
@@ -189,6 +220,19 @@ impl<M: Model> Select<M> {
 
     /// The SQL that [`fetch_all`](Select::fetch_all) runs (PostgreSQL's
     /// dialect: values appear as `$n` placeholders).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let query = Invoice::query(&acme).filter(Invoice::STATUS.eq("open"));
+    /// assert!(query.to_sql().ends_with(
+    ///     r#"WHERE "invoices"."tenant_id" = $1 AND "invoices"."status" = $2"#
+    /// ));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> String {
         self.to_sql_for(Backend::Postgres)
     }
@@ -223,11 +267,41 @@ impl<M: Model> Select<M> {
     }
 
     /// The SQL that [`count`](Select::count) runs.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let query = Invoice::query(&acme).filter(Invoice::STATUS.eq("open"));
+    /// assert_eq!(
+    ///     query.to_count_sql(),
+    ///     r#"SELECT COUNT(*) FROM "invoices" WHERE "invoices"."tenant_id" = $1 AND "invoices"."status" = $2"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_count_sql(&self) -> String {
         self.to_count_sql_for(Backend::Postgres)
     }
 
     /// The SQL that [`count`](Select::count) runs on `backend`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let query = Invoice::query(&acme).filter(Invoice::STATUS.eq("open"));
+    /// assert_eq!(
+    ///     query.to_count_sql_for(Backend::MySql),
+    ///     "SELECT COUNT(*) FROM `invoices` WHERE `invoices`.`tenant_id` = ? AND `invoices`.`status` = ?"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_count_sql_for(&self, backend: Backend) -> String {
         self.count_sql(backend, Form::Plain).as_str().to_owned()
     }
@@ -235,6 +309,20 @@ impl<M: Model> Select<M> {
     /// The SQL that [`fetch_all`](Select::fetch_all) runs on a
     /// [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls)
     /// pool: `$1` goes to `set_config('app.tenant_id', $1, true)`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let sql = Invoice::query(&acme).to_rls_sql();
+    /// // The setting is made by the statement itself, transaction-locally, and
+    /// // the tenant predicate stays.
+    /// assert!(sql.contains("set_config('app.tenant_id', $1, true)"), "{sql}");
+    /// assert!(sql.contains(r#""invoices"."tenant_id" = "#), "{sql}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_rls_sql(&self) -> String {
         let form = if self.tenant.is_some() {
             Form::Rls
@@ -258,6 +346,18 @@ impl<M: Model> Select<M> {
     }
 
     /// Every matching row.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let mine = Invoice::query(&acme).fetch_all(&db).await?;
+    /// assert_eq!(mine.len(), 3);
+    /// assert!(mine.iter().all(|i| i.tenant_id.as_str() == "acme"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
@@ -266,6 +366,25 @@ impl<M: Model> Select<M> {
     }
 
     /// The first matching row, or `None`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let first = Invoice::query(&acme)
+    ///     .order_by(Invoice::AMOUNT_CENTS.desc())
+    ///     .fetch_optional(&db)
+    ///     .await?;
+    /// assert_eq!(first.map(|i| i.id), Some(3));
+    /// let none = Invoice::query(&globex)
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .fetch_optional(&db)
+    ///     .await?;
+    /// assert_eq!(none, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
@@ -274,11 +393,43 @@ impl<M: Model> Select<M> {
     }
 
     /// The first matching row, or [`Error::NotFound`].
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let paid = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("paid"))
+    ///     .fetch_one(&db)
+    ///     .await?;
+    /// assert_eq!(paid.id, 1);
+    /// let missing = Invoice::query(&acme)
+    ///     .filter(Invoice::STATUS.eq("void"))
+    ///     .fetch_one(&db)
+    ///     .await;
+    /// assert!(missing.is_err_and(|e| e.is_not_found()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_one<'c>(self, executor: impl Executor<'c>) -> Result<M, Error> {
         self.fetch_optional(executor).await?.ok_or(Error::NotFound)
     }
 
     /// The number of matching rows (within `limit`/`offset` when set).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// assert_eq!(Invoice::query(&acme).count(&db).await?, 3);
+    /// assert_eq!(Invoice::query(&globex).count(&db).await?, 1);
+    /// // Within the page when paged.
+    /// assert_eq!(Invoice::query(&acme).limit(2).count(&db).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
         let target = executor.into_target();
         let sql = self.count_sql(target.backend(), target.form(self.tenant.as_ref()));

@@ -138,6 +138,32 @@ impl<S: Model> Select<S> {
     /// the paging carry over (MySQL refuses a `LIMIT` in an `IN`
     /// subquery). A nullable column reads as its bare type: `NULL`s match
     /// nothing. See [`Subquery`].
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Invoices of acme's VIP customers.
+    /// let vips = Customer::query(&acme).filter(Customer::VIP.eq(true));
+    /// let rows = Invoice::query(&acme)
+    ///     .filter(Invoice::CUSTOMER_ID.is_in(vips.column(Customer::ID)))
+    ///     .order_by(Invoice::ID.asc())
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// assert_eq!(rows.iter().map(|i| i.id).collect::<Vec<_>>(), [1, 2]);
+    ///
+    /// // A subquery scoped to another tenant is refused before anything runs.
+    /// let theirs = Customer::query(&globex).column(Customer::ID);
+    /// let err = Invoice::query(&acme)
+    ///     .filter(Invoice::CUSTOMER_ID.is_in(theirs))
+    ///     .fetch_all(&db)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(matches!(err, tenant_core::Error::SubqueryScopeMismatch { .. }), "{err}");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn column<T, N: Nullability<T>>(self, column: Column<S, T, N>) -> Subquery<S, N::Compared> {
         let (tenant, filters, order, paging) = self.into_parts();
         let Filters { nodes, mut values } = filters;

@@ -164,6 +164,24 @@ impl<M: Model> Update<M, NoAssignments> {
 
 impl<M: Model, S> Update<M, S> {
     /// Sets `column` to `value`.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let changed = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "paid")
+    ///     .set(Invoice::NOTE, None) // NULL
+    ///     .filter(Invoice::ID.eq(2))
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(changed, 1);
+    /// let paid = Invoice::query(&acme).filter(Invoice::STATUS.eq("paid"));
+    /// assert_eq!(paid.count(&db).await?, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set<C, V>(self, column: C, value: V) -> Update<M, Assigned>
     where
         C: Assignable<M>,
@@ -176,6 +194,24 @@ impl<M: Model, S> Update<M, S> {
     /// (`column = column + delta`), without reading it first: concurrent
     /// increments never lose an update. Combine with a filter on the same
     /// column for an atomic bounded counter.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // A bounded counter: add 100 only while the result stays under 1 500.
+    /// let bumped = Invoice::update(&acme)
+    ///     .increment(Invoice::AMOUNT_CENTS, 100)
+    ///     .filter(Invoice::ID.eq(1))
+    ///     .filter(Invoice::AMOUNT_CENTS.le(1400))
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(bumped, 1);
+    /// assert_eq!(Invoice::find(&acme, 1).fetch_one(&db).await?.amount_cents, 1300);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn increment<T>(self, column: Column<M, T>, delta: T) -> Update<M, Assigned>
     where
         T: Numeric + SqlType,
@@ -206,6 +242,22 @@ impl<M: Model, S> Update<M, S> {
 
     /// Keeps only rows matching `condition` (combined with `AND`). Without a
     /// filter every row of the tenant is updated.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // Every open invoice of acme; globex's rows are never touched.
+    /// let closed = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "void")
+    ///     .filter(Invoice::STATUS.eq("open"))
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(closed, 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn filter(mut self, condition: impl ConditionOn<M>) -> Self {
         self.filters.push(condition);
         self
@@ -329,6 +381,22 @@ impl<M: Model, S> Update<M, S> {
     /// The SQL that [`execute`](Update::execute) runs on PostgreSQL. Only an
     /// update that sets something has one. (On SQLite an
     /// [`increment`](Update::increment) also checks the sum's range.)
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let update = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "paid")
+    ///     .filter(Invoice::ID.eq(2));
+    /// assert_eq!(
+    ///     update.to_sql(),
+    ///     r#"UPDATE "invoices" SET "status" = $2 WHERE "invoices"."tenant_id" = $1 AND "invoices"."id" = $3"#
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql(&self) -> String
     where
         S: HasAssignments,
@@ -339,6 +407,24 @@ impl<M: Model, S> Update<M, S> {
     /// The SQL that [`execute`](Update::execute) runs on `backend`. On
     /// MySQL the placeholders bind in text order: the assignments, then
     /// the tenant, then the filters.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// use tenant_core::Backend;
+    ///
+    /// let update = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "paid")
+    ///     .filter(Invoice::ID.eq(2));
+    /// assert_eq!(
+    ///     update.to_sql_for(Backend::MySql),
+    ///     "UPDATE `invoices` SET `status` = ? WHERE `invoices`.`tenant_id` = ? AND `invoices`.`id` = ?"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn to_sql_for(&self, backend: Backend) -> String
     where
         S: HasAssignments,
@@ -349,6 +435,28 @@ impl<M: Model, S> Update<M, S> {
     /// Runs the update; returns the number of rows changed. Made by
     /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
     /// scope's tenant has that key (another tenant's row is never touched).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let changed = Invoice::update(&acme)
+    ///     .set(Invoice::NOTE, "checked")
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(changed, 3); // acme's three, not globex's
+    ///
+    /// // By key: another tenant's key is not found, and nothing changes.
+    /// let err = Invoice::update_by_id(&acme, 4)
+    ///     .set(Invoice::STATUS, "void")
+    ///     .execute(&db)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_not_found());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
     where
         S: HasAssignments,
@@ -374,6 +482,24 @@ impl<M: Model, S> Update<M, S> {
     /// [`execute`](Update::execute) and read the rows back. Made by
     /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
     /// scope's tenant has that key.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let paid = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "paid")
+    ///     .filter(Invoice::CUSTOMER_ID.eq(1))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// let mut ids: Vec<i64> = paid.iter().map(|i| i.id).collect();
+    /// ids.sort();
+    /// assert_eq!(ids, [1, 2]);
+    /// assert!(paid.iter().all(|i| i.status == "paid"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error>
     where
         S: HasAssignments,
