@@ -133,6 +133,17 @@ pub enum Error {
 
 impl Error {
     /// `true` for [`Error::NotFound`].
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let err = Invoice::find(&acme, 4).fetch_one(&db).await.unwrap_err();
+    /// assert!(err.is_not_found()); // globex's invoice, not acme's
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_not_found(&self) -> bool {
         matches!(self, Error::NotFound)
     }
@@ -140,6 +151,18 @@ impl Error {
     /// `true` when the database could not be reached, is shutting down or
     /// refusing connections, is busy (SQLite), or the pool gave no connection
     /// in time: retrying later may succeed.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// db.close().await;
+    /// let err = Invoice::query(&acme).count(&db).await.unwrap_err();
+    /// assert!(err.is_unavailable()); // answer 503 and let the client retry
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_unavailable(&self) -> bool {
         match self {
             Error::Database(
@@ -164,6 +187,22 @@ impl Error {
     }
 
     /// `true` when a unique constraint rejected the statement.
+    ///
+    /// ```
+    /// # include!("doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// // customers has UNIQUE (tenant_id, email).
+    /// let again = NewCustomer { email: "ann@acme.test".into(), vip: false };
+    /// let err = Customer::insert(&acme, again).execute(&db).await.unwrap_err();
+    /// assert!(err.is_unique_violation());
+    /// // The same address is free in another tenant.
+    /// let theirs = NewCustomer { email: "ann@acme.test".into(), vip: false };
+    /// Customer::insert(&globex, theirs).execute(&db).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
     }

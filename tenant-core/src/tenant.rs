@@ -72,7 +72,21 @@ pub enum InvalidTenantId {
 }
 
 impl TenantId {
-    /// Validates `s` as a tenant id.
+    /// Validates `s` as a tenant id: 1 to 63 characters of `a-z`, `0-9`,
+    /// `_` and `-`, starting with a letter or a digit.
+    ///
+    /// ```
+    /// use tenant_core::{InvalidTenantId, TenantId};
+    ///
+    /// assert_eq!(TenantId::parse("acme-2").unwrap().as_str(), "acme-2");
+    /// assert_eq!(TenantId::parse(""), Err(InvalidTenantId::Empty));
+    /// assert!(matches!(
+    ///     TenantId::parse("Acme"),
+    ///     Err(InvalidTenantId::InvalidChar { found: 'A', index: 0 })
+    /// ));
+    /// assert!(TenantId::parse("-acme").is_err());
+    /// assert!(TenantId::parse(&"a".repeat(64)).is_err());
+    /// ```
     pub fn parse(s: &str) -> Result<Self, InvalidTenantId> {
         let len = s.len();
         if len == 0 {
@@ -105,12 +119,23 @@ impl TenantId {
     }
 
     /// The id as text.
+    ///
+    /// ```
+    /// let id = tenant_core::TenantId::parse("acme").unwrap();
+    /// assert_eq!(id.as_str(), "acme");
+    /// ```
     pub fn as_str(&self) -> &str {
         // Only ASCII bytes are ever stored (checked in `parse`).
         std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 
     /// The tenant id of a UUID, in its lower-case hyphenated form.
+    ///
+    /// ```
+    /// let uuid = uuid::Uuid::from_u128(0xA1B2);
+    /// let id = tenant_core::TenantId::from_uuid(uuid);
+    /// assert_eq!(id.as_str(), "00000000-0000-0000-0000-00000000a1b2");
+    /// ```
     #[cfg(feature = "uuid")]
     pub fn from_uuid(id: uuid::Uuid) -> Self {
         let mut buf = uuid::Uuid::encode_buffer();
@@ -379,11 +404,26 @@ pub struct TenantScope<K = TenantId> {
 impl TenantScope {
     /// Makes the scope of one tenant. Call it where the tenant is known for
     /// certain: after the credential has been verified.
+    ///
+    /// ```
+    /// use tenant_core::{TenantId, TenantScope};
+    ///
+    /// // e.g. the tenant of a verified API key
+    /// let scope = TenantScope::new(TenantId::parse("acme").unwrap());
+    /// assert_eq!(scope.tenant_id().as_str(), "acme");
+    /// ```
     pub fn new(tenant_id: TenantId) -> Self {
         TenantScope { key: tenant_id }
     }
 
     /// The tenant this scope is for.
+    ///
+    /// ```
+    /// use tenant_core::{TenantId, TenantScope};
+    ///
+    /// let scope = TenantScope::new(TenantId::parse("acme").unwrap());
+    /// assert_eq!(format!("tenant {}", scope.tenant_id()), "tenant acme");
+    /// ```
     pub fn tenant_id(&self) -> &TenantId {
         &self.key
     }
@@ -393,12 +433,26 @@ impl<K: TenantKey> TenantScope<K> {
     /// Makes the scope of the tenant with key `key`, refusing a key no
     /// tenant can have ([`TenantKey::validate`]: zero or negative integers,
     /// the nil UUID). Call it where the tenant is known for certain.
+    ///
+    /// ```
+    /// use tenant_core::TenantScope;
+    ///
+    /// let scope = TenantScope::try_new(42_i64).unwrap();
+    /// assert_eq!(*scope.key(), 42);
+    /// assert!(TenantScope::try_new(0_i64).is_err());
+    /// assert!(TenantScope::try_new(uuid::Uuid::nil()).is_err());
+    /// ```
     pub fn try_new(key: K) -> Result<Self, InvalidTenantId> {
         key.validate()?;
         Ok(TenantScope { key })
     }
 
     /// The tenant's key.
+    ///
+    /// ```
+    /// let scope = tenant_core::TenantScope::try_new(7_i32).unwrap();
+    /// assert_eq!(*scope.key(), 7);
+    /// ```
     pub fn key(&self) -> &K {
         &self.key
     }
