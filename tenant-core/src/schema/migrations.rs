@@ -109,6 +109,7 @@ impl fmt::Display for Written {
 /// ```
 /// use tenant_core::prelude::*;
 /// use tenant_core::rls::ModelInfo;
+/// use tenant_core::Backend;
 /// use tenant_core::schema::{Migrations, Written};
 ///
 /// #[derive(TenantModel)]
@@ -218,7 +219,7 @@ impl Migrations {
                     if !sql.is_empty() {
                         sql.push('\n');
                     }
-                    sql.push_str(&render::create_table(self.backend, table));
+                    sql.push_str(&render::create_table(self.backend, table, true));
                 }
                 Some(before) => sql.push_str(&alter(self.backend, before, table, &mut manual)),
             }

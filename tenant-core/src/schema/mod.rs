@@ -32,6 +32,7 @@
 //! ```
 //! use tenant_core::prelude::*;
 //! use tenant_core::rls::ModelInfo;
+//! use tenant_core::Backend;
 //! use tenant_core::schema::Schema;
 //!
 //! #[derive(TenantModel)]
@@ -180,6 +181,7 @@ pub enum SchemaError {
 /// ```
 /// use tenant_core::prelude::*;
 /// use tenant_core::rls::ModelInfo;
+/// use tenant_core::Backend;
 /// use tenant_core::schema::Schema;
 ///
 /// #[derive(TenantModel)]
@@ -208,6 +210,7 @@ pub enum SchemaError {
 pub struct Schema {
     backend: Backend,
     tables: Vec<Table>,
+    policies: bool,
 }
 
 impl Schema {
@@ -217,7 +220,39 @@ impl Schema {
         Ok(Schema {
             backend,
             tables: table::in_reference_order(plan(backend, models)?, &[])?,
+            policies: true,
         })
+    }
+
+    /// Whether the PostgreSQL DDL turns row-level security on for each
+    /// tenant table (on by default). Leave it on when the application
+    /// serves through [`TenantDb::postgres_with_rls`](crate::TenantDb::postgres_with_rls);
+    /// a [`TenantDb::postgres`](crate::TenantDb::postgres) sets no tenant,
+    /// so under the policies it would see no row.
+    ///
+    /// ```
+    /// use tenant_core::prelude::*;
+    /// use tenant_core::rls::ModelInfo;
+    /// use tenant_core::schema::Schema;
+    ///
+    /// #[derive(TenantModel)]
+    /// #[tenant(table = "notes")]
+    /// struct Note {
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     body: String,
+    /// }
+    ///
+    /// let models = [ModelInfo::of::<Note>()];
+    /// let with = Schema::new(Backend::Postgres, &models)?.to_string();
+    /// let without = Schema::new(Backend::Postgres, &models)?.row_level_security(false).to_string();
+    /// assert!(with.contains("CREATE POLICY"));
+    /// assert!(!without.contains("POLICY"));
+    /// # Ok::<(), tenant_core::schema::SchemaError>(())
+    /// ```
+    pub fn row_level_security(mut self, on: bool) -> Schema {
+        self.policies = on;
+        self
     }
 
     /// The backend it is written for.
@@ -232,7 +267,7 @@ impl fmt::Display for Schema {
             if i > 0 {
                 f.write_str("\n")?;
             }
-            f.write_str(&render::create_table(self.backend, table))?;
+            f.write_str(&render::create_table(self.backend, table, self.policies))?;
         }
         Ok(())
     }

@@ -95,7 +95,7 @@ pub(crate) fn drop_index(backend: Backend, table: &str, key: &Key) -> String {
 
 /// The table's `CREATE TABLE`, its indexes, and on PostgreSQL its
 /// row-level-security policy.
-pub(crate) fn create_table(backend: Backend, table: &Table) -> String {
+pub(crate) fn create_table(backend: Backend, table: &Table, policies: bool) -> String {
     let mut lines: Vec<String> = table
         .columns
         .iter()
@@ -164,6 +164,7 @@ pub(crate) fn create_table(backend: Backend, table: &Table) -> String {
     );
     out.push_str(&after);
     if backend == Backend::Postgres
+        && policies
         && let Some(tenant) = &table.tenant_column
     {
         out.push_str(&crate::rls::policy_sql_for(
