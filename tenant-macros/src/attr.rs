@@ -151,10 +151,31 @@ impl Field {
                     &mut out.client_generated
                 } else if meta.path.is_ident(GENERATED) {
                     &mut out.generated
-                } else if meta.path.is_ident(UNIQUE) {
-                    &mut out.unique
-                } else if meta.path.is_ident(INDEX) {
-                    &mut out.index
+                } else if meta.path.is_ident(UNIQUE) || meta.path.is_ident(INDEX) {
+                    let key = path_name(&meta.path);
+                    if meta.input.peek(syn::token::Paren) {
+                        // A list belongs on the struct: report that, not
+                        // the generic "takes no value".
+                        let _ = meta.parse_nested_meta(|inner| {
+                            let _ = inner.value().and_then(|v| v.parse::<syn::Expr>());
+                            Ok(())
+                        });
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!(
+                                "on a field, `{key}` covers that field alone: write `#[tenant({key})]`; \
+                                 a {key} over several fields goes on the struct: `#[tenant({key}(a, b))]`"
+                            ),
+                        );
+                        let slot = if key == UNIQUE { &mut out.unique } else { &mut out.index };
+                        set_once(cx, &meta, slot, syn::spanned::Spanned::span(&meta.path));
+                        return Ok(());
+                    }
+                    if key == UNIQUE {
+                        &mut out.unique
+                    } else {
+                        &mut out.index
+                    }
                 } else if meta.path.is_ident(REFERENCES) {
                     let path = meta
                         .value()
