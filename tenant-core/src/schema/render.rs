@@ -63,6 +63,7 @@ pub(crate) fn create_index(backend: Backend, table: &str, key: &Key, unique: boo
     )
 }
 
+#[cfg(feature = "migrations")]
 /// `ALTER TABLE .. ADD CONSTRAINT .. FOREIGN KEY ..;` (not on SQLite).
 pub(crate) fn add_foreign_key(backend: Backend, table: &str, fk: &ForeignKey) -> String {
     format!(
@@ -72,6 +73,7 @@ pub(crate) fn add_foreign_key(backend: Backend, table: &str, fk: &ForeignKey) ->
     )
 }
 
+#[cfg(feature = "migrations")]
 /// `ALTER TABLE .. ADD COLUMN ..;`
 pub(crate) fn add_column(backend: Backend, table: &Table, column: &Column) -> String {
     format!(
@@ -81,6 +83,7 @@ pub(crate) fn add_column(backend: Backend, table: &Table, column: &Column) -> St
     )
 }
 
+#[cfg(feature = "migrations")]
 /// `DROP INDEX ..;`
 pub(crate) fn drop_index(backend: Backend, table: &str, key: &Key) -> String {
     match backend {

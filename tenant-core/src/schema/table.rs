@@ -212,6 +212,7 @@ impl Table {
         })
     }
 
+    #[cfg(feature = "migrations")]
     pub(crate) fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
