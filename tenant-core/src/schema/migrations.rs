@@ -493,3 +493,17 @@ fn alter(
     }
     sql
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_become_file_names_or_an_error() {
+        assert_eq!(
+            slug("Add invoices & tags!").ok().as_deref(),
+            Some("add_invoices_tags")
+        );
+        assert!(matches!(slug(" -- "), Err(SchemaError::Description(_))));
+    }
+}

@@ -270,3 +270,26 @@ pub(crate) fn in_reference_order(
     }
     Ok(ordered)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::constraint_name;
+
+    #[test]
+    fn long_constraint_names_stay_within_63_bytes_and_distinct() {
+        let columns = |c: &str| vec!["tenant_id".to_owned(), c.to_owned()];
+        assert_eq!(
+            constraint_name("invoices", &columns("customer_id"), "fkey"),
+            "invoices_tenant_id_customer_id_fkey"
+        );
+        let table = "a_table_with_a_rather_long_name_for_the_test";
+        let a = constraint_name(table, &columns("first_long_column_name"), "idx");
+        let b = constraint_name(table, &columns("first_long_column_name_2"), "idx");
+        assert!(a.len() <= 63 && b.len() <= 63, "{a} {b}");
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            constraint_name(table, &columns("first_long_column_name"), "idx")
+        );
+    }
+}
