@@ -125,6 +125,7 @@ mod reference;
 mod relation;
 mod render;
 pub mod rls;
+pub mod schema;
 mod shape;
 mod sql;
 mod tenant;

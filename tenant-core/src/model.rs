@@ -25,6 +25,12 @@ pub struct ModelSchema {
     pub insert_columns: &'static [&'static str],
     /// Columns of a global model declared `#[tenant(unscoped_tenant_id = "..")]`.
     pub unscoped_tenant_columns: &'static [&'static str],
+    /// Unique keys declared with `#[tenant(unique)]` / `#[tenant(unique(a, b))]`,
+    /// as column lists (without the tenant column, which leads them on a
+    /// tenant model).
+    pub unique: &'static [&'static [&'static str]],
+    /// Indexes declared with `#[tenant(index)]` / `#[tenant(index(a, b))]`.
+    pub indexes: &'static [&'static [&'static str]],
 }
 
 impl std::fmt::Debug for ModelSchema {
@@ -34,6 +40,8 @@ impl std::fmt::Debug for ModelSchema {
             .field("nullable", &self.nullable)
             .field("insert_columns", &self.insert_columns)
             .field("unscoped_tenant_columns", &self.unscoped_tenant_columns)
+            .field("unique", &self.unique)
+            .field("indexes", &self.indexes)
             .finish_non_exhaustive()
     }
 }

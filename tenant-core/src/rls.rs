@@ -63,11 +63,18 @@ pub const POLICY_NAME: &str = "tenant_isolation";
 ///   builders' own predicate compares the column with a bound key of its
 ///   type, so the index is still used.
 pub fn policy_sql<M: TenantOwned>() -> String {
-    let table = M::TABLE;
-    let comparison = tenant_comparison(
+    policy_sql_for(
+        M::TABLE,
         M::TENANT_COLUMN.unwrap_or_default(),
         <M::TenantKey as crate::tenant::TenantKey>::POSTGRES_TYPE,
-    );
+    )
+}
+
+/// [`policy_sql`] for `table`, whose tenant column `column` holds keys of
+/// PostgreSQL type `key_type`: also written by the generated DDL
+/// ([`crate::schema`]).
+pub(crate) fn policy_sql_for(table: &str, column: &str, key_type: &str) -> String {
+    let comparison = tenant_comparison(column, key_type);
     format!(
         "ALTER TABLE \"{table}\" ENABLE ROW LEVEL SECURITY;\n\
          ALTER TABLE \"{table}\" FORCE ROW LEVEL SECURITY;\n\
@@ -129,6 +136,9 @@ pub struct ModelInfo {
     #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
     pub(crate) tenant_key_type: &'static str,
     pub(crate) schema: ModelSchema,
+    /// The model's `#[tenant(references = ..)]`, for the generated foreign
+    /// keys.
+    pub(crate) references: &'static [crate::relation::Reference],
 }
 
 impl PartialEq for ModelInfo {
@@ -172,6 +182,7 @@ impl ModelInfo {
             unscoped_tenant_columns: M::SCHEMA.unscoped_tenant_columns,
             tenant_key_type: <M::TenantKey as crate::tenant::TenantKey>::POSTGRES_TYPE,
             schema: M::SCHEMA,
+            references: M::REFERENCES,
         }
     }
 }

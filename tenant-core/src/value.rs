@@ -326,8 +326,11 @@ pub struct Col<T> {
     checks: TypeChecks,
 }
 
-/// Whether a column type reads a live column of a database type, per
-/// backend: what [`TenantDb::verify`](crate::TenantDb::verify) asks.
+/// A column type's database types, per backend, as sqlx sees them: the
+/// one source of the schema check ([`TenantDb::verify`](crate::TenantDb::verify):
+/// does it read a live column of a type) and of the generated DDL
+/// ([`crate::schema`]: which type to declare), so a generated column
+/// always passes the check.
 #[derive(Clone, Copy)]
 #[allow(missing_debug_implementations)]
 pub struct TypeChecks {
@@ -337,6 +340,13 @@ pub struct TypeChecks {
     pub(crate) postgres: fn(&PgTypeInfo) -> bool,
     #[cfg(feature = "mysql")]
     pub(crate) mysql: fn(&MySqlTypeInfo) -> bool,
+    /// The type sqlx declares for the Rust type (`Type::type_info`).
+    #[cfg(feature = "sqlite")]
+    pub(crate) sqlite_type: fn() -> SqliteTypeInfo,
+    #[cfg(feature = "postgres")]
+    pub(crate) postgres_type: fn() -> PgTypeInfo,
+    #[cfg(feature = "mysql")]
+    pub(crate) mysql_type: fn() -> MySqlTypeInfo,
 }
 
 /// The operations of column type `T`.
@@ -362,6 +372,12 @@ pub const fn col<T: SqlType>() -> Col<T> {
             postgres: <T as sqlx::Type<sqlx::Postgres>>::compatible,
             #[cfg(feature = "mysql")]
             mysql: <T as sqlx::Type<sqlx::MySql>>::compatible,
+            #[cfg(feature = "sqlite")]
+            sqlite_type: <T as sqlx::Type<sqlx::Sqlite>>::type_info,
+            #[cfg(feature = "postgres")]
+            postgres_type: <T as sqlx::Type<sqlx::Postgres>>::type_info,
+            #[cfg(feature = "mysql")]
+            mysql_type: <T as sqlx::Type<sqlx::MySql>>::type_info,
         },
     }
 }

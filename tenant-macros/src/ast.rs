@@ -88,6 +88,44 @@ impl<'a> Model<'a> {
     pub(crate) fn primary_key(&self) -> Option<&Field<'a>> {
         self.fields.iter().find(|f| f.attrs.primary_key.is_some())
     }
+
+    /// The field a struct-level `unique(..)` / `index(..)` names: by its
+    /// field name, or by its column name.
+    pub(crate) fn field_named(&self, name: &syn::Ident) -> Option<&Field<'a>> {
+        let name = name.unraw().to_string();
+        self.fields
+            .iter()
+            .find(|f| f.ident.unraw() == name)
+            .or_else(|| self.fields.iter().find(|f| f.column() == name))
+    }
+
+    /// The declared unique keys (`unique` on fields, then `unique(..)` on
+    /// the struct), or indexes, as column names; unknown names were
+    /// reported by `valid.rs` and are left out.
+    pub(crate) fn key_columns(&self, unique: bool) -> Vec<Vec<String>> {
+        let flagged = self
+            .fields
+            .iter()
+            .filter(|f| {
+                if unique {
+                    f.attrs.unique.is_some()
+                } else {
+                    f.attrs.index.is_some()
+                }
+            })
+            .map(|f| vec![f.column()]);
+        let lists = if unique {
+            &self.attrs.unique
+        } else {
+            &self.attrs.indexes
+        };
+        let declared = lists.iter().map(|list| {
+            list.iter()
+                .filter_map(|name| self.field_named(name).map(Field::column))
+                .collect()
+        });
+        flagged.chain(declared).collect()
+    }
 }
 
 impl Field<'_> {

@@ -18,9 +18,11 @@ const GENERATED: &str = "generated";
 const RENAME: &str = "rename";
 const UNSCOPED_TENANT_ID: &str = "unscoped_tenant_id";
 const REFERENCES: &str = "references";
+const UNIQUE: &str = "unique";
+const INDEX: &str = "index";
 
 /// Keys accepted in the struct's `#[tenant(...)]`.
-const CONTAINER_KEYS: &[&str] = &[TABLE, GLOBAL, CRATE];
+const CONTAINER_KEYS: &[&str] = &[TABLE, GLOBAL, CRATE, UNIQUE, INDEX];
 /// Keys accepted in a field's `#[tenant(...)]`.
 const FIELD_KEYS: &[&str] = &[
     TENANT_ID,
@@ -30,6 +32,8 @@ const FIELD_KEYS: &[&str] = &[
     RENAME,
     UNSCOPED_TENANT_ID,
     REFERENCES,
+    UNIQUE,
+    INDEX,
 ];
 
 /// A value read from an attribute, with the tokens to blame for it.
@@ -46,6 +50,12 @@ pub(crate) struct Container {
     /// `crate = "path"`: where `tenant_core` is, when it is re-exported or
     /// renamed (as `#[serde(crate = "..")]`).
     pub(crate) krate: Option<Spanned<syn::Path>>,
+    /// `unique(a, b)`: a unique key over these fields (led by the tenant
+    /// column on a tenant model), for the generated DDL.
+    pub(crate) unique: Vec<Vec<syn::Ident>>,
+    /// `index(a, b)`: an index over these fields (led by the tenant column
+    /// on a tenant model).
+    pub(crate) indexes: Vec<Vec<syn::Ident>>,
 }
 
 /// `#[tenant(tenant_id | primary_key | client_generated | generated | rename = "...")]`
@@ -63,6 +73,10 @@ pub(crate) struct Field {
     /// `references = Customer`: the field holds the key of that model's
     /// row (a same-tenant reference between tenant models).
     pub(crate) references: Option<syn::Path>,
+    /// `unique`: a unique key on this column (after the tenant column).
+    pub(crate) unique: Option<Span>,
+    /// `index`: an index on this column (after the tenant column).
+    pub(crate) index: Option<Span>,
 }
 
 impl Container {
@@ -104,6 +118,13 @@ impl Container {
                             ),
                         )),
                     }
+                } else if meta.path.is_ident(UNIQUE) || meta.path.is_ident(INDEX) {
+                    let columns = column_list(&meta)?;
+                    if meta.path.is_ident(UNIQUE) {
+                        out.unique.push(columns);
+                    } else {
+                        out.indexes.push(columns);
+                    }
                 } else {
                     unknown_key(cx, &meta, CONTAINER_KEYS, FIELD_KEYS, "struct");
                 }
@@ -130,6 +151,31 @@ impl Field {
                     &mut out.client_generated
                 } else if meta.path.is_ident(GENERATED) {
                     &mut out.generated
+                } else if meta.path.is_ident(UNIQUE) || meta.path.is_ident(INDEX) {
+                    let key = path_name(&meta.path);
+                    if meta.input.peek(syn::token::Paren) {
+                        // A list belongs on the struct: report that, not
+                        // the generic "takes no value".
+                        let _ = meta.parse_nested_meta(|inner| {
+                            let _ = inner.value().and_then(|v| v.parse::<syn::Expr>());
+                            Ok(())
+                        });
+                        cx.error_spanned_by(
+                            &meta.path,
+                            format!(
+                                "on a field, `{key}` covers that field alone: write `#[tenant({key})]`; \
+                                 a {key} over several fields goes on the struct: `#[tenant({key}(a, b))]`"
+                            ),
+                        );
+                        let slot = if key == UNIQUE { &mut out.unique } else { &mut out.index };
+                        set_once(cx, &meta, slot, syn::spanned::Spanned::span(&meta.path));
+                        return Ok(());
+                    }
+                    if key == UNIQUE {
+                        &mut out.unique
+                    } else {
+                        &mut out.index
+                    }
                 } else if meta.path.is_ident(REFERENCES) {
                     let path = meta
                         .value()
@@ -172,6 +218,35 @@ impl Field {
         }
         out
     }
+}
+
+/// Reads the field names of the struct's `unique(a, b)` / `index(a, b)`.
+fn column_list(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<syn::Ident>> {
+    let key = path_name(&meta.path);
+    let usage = || {
+        format!(
+            "`{key}` on the struct takes the fields it covers: `#[tenant({key}(email))]` or \
+             `#[tenant({key}(period, status))]`; on one field, write `#[tenant({key})]` on the field"
+        )
+    };
+    if !meta.input.peek(syn::token::Paren) {
+        if meta.input.peek(syn::Token![=]) {
+            let _ = meta.value().and_then(|v| v.parse::<syn::Expr>());
+        }
+        return Err(meta.error(usage()));
+    }
+    let mut columns = Vec::new();
+    meta.parse_nested_meta(|inner| match inner.path.get_ident() {
+        Some(ident) if inner.input.is_empty() || inner.input.peek(syn::Token![,]) => {
+            columns.push(ident.clone());
+            Ok(())
+        }
+        _ => Err(inner.error(usage())),
+    })?;
+    if columns.is_empty() {
+        return Err(meta.error(usage()));
+    }
+    Ok(columns)
 }
 
 /// Reads `key = "string"`.

@@ -183,6 +183,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
         let probe = field_ops(f);
         quote!(#probe.checks())
     });
+    // Declared unique keys and indexes, as column lists (the core puts the
+    // tenant column first on a tenant model).
+    let key_lists = |unique: bool| {
+        model
+            .key_columns(unique)
+            .into_iter()
+            .map(|columns| quote!(&[#(#columns),*]))
+    };
+    let unique_keys = key_lists(true);
+    let indexes = key_lists(false);
     let unscoped: Vec<String> = model
         .fields
         .iter()
@@ -326,6 +336,8 @@ fn expand(model: &Model<'_>) -> TokenStream {
                     types: &[#(#type_checks_of),*],
                     insert_columns: &[#(#insert_columns),*],
                     unscoped_tenant_columns: &[#(#unscoped),*],
+                    unique: &[#(#unique_keys),*],
+                    indexes: &[#(#indexes),*],
                 };
                 const REFERENCES: &'static [__tc::Reference] = &[#(#reference_facts),*];
 

@@ -16,6 +16,39 @@ pub(crate) fn check(cx: &Ctxt, model: &Model<'_>) {
     check_tenant_column(cx, model);
     check_fields(cx, model);
     check_references(cx, model);
+    check_keys(cx, model);
+}
+
+/// Struct-level `unique(..)` / `index(..)`: every name is a field of the
+/// model, named once.
+fn check_keys(cx: &Ctxt, model: &Model<'_>) {
+    let lists = model
+        .attrs
+        .unique
+        .iter()
+        .map(|l| ("unique", l))
+        .chain(model.attrs.indexes.iter().map(|l| ("index", l)));
+    for (key, list) in lists {
+        for (i, name) in list.iter().enumerate() {
+            if model.field_named(name).is_none() {
+                let fields: Vec<String> =
+                    model.fields.iter().map(|f| f.ident.to_string()).collect();
+                cx.error_spanned_by(
+                    name,
+                    format!(
+                        "`{key}({name})` names no field of `{}`; its fields are: {}",
+                        model.input.ident,
+                        fields.join(", ")
+                    ),
+                );
+            } else if list[..i].iter().any(|earlier| earlier == name) {
+                cx.error_spanned_by(
+                    name,
+                    format!("`{name}` is named twice in `{key}(..)`; name each field once"),
+                );
+            }
+        }
+    }
 }
 
 /// `references = P`: not on the tenant column, not to the model itself, at

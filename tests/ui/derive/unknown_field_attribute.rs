@@ -9,7 +9,7 @@ pub struct Invoice {
     pub id: i64,
     #[tenant(tenant_id)]
     pub tenant_id: TenantId,
-    #[tenant(index)]
+    #[tenant(sequence)]
     pub number: i64,
 }
 
