@@ -126,6 +126,8 @@ mod relation;
 mod render;
 pub mod rls;
 mod shape;
+#[cfg(feature = "snapshot")]
+pub mod snapshot;
 mod sql;
 mod tenant;
 mod tx;
