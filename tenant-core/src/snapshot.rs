@@ -330,10 +330,7 @@ macro_rules! judges {
             ("bool", <bool as sqlx::Type<$db>>::compatible),
             ("String", <String as sqlx::Type<$db>>::compatible),
             ("Vec<u8>", <Vec<u8> as sqlx::Type<$db>>::compatible),
-            (
-                "TenantId",
-                <crate::TenantId as sqlx::Type<$db>>::compatible,
-            ),
+            ("TenantId", <crate::TenantId as sqlx::Type<$db>>::compatible),
         ];
         #[cfg(feature = "uuid")]
         judges.push(("Uuid", <sqlx::types::Uuid as sqlx::Type<$db>>::compatible));
@@ -457,15 +454,7 @@ where
         };
         let reads: Vec<String> = judges
             .iter()
-            .filter(|(name, compatible)| {
-                compatible(ty)
-                    // SQLite stores numeric-looking text in a column of
-                    // numeric affinity as a number: "0123" and "123" become
-                    // the same tenant (the rule `verify` applies).
-                    && !(*name == "TenantId"
-                        && DB::BACKEND == Backend::Sqlite
-                        && !crate::verify::keeps_text(&column.sql_type))
-            })
+            .filter(|(_, compatible)| compatible(ty))
             .map(|(name, _)| (*name).to_owned())
             .collect();
         column.reads_as = Some(reads);
@@ -643,7 +632,8 @@ async fn mysql_tables(
                     // be cleared (as `verify` decides).
                     view_of_tenant_table: is_view
                         && view.is_none_or(|sql| {
-                            sql.trim().is_empty() || crate::verify::mentions_any(&sql, tenant_tables)
+                            sql.trim().is_empty()
+                                || crate::verify::mentions_any(&sql, tenant_tables)
                         }),
                     column: ColumnSnapshot {
                         name,

@@ -640,8 +640,9 @@ fn check_global(
 /// not know (`STRING`, `NUMERIC`, `DECIMAL`, `UUID` ...) gets NUMERIC
 /// affinity, which turns numeric-looking text into a number. Types the
 /// driver knows (INTEGER, REAL, BOOLEAN, DATETIME ...) are judged by the
-/// type check itself.
-pub(crate) fn keeps_text(declared: &str) -> bool {
+/// type check itself. (`tenant-macros`' `drift.rs` applies the same rule
+/// to a schema snapshot.)
+fn keeps_text(declared: &str) -> bool {
     let upper = declared.to_ascii_uppercase();
     [
         "INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB",

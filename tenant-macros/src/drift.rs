@@ -273,8 +273,7 @@ fn check_model(cx: &Ctxt, model: &Model<'_>, snapshot: &Snapshot, file: &str) {
         let is_key = field.attrs.primary_key.is_some() || column.primary_key;
         if field.is_tenant() {
             check_tenant_column(cx, table, field, column, file);
-        } else if !column.not_null && !is_key && !rust_type(field.ty).is_some_and(|t| t.nullable)
-        {
+        } else if !column.not_null && !is_key && !rust_type(field.ty).is_some_and(|t| t.nullable) {
             let ty = field.ty;
             let rust = quote!(#ty).to_string().replace(' ', "");
             cx.error_spanned_by(
@@ -303,39 +302,57 @@ fn check_type(
     column: &Column,
     judged: &dyn Fn(&str) -> bool,
 ) {
+    if field.is_tenant() && snapshot.backend == "sqlite" && !keeps_text(&column.sql_type) {
+        cx.error_spanned_by(
+            field.ty,
+            format!(
+                "the tenant column {:?} of table {:?} is declared {:?} in the schema snapshot, \
+                 which gives it numeric affinity in SQLite: tenant ids such as \"0123\" and \
+                 \"123\" are stored as the same number, and one tenant's statements match the \
+                 other's rows. Fix: declare it TEXT with a migration and record the snapshot again",
+                column.name, table.name, column.sql_type
+            ),
+        );
+        return;
+    }
     let (Some(rust), Some(reads)) = (rust_type(field.ty), &column.reads_as) else {
         return;
     };
     if !judged(rust.key) || reads.iter().any(|r| r == rust.key) {
         return;
     }
-    let affinity = rust.key == "TenantId"
-        && snapshot.backend == "sqlite"
-        && reads.iter().any(|r| r == "String");
-    let message = if affinity {
-        format!(
-            "column {:?} of table {:?} is declared {:?} in the schema snapshot, which gives it \
-             numeric affinity in SQLite: tenant ids such as \"0123\" and \"123\" are stored as \
-             the same number. Fix: declare the column TEXT with a migration and record the \
-             snapshot again",
-            column.name, table.name, column.sql_type
-        )
-    } else {
-        format!(
-            "column {:?} of table {:?} is {} in the schema snapshot ({}), which a `{}` field \
+    let message = format!(
+        "column {:?} of table {:?} is {} in the schema snapshot ({}), which a `{}` field \
              cannot read: every read fails. Fix: change the field's type to one that reads \
              {} (such as {}), or change the column's type with a migration and record the \
              snapshot again",
-            column.name,
-            table.name,
-            column.sql_type,
-            snapshot.backend_name(),
-            rust.key,
-            column.sql_type,
-            readers(reads),
-        )
-    };
+        column.name,
+        table.name,
+        column.sql_type,
+        snapshot.backend_name(),
+        rust.key,
+        column.sql_type,
+        readers(reads),
+    );
     cx.error_spanned_by(field.ty, message);
+}
+
+/// Whether a SQLite column declared `declared` keeps a tenant id as text:
+/// a declared type the driver does not know (`STRING`, `NUMERIC`, `UUID`
+/// ...) gets NUMERIC affinity, which turns numeric-looking text into a
+/// number. Types the driver knows are judged by `reads_as`. The rule of
+/// `TenantDb::verify` (`tenant-core/src/verify.rs`).
+fn keeps_text(declared: &str) -> bool {
+    let upper = declared.to_ascii_uppercase();
+    [
+        "INT", "CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB",
+    ]
+    .iter()
+    .any(|k| upper.contains(k))
+        || matches!(
+            upper.as_str(),
+            "" | "BOOLEAN" | "BOOL" | "DATE" | "TIME" | "DATETIME" | "TIMESTAMP"
+        )
 }
 
 /// The Rust types that read a column, for the fix.
@@ -390,24 +407,34 @@ fn check_global(
     let fix = "Fix: remove `global` and mark the tenant column #[tenant(tenant_id)], so the \
                compiler scopes every statement";
     let why = if let Some(tenant) = &table.tenant_column {
-        Some(format!(
-            "table {name:?} belongs to tenants (a tenant model maps it, tenant column {tenant:?}, \
-             in the schema snapshot)"
+        Some((
+            format!(
+                "table {name:?} belongs to tenants (a tenant model maps it, tenant column \
+                 {tenant:?}, in the schema snapshot)"
+            ),
+            fix,
         ))
     } else if table.row_security {
-        Some(format!(
-            "table {name:?} has row-level security enabled or a policy in the schema snapshot: \
-             it holds tenant data"
+        Some((
+            format!(
+                "table {name:?} has row-level security enabled or a policy in the schema \
+                 snapshot: it holds tenant data"
+            ),
+            fix,
         ))
     } else if table.view_of_tenant_table {
-        Some(format!(
-            "{name:?} is a view that reads a tenant table in the schema snapshot (on MySQL, or \
-             one whose definition the recording user could not read)"
+        Some((
+            format!(
+                "{name:?} is a view that reads a tenant table in the schema snapshot (or, on \
+                 MySQL, one whose definition the recording user could not read)"
+            ),
+            "Fix: map the tenant table with a tenant model, or give the view its own tenant \
+             column and a tenant model",
         ))
     } else {
         None
     };
-    if let Some(why) = why {
+    if let Some((why, fix)) = why {
         cx.syn_error(syn::Error::new(
             global,
             format!(
@@ -516,16 +543,18 @@ fn rust_type(ty: &syn::Type) -> Option<RustType> {
                     nullable: true,
                 })
             }
-            ["Vec"] | ["std" | "alloc", "vec", "Vec"] => is_named(inner, &[&["u8"]])
-                .then_some(RustType {
+            ["Vec"] | ["std" | "alloc", "vec", "Vec"] => {
+                is_named(inner, &[&["u8"]]).then_some(RustType {
                     key: "Vec<u8>",
                     nullable: false,
-                }),
-            ["DateTime"] | ["chrono", "DateTime"] => is_named(inner, &[&["Utc"], &["chrono", "Utc"]])
-                .then_some(RustType {
+                })
+            }
+            ["DateTime"] | ["chrono", "DateTime"] => {
+                is_named(inner, &[&["Utc"], &["chrono", "Utc"]]).then_some(RustType {
                     key: "DateTime<Utc>",
                     nullable: false,
-                }),
+                })
+            }
             _ => None,
         };
     }
@@ -618,12 +647,16 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(err.contains("version 2"), "{err}");
-        assert!(err.contains("reads \"tenant-schema-snapshot\" version 1"), "{err}");
+        assert!(
+            err.contains("reads \"tenant-schema-snapshot\" version 1"),
+            "{err}"
+        );
         let err = parse_str("{").err().unwrap_or_default();
         assert!(err.contains("EOF"), "{err}");
-        let err = parse_str(r#"{"format": "tenant-schema-snapshot", "version": 1, "backend": "sqlite"}"#)
-            .err()
-            .unwrap_or_default();
+        let err =
+            parse_str(r#"{"format": "tenant-schema-snapshot", "version": 1, "backend": "sqlite"}"#)
+                .err()
+                .unwrap_or_default();
         assert!(err.contains("missing field"), "{err}");
     }
 
