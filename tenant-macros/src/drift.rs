@@ -129,11 +129,13 @@ fn locate() -> Located {
 /// The parsed snapshot, or why it cannot be read.
 type Loaded = Rc<Result<Snapshot, String>>;
 
+/// A parsed file and what identifies its version: path, size and mtime.
+type Cached = (PathBuf, u64, Option<SystemTime>, Loaded);
+
 thread_local! {
     // The compiler runs every derive of a crate in one process: parse the
-    // file once, not once per model (keyed by path, size and mtime).
-    static CACHE: RefCell<Option<(PathBuf, u64, Option<SystemTime>, Loaded)>> =
-        const { RefCell::new(None) };
+    // file once, not once per model.
+    static CACHE: RefCell<Option<Cached>> = const { RefCell::new(None) };
 }
 
 fn load(path: &Path) -> Loaded {
