@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `doctor` and
-//! `tenant ...`, on `sqlite:`, `postgres://` or `mysql://` (`--database-url`).
+//! The command line: `serve` (the default), `migrate`, `doctor`,
+//! `snapshot` and `tenant ...`, on `sqlite:`, `postgres://` or `mysql://` (`--database-url`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,6 +81,15 @@ pub enum Command {
     /// grants and a strict sql_mode; exits non-zero when a check fails. Run
     /// it as the role that serves the app.
     Doctor,
+    /// Record the live schema (every table and view) as a snapshot file for
+    /// the compile-time schema check: with `tenant-schema.json` in the
+    /// crate's root, `#[derive(TenantModel)]` checks each model against it
+    /// (see `tenant_core::snapshot`). Run it after `migrate`; commit the file.
+    Snapshot {
+        /// Where to write it.
+        #[arg(long, default_value = tenant_core::snapshot::SNAPSHOT_FILE)]
+        out: PathBuf,
+    },
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -251,6 +260,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Some(Command::Serve(args)) => serve(&db, args).await,
         Some(Command::Migrate { app_role }) => migrate(&db, app_role.as_deref()).await,
         Some(Command::Doctor) => doctor(&db).await,
+        Some(Command::Snapshot { out }) => snapshot(&db, &out).await,
         Some(Command::Tenant(command)) => tenant(&db, command).await,
     };
     db.close().await;
@@ -265,6 +275,22 @@ async fn migrate(db: &TenantDb, app_role: Option<&str>) -> Result<(), String> {
         println!("granted {role:?} read and write access to every table (it owns none)");
     }
     println!("the schema is up to date");
+    Ok(())
+}
+
+async fn snapshot(db: &TenantDb, out: &std::path::Path) -> Result<(), String> {
+    let snapshot = tenant_core::snapshot::Snapshot::record(db, &crate::db::models())
+        .await
+        .map_err(|e| format!("cannot record the schema: {e}"))?;
+    snapshot
+        .write(out)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!(
+        "recorded {} tables of the {} schema in {}",
+        snapshot.tables.len(),
+        db.backend(),
+        out.display()
+    );
     Ok(())
 }
 

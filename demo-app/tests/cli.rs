@@ -21,6 +21,7 @@ on_every_backend!(
     rotate_key_invalidates_the_old_key,
     admin_errors_and_listing,
     a_schema_mismatch_stops_the_service_and_the_doctor_reports_it,
+    snapshot_records_the_migrated_schema,
 );
 
 fn stdout(output: &Output) -> String {
@@ -299,4 +300,29 @@ async fn a_schema_mismatch_stops_the_service_and_the_doctor_reports_it(backend: 
         "{}",
         stderr(&doctor)
     );
+}
+
+/// `snapshot` records the migrated schema for the compile-time check: the
+/// demo's tables with their tenant columns, and the same bytes when run
+/// again.
+async fn snapshot_records_the_migrated_schema(backend: Backend) {
+    use tenant_core::snapshot::Snapshot;
+
+    let db = TestDb::new(backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tenant-schema.json");
+    let out_arg = out.to_str().unwrap();
+    let output = run(&db.url, &["snapshot", "--out", out_arg]).await;
+    assert!(output.status.success(), "{output:?}");
+    assert!(stdout(&output).contains("recorded"), "{output:?}");
+    let first = std::fs::read_to_string(&out).unwrap();
+    let snapshot = Snapshot::from_json(&first).unwrap();
+    let invoices = snapshot.table("invoices").expect("invoices recorded");
+    assert_eq!(invoices.tenant_column.as_deref(), Some("tenant_id"));
+    assert!(invoices.column("tenant_id").unwrap().not_null);
+    assert!(snapshot.tenant_columns.iter().any(|c| c == "tenant_id"));
+
+    let again = run(&db.url, &["snapshot", "--out", out_arg]).await;
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), first);
 }

@@ -127,6 +127,8 @@ mod render;
 pub mod rls;
 pub mod schema;
 mod shape;
+#[cfg(feature = "snapshot")]
+pub mod snapshot;
 mod sql;
 mod tenant;
 mod tx;

@@ -548,7 +548,7 @@ pub(crate) fn binary_collation(collation: &str) -> bool {
 
 /// Whether SQL text (a view's definition) names one of `tables` as a word.
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
-fn mentions_any(sql: &str, tables: &[&str]) -> bool {
+pub(crate) fn mentions_any(sql: &str, tables: &[&str]) -> bool {
     let words: Vec<String> = sql
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .map(str::to_ascii_lowercase)
@@ -640,7 +640,8 @@ fn check_global(
 /// not know (`STRING`, `NUMERIC`, `DECIMAL`, `UUID` ...) gets NUMERIC
 /// affinity, which turns numeric-looking text into a number. Types the
 /// driver knows (INTEGER, REAL, BOOLEAN, DATETIME ...) are judged by the
-/// type check itself.
+/// type check itself. (`tenant-macros`' `drift.rs` applies the same rule
+/// to a schema snapshot.)
 fn keeps_text(declared: &str) -> bool {
     let upper = declared.to_ascii_uppercase();
     [
@@ -657,7 +658,7 @@ fn keeps_text(declared: &str) -> bool {
 /// Identifiers compared the way the backend compares quoted names: SQLite
 /// and MySQL (column names; table names on most installations) ignore ASCII
 /// case, PostgreSQL does not.
-fn same_identifier(backend: Backend, a: &str, b: &str) -> bool {
+pub(crate) fn same_identifier(backend: Backend, a: &str, b: &str) -> bool {
     match backend {
         Backend::Sqlite | Backend::MySql => a.eq_ignore_ascii_case(b),
         Backend::Postgres => a == b,

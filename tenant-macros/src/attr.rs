@@ -337,7 +337,7 @@ fn path_name(path: &syn::Path) -> String {
 
 /// The known key closest to `name` by edit distance, if it is close enough to
 /// be a typo.
-fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(name, k), *k))

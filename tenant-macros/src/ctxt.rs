@@ -30,6 +30,11 @@ impl Ctxt {
         }
     }
 
+    /// Whether an error was recorded so far.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.errors.borrow().as_ref().is_some_and(|e| !e.is_empty())
+    }
+
     /// Consumes the context: `Err` with all errors combined if there were any.
     pub(crate) fn check(self) -> syn::Result<()> {
         let errors = self.errors.borrow_mut().take().unwrap_or_default();

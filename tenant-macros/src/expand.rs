@@ -9,16 +9,18 @@ use syn::spanned::Spanned;
 
 use crate::ast::{Field, Model};
 use crate::ctxt::Ctxt;
-use crate::valid;
+use crate::{drift, valid};
 
 /// Entry point on `proc_macro2` tokens, so the expansion can be unit-tested.
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     let cx = Ctxt::new();
     let model = Model::from_ast(&cx, input);
+    let mut snapshot_deps = TokenStream::new();
     if let Some(model) = &model {
         valid::check(&cx, model);
+        snapshot_deps = drift::check(&cx, model);
     }
-    match (cx.check(), model) {
+    let mut tokens = match (cx.check(), model) {
         (Ok(()), Some(model)) => expand(&model),
         (Ok(()), None) => TokenStream::new(),
         // Like serde_derive: report the mistakes and still generate the
@@ -32,7 +34,9 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
             tokens
         }
         (Err(err), _) => err.to_compile_error(),
-    }
+    };
+    tokens.extend(snapshot_deps);
+    tokens
 }
 
 fn expand(model: &Model<'_>) -> TokenStream {

@@ -6,11 +6,13 @@
 //! The derive is a fixed pipeline: `ast` reads the struct and its
 //! attributes, `valid` checks the rules that span several fields, and
 //! `expand` writes the code. Every error found is reported at once, each on
-//! the user's tokens.
+//! the user's tokens. When the crate has a schema snapshot, `drift` checks
+//! the model against it as well.
 
 mod ast;
 mod attr;
 mod ctxt;
+mod drift;
 mod expand;
 mod projection;
 mod valid;

@@ -35,6 +35,10 @@ pub struct CoreReadme;
 #[cfg(doctest)]
 pub struct BulkWrites;
 
+#[doc = include_str!("../../docs/schema-drift.md")]
+#[cfg(doctest)]
+pub struct SchemaDrift;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -4,7 +4,7 @@
 //! The directory holds the migrations (`0001_create_invoices.sql`, ...,
 //! sqlx's `<VERSION>_<DESCRIPTION>.sql`, which `sqlx::migrate!` and
 //! `sqlx::migrate::Migrator::new` run) and the state they were generated
-//! from, `tenant-schema.json` (the tables as the last migration left them;
+//! from, `tenant-migrations.json` (the tables as the last migration left them;
 //! sqlx ignores a file whose name does not end in `.sql`). Commit both.
 
 use std::fmt;
@@ -19,7 +19,7 @@ use super::{SchemaError, plan};
 
 /// The file, in the migration directory, that records the tables as the
 /// generated migrations leave them.
-pub const STATE_FILE: &str = "tenant-schema.json";
+pub const STATE_FILE: &str = "tenant-migrations.json";
 
 /// Version of the state file's format.
 const FORMAT: u32 = 1;
