@@ -114,6 +114,7 @@ mod ast;
 mod backend;
 mod bulk;
 mod condition;
+mod connect;
 mod db;
 pub mod doctor;
 mod error;
@@ -141,6 +142,7 @@ pub use condition::{
     Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,
     Order, OrderOn, TenantColumn, TextColumn,
 };
+pub use connect::{ConnectFailure, TenantDbOptions};
 pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
@@ -170,8 +172,8 @@ extern crate self as tenant_core;
 /// Everything a model file and a handler need: `use tenant_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Column, Condition, Error, Executor, TenantDb, TenantId, TenantModel, TenantProjection,
-        TenantScope, TenantTransaction,
+        Column, Condition, Error, Executor, TenantDb, TenantDbOptions, TenantId, TenantModel,
+        TenantProjection, TenantScope, TenantTransaction,
     };
 }
 
