@@ -81,6 +81,13 @@ impl Default for AppConfig {
 /// waiting). MySQL has no row-level security: the builders' predicate is the
 /// only layer, and the doctor checks what MySQL can.
 ///
+/// The service asks for the ping before each acquire that tenant-core leaves
+/// off by default: a connection the server closed (a restart,
+/// `pg_terminate_backend`, MySQL's `wait_timeout`) is then replaced before a
+/// request uses it, so no request fails for it (`tests/outage.rs`), at the
+/// price of a round trip per statement. A service that retries on
+/// [`tenant_core::Error::is_unavailable`] can drop it.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), tenant_core::Error> {
@@ -95,6 +102,7 @@ impl Default for AppConfig {
 /// ```
 pub fn db_options_for(url: &str, options: TenantDbOptions) -> TenantDbOptions {
     let options = options
+        .test_before_acquire(true)
         .busy_timeout(Duration::from_secs(10))
         .rls(url.starts_with("postgres://") || url.starts_with("postgresql://"));
     if url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory")) {

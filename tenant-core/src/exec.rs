@@ -3,12 +3,14 @@
 //! [`Driver`]; [`dispatch!`] picks the backend.
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use tracing::Instrument;
 
 use crate::backend::{Backend, Driver};
 use crate::error::Error;
 use crate::model::{DecodeToken, Model};
 use crate::params::{Params, Statement, arguments};
 use crate::tenant::TenantValue;
+use crate::trace::Trace;
 use crate::tx::TxConn;
 
 /// Where a statement runs, on backend `DB`.
@@ -142,9 +144,10 @@ impl Target<'_> {
 /// ends the whole transaction on a deadlock or lock-wait timeout and runs
 /// the next statements in autocommit — an insert after the failure would be
 /// stored at once while `commit` reports [`Error::RolledBack`]. `$body`
-/// gets the sqlx executor and the arguments.
+/// gets the sqlx executor and the arguments; it runs in the statement's
+/// span (see [`crate::trace`]), which records `$rows` of its result.
 macro_rules! on_executor {
-    ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr) => {{
+    ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr, rows = $rows:expr) => {{
         let stmt = $stmt;
         $on.check_scope(stmt.tenant.as_ref())?;
         if let On::Tx { failed: true, .. } = &$on {
@@ -152,20 +155,23 @@ macro_rules! on_executor {
         }
         let $sql = stmt.sql;
         let $args = arguments::<DB, _>(stmt.params)?;
-        match $on {
+        let trace = Trace::start(stmt.label, stmt.tenant.as_ref());
+        let result = match $on {
             On::Pool { pool, .. } => {
                 let $exec = DB::on_pool(pool);
-                $body.map_err(Error::from)
+                async { $body }.instrument(trace.span()).await.map_err(Error::from)
             }
             On::Tx { conn, failed, .. } => {
                 let $exec = DB::on_connection(conn);
-                let result = $body.map_err(Error::from);
+                let result = async { $body }.instrument(trace.span()).await.map_err(Error::from);
                 if matches!(result, Err(Error::Database(_))) {
                     *failed = true;
                 }
                 result
             }
-        }
+        };
+        trace.finish(&result, $rows);
+        result
     }};
 }
 
@@ -188,7 +194,7 @@ pub(crate) async fn fetch_all_as<DB: Driver, R: Send + Unpin, P: Params>(
             .try_map(move |row: DB::Row| decode(&row))
             .fetch_all(exec)
             .await
-    })
+    }, rows = |rows| rows.len() as u64)
 }
 
 /// The first row, as a model `M`.
@@ -201,7 +207,7 @@ pub(crate) async fn fetch_optional<DB: Driver, M: Model, P: Params>(
             .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
             .fetch_optional(exec)
             .await
-    })
+    }, rows = |row| u64::from(row.is_some()))
 }
 
 /// One `i64` (a count).
@@ -214,7 +220,7 @@ pub(crate) async fn fetch_scalar<DB: Driver, P: Params>(
             .try_map(|row: DB::Row| DB::get::<i64>(&row, 0))
             .fetch_one(exec)
             .await
-    })
+    }, rows = |_| 1)
 }
 
 /// The number of rows a statement changed.
@@ -227,7 +233,7 @@ pub(crate) async fn execute<DB: Driver, P: Params>(
             .execute(exec)
             .await
             .map(|done| DB::rows_affected(&done))
-    })
+    }, rows = |rows| *rows)
 }
 
 /// The row-level-security rule of writes: on a row-level-security pool, a
@@ -237,15 +243,18 @@ pub(crate) async fn execute<DB: Driver, P: Params>(
 /// `set_config` (the planner may scan the table before the subquery that
 /// sets the tenant). Elsewhere the statement runs as `$plain`.
 macro_rules! write_in_tenant_tx {
-    ($on:ident, $stmt:ident, |$sql:ident, $args:ident, $conn:ident| $run:expr, else $plain:expr) => {{
+    ($on:ident, $stmt:ident, |$sql:ident, $args:ident, $conn:ident| $run:expr, rows = $rows:expr, else $plain:expr) => {{
         if let (On::Pool { pool, rls: true }, Some(tenant)) = (&$on, $stmt.tenant) {
             let $args = arguments::<DB, _>($stmt.params)?;
             let $sql = $stmt.sql;
             let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
+            let trace = Trace::start($stmt.label, Some(&tenant));
             let out = {
                 let $conn = DB::on_connection(tx.connection());
-                $run
-            }?;
+                async { $run }.instrument(trace.span()).await.map_err(Error::from)
+            };
+            trace.finish(&out, $rows);
+            let out = out?;
             tx.commit().await?;
             return Ok(out);
         }
@@ -324,7 +333,7 @@ pub(crate) async fn execute_write<DB: Driver, P: Params>(
             .execute(conn)
             .await
             .map(|done| DB::rows_affected(&done))
-    }, else execute(on, stmt).await)
+    }, rows = |rows| *rows, else execute(on, stmt).await)
 }
 
 /// Runs an UPDATE or DELETE with `RETURNING` and reads the rows it
@@ -338,7 +347,7 @@ pub(crate) async fn fetch_all_write<DB: Driver, M: Model, P: Params>(
             .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
             .fetch_all(conn)
             .await
-    }, else fetch_all(on, stmt).await)
+    }, rows = |rows| rows.len() as u64, else fetch_all(on, stmt).await)
 }
 
 /// The statement that opens a transaction and sets the tenant in it,

@@ -129,6 +129,7 @@ pub mod rls;
 mod shape;
 mod sql;
 mod tenant;
+pub mod trace;
 mod tx;
 mod value;
 pub mod verify;

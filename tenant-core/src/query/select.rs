@@ -10,7 +10,8 @@ use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};
-use crate::params::{DynParams, Sql, Statement};
+use crate::params::{DynParams, Label, Sql, Statement};
+use crate::trace::kind;
 use crate::shape;
 use crate::sql::ROW_ALIAS;
 use crate::tenant::{TenantScope, TenantValue};
@@ -73,7 +74,7 @@ impl<M: Model> Select<M> {
         target: &exec::Target<'_>,
     ) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        self.into_statement(sql)
+        self.into_statement(kind::SELECT, sql)
     }
 
     /// The scope, filters, ordering and paging (a join starts from them).
@@ -246,22 +247,29 @@ impl<M: Model> Select<M> {
 
     /// The statement of `sql`; refused when a subquery is scoped to
     /// another tenant.
-    pub(super) fn into_statement(self, sql: Sql) -> Result<Statement<DynParams>, Error> {
+    pub(super) fn into_statement(
+        self,
+        kind: &'static str,
+        sql: Sql,
+    ) -> Result<Statement<DynParams>, Error> {
         self.filters.check_scopes(self.tenant.as_ref())?;
-        Ok(self.paging.statement(sql, self.tenant, self.filters.values))
+        let label = Label::of::<M>(kind);
+        Ok(self
+            .paging
+            .statement(label, sql, self.tenant, self.filters.values))
     }
 
     /// The plain-form statement for `backend` (for [`Prepare`](super::Prepare)).
     pub(super) fn plain_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(backend, Form::Plain);
-        self.into_statement(sql)
+        self.into_statement(kind::SELECT, sql)
     }
 
     /// Every matching row.
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::SELECT, sql)?;
         dispatch!(target, on => exec::fetch_all(on, stmt).await)
     }
 
@@ -269,7 +277,7 @@ impl<M: Model> Select<M> {
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::SELECT, sql)?;
         dispatch!(target, on => exec::fetch_optional(on, stmt).await)
     }
 
@@ -282,7 +290,7 @@ impl<M: Model> Select<M> {
     pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
         let target = executor.into_target();
         let sql = self.count_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::COUNT, sql)?;
         dispatch!(target, on => exec::fetch_scalar(on, stmt).await)
     }
 }
