@@ -136,6 +136,11 @@ impl Trace {
         self.span.record("elapsed_us", elapsed);
     }
 
+    /// Enters the span, for a stream's poll.
+    pub(crate) fn enter(&self) -> tracing::span::Entered<'_> {
+        self.span.enter()
+    }
+
     /// Records `rows` rows, for a stream that counts them as they come.
     pub(crate) fn record_rows(&self, rows: u64) {
         if self.started.is_some() {
