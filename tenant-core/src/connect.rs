@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::pool::PoolOptions;
 use sqlx::{ConnectOptions, Connection};
 
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
 use crate::backend::Backend;
 use crate::db::TenantDb;
 use crate::error::Error;
@@ -351,6 +352,7 @@ impl TenantDbOptions {
     }
 
     /// Refuses row-level-security mode on a backend without it.
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
     fn refuse_rls(&self, backend: Backend) -> Result<(), Error> {
         if self.rls {
             return Err(Error::Unsupported {
