@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tenant_core::{Backend, TenantDb, TenantId};
 
-use crate::config::{AppConfig, DbOptions, Limits, PlanLimits};
+use crate::config::{AppConfig, Limits, PlanLimits};
 use crate::metering::{BillingSink, JsonLinesSink, NoopSink};
 use crate::models::Plan;
 use crate::state::AppState;
@@ -203,12 +203,14 @@ impl ServeArgs {
 }
 
 impl Cli {
-    fn db_options(&self) -> DbOptions {
-        DbOptions {
-            max_connections: self.db_max_connections.max(1),
-            acquire_timeout: Duration::try_from_secs_f64(self.db_acquire_timeout)
-                .unwrap_or(Duration::from_secs(3)),
-        }
+    fn db_options(&self) -> tenant_core::TenantDbOptions {
+        let options = tenant_core::TenantDbOptions::new()
+            .max_connections(self.db_max_connections.max(1))
+            .acquire_timeout(
+                Duration::try_from_secs_f64(self.db_acquire_timeout)
+                    .unwrap_or(Duration::from_secs(3)),
+            );
+        crate::config::db_options_for(&self.database_url, options)
     }
 }
 
@@ -224,7 +226,9 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn execute(cli: Cli) -> Result<(), String> {
-    let db = crate::db::connect(&cli.database_url, &cli.db_options())
+    let db = cli
+        .db_options()
+        .connect(&cli.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
     // `migrate` always migrates; other commands only create a missing schema,

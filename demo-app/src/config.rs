@@ -1,7 +1,9 @@
 //! Run-time settings of the service: limits per plan, host names that carry
-//! a tenant subdomain, and database pool options.
+//! a tenant subdomain, and the database options.
 
 use std::time::Duration;
+
+use tenant_core::TenantDbOptions;
 
 use crate::models::Plan;
 
@@ -70,21 +72,42 @@ impl Default for AppConfig {
     }
 }
 
-/// Pool settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DbOptions {
-    /// Largest number of open connections.
-    pub max_connections: u32,
-    /// How long a request waits for a connection before it is answered with
-    /// 503. Short, so that an outage is reported quickly.
-    pub acquire_timeout: Duration,
-}
-
-impl Default for DbOptions {
-    fn default() -> Self {
-        DbOptions {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(3),
-        }
+/// `options` as the service uses them on the database at `url`:
+/// row-level security on PostgreSQL (it backs the builders' tenant
+/// predicate: every scoped statement also sets `app.tenant_id`,
+/// transaction-locally); on SQLite a 10-second wait for the write lock, and
+/// one connection for an in-memory database (several would share it through
+/// SQLite's shared cache, whose table locks fail at once instead of
+/// waiting). MySQL has no row-level security: the builders' predicate is the
+/// only layer, and the doctor checks what MySQL can.
+///
+/// The service asks for the ping before each acquire that tenant-core leaves
+/// off by default: a connection the server closed (a restart,
+/// `pg_terminate_backend`, MySQL's `wait_timeout`) is then replaced before a
+/// request uses it, so no request fails for it (`tests/outage.rs`), at the
+/// price of a round trip per statement. A service that retries on
+/// [`tenant_core::Error::is_unavailable`] can drop it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenant_core::Error> {
+/// use std::time::Duration;
+/// use tenant_core::TenantDbOptions;
+///
+/// let url = "sqlite::memory:";
+/// let options = TenantDbOptions::new().acquire_timeout(Duration::from_secs(3));
+/// let db = demo_app::config::db_options_for(url, options).connect(url).await?;
+/// assert_eq!(db.as_sqlite().unwrap().options().get_max_connections(), 1);
+/// # Ok(()) }
+/// ```
+pub fn db_options_for(url: &str, options: TenantDbOptions) -> TenantDbOptions {
+    let options = options
+        .test_before_acquire(true)
+        .busy_timeout(Duration::from_secs(10))
+        .rls(url.starts_with("postgres://") || url.starts_with("postgresql://"));
+    if url.starts_with("sqlite:") && (url.contains(":memory:") || url.contains("mode=memory")) {
+        options.max_connections(1)
+    } else {
+        options
     }
 }

@@ -1,18 +1,12 @@
-//! Connecting to the database and creating the schema.
+//! Creating the schema (connecting is `tenant_core::TenantDbOptions`, with
+//! the service's settings from [`crate::config::db_options_for`]).
 //!
 //! The schema is embedded SQL, one script per backend (SQLite, PostgreSQL,
 //! MySQL/MariaDB), and every statement is idempotent (`IF NOT EXISTS`), so
 //! [`migrate`] runs at every start. Every tenant-owned table has `tenant_id
 //! NOT NULL`, and its keys and indexes lead with `tenant_id`.
 
-use std::str::FromStr;
-
-use sqlx::mysql::{MySqlConnectOptions, MySqlPoolOptions};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use tenant_core::{Error, TenantDb};
-
-use crate::config::DbOptions;
 
 /// The SQLite schema.
 pub const SQLITE_SCHEMA: &str = r#"
@@ -277,72 +271,6 @@ INSERT INTO invoice_quota (tenant_id, invoices_stored)
     FROM tenants t
     WHERE NOT EXISTS (SELECT 1 FROM invoice_quota q WHERE q.tenant_id = t.id);
 "#;
-
-/// Opens a pool for `url` (`sqlite:...`, `postgres://...` or `mysql://...`).
-///
-/// Unlike `TenantDb::connect`, this sets a short acquire timeout so that a
-/// database outage turns into a quick 503 rather than a 30-second hang. A
-/// SQLite file is created if missing; an in-memory SQLite database gets one
-/// connection that is never closed.
-pub async fn connect(url: &str, options: &DbOptions) -> Result<TenantDb, Error> {
-    if url.starts_with("sqlite:") {
-        let connect = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        let pool = if in_memory {
-            SqlitePoolOptions::new()
-                .max_connections(1)
-                .min_connections(1)
-                // A cancelled acquire ping makes sqlx close the connection,
-                // and with it the in-memory database.
-                .test_before_acquire(false)
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect)
-                .await?
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(options.max_connections)
-                .acquire_timeout(options.acquire_timeout)
-                .connect_with(connect.journal_mode(SqliteJournalMode::Wal))
-                .await?
-        };
-        Ok(TenantDb::sqlite(pool))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let connect = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await?;
-        // Row-level security backs the builders' tenant predicate: every
-        // scoped statement also sets `app.tenant_id`, transaction-locally.
-        Ok(TenantDb::postgres_with_rls(pool))
-    } else if let Some(rest) = url
-        .strip_prefix("mysql://")
-        .or_else(|| url.strip_prefix("mariadb://"))
-    {
-        // sqlx's defaults are kept: `utf8mb4`, and the session's `time_zone`
-        // at `+00:00`, which the `DATETIME` columns rely on.
-        let connect = MySqlConnectOptions::from_str(&format!("mysql://{rest}"))?;
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .connect_with(connect)
-            .await?;
-        // No row-level security on MySQL: the builders' predicate is the
-        // only layer, and the doctor checks what MySQL can.
-        Ok(TenantDb::mysql(pool))
-    } else {
-        // Shown without credentials: only the scheme, which is what is wrong.
-        Err(Error::UnsupportedUrl {
-            url: format!("{}:...", url.split(':').next().unwrap_or_default()),
-        })
-    }
-}
 
 /// The row-level security policies of every tenant-owned table.
 pub fn postgres_policies() -> String {

@@ -12,9 +12,11 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use demo_app::{AppState, config::{AppConfig, DbOptions}, metering::NoopSink};
+//! use demo_app::{AppState, config::{AppConfig, db_options_for}, metering::NoopSink};
+//! use tenant_core::TenantDbOptions;
 //!
-//! let db = demo_app::db::connect("sqlite::memory:", &DbOptions::default()).await?;
+//! let url = "sqlite::memory:";
+//! let db = db_options_for(url, TenantDbOptions::new()).connect(url).await?;
 //! demo_app::db::migrate(&db).await?;
 //! let state = AppState::new(db, AppConfig::default(), Arc::new(NoopSink));
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

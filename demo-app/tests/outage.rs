@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Backend, Options, TestDb, TestServer, send};
-use demo_app::config::DbOptions;
 use demo_app::models::Plan;
 use reqwest::{StatusCode, header};
 use serde_json::json;
@@ -118,10 +117,9 @@ async fn outage_is_503_and_the_server_recovers(backend: Backend) {
     let srv = TestServer::start_with(
         &url,
         Options {
-            db: DbOptions {
-                max_connections: 4,
-                acquire_timeout: Duration::from_secs(1),
-            },
+            db: tenant_core::TenantDbOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(1)),
             ..Options::default()
         },
     )

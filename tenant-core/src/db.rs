@@ -124,47 +124,20 @@ impl TenantDb {
     }
 
     /// Connects to `url`: `sqlite:...`, `postgres://...` (`postgresql://`)
-    /// or `mysql://...` (`mariadb://`), each when its crate feature is on.
-    /// A SQLite file is created if it does not exist; an in-memory SQLite
-    /// database keeps one connection open so it is never lost while the
-    /// pool lives. For other pool settings, build the sqlx pool yourself and
-    /// use [`TenantDb::sqlite`] / [`TenantDb::postgres`].
+    /// or `mysql://...` (`mariadb://`), each when its crate feature is on,
+    /// with the tuned defaults of [`TenantDbOptions`](crate::TenantDbOptions)
+    /// (use it for other pool and driver settings). An unreachable database
+    /// is reported at once as [`Error::Connect`], with its cause.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// let db = tenant_core::TenantDb::connect("sqlite::memory:").await?;
+    /// assert_eq!(db.backend(), tenant_core::Backend::Sqlite);
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(url: &str) -> Result<Self, Error> {
-        #[cfg(feature = "sqlite")]
-        if url.starts_with("sqlite:") {
-            let options: sqlx::sqlite::SqliteConnectOptions = url
-                .parse::<sqlx::sqlite::SqliteConnectOptions>()?
-                .create_if_missing(true)
-                .foreign_keys(true);
-            // No ping before each acquire: it is a worker round trip, and a
-            // future dropped during it makes sqlx close the connection, which
-            // for an in-memory database would lose the whole database.
-            let mut pool = sqlx::sqlite::SqlitePoolOptions::new().test_before_acquire(false);
-            if url.contains(":memory:") || url.contains("mode=memory") {
-                // An in-memory database lives only while a connection to it
-                // is open: keep one open for the pool's whole life.
-                pool = pool
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None);
-            }
-            return Ok(Self::sqlite(pool.connect_with(options).await?));
-        }
-        #[cfg(feature = "postgres")]
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::postgres(PgPool::connect(url).await?));
-        }
-        #[cfg(feature = "mysql")]
-        if let Some(rest) = url
-            .strip_prefix("mysql://")
-            .or(url.strip_prefix("mariadb://"))
-        {
-            let url = format!("mysql://{rest}");
-            return Ok(Self::mysql(MySqlPool::connect(&url).await?));
-        }
-        Err(Error::UnsupportedUrl {
-            url: redact_url(url),
-        })
+        crate::TenantDbOptions::new().connect(url).await
     }
 
     /// The backend behind this handle.
@@ -243,7 +216,7 @@ impl TenantDb {
 }
 
 /// Strips a password from a URL before it appears in an error.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://***{}", &url[..scheme], &url[at..])

@@ -21,6 +21,21 @@ pub enum Error {
         /// The URL, password removed.
         url: String,
     },
+    /// [`TenantDbOptions::connect`](crate::TenantDbOptions::connect) (or
+    /// [`TenantDb::connect`](crate::TenantDb::connect)) could not open the
+    /// database: `failure` says why (refused, unknown host, authentication,
+    /// missing database, timed out), `source` is the driver's error. The URL
+    /// is shown without its password.
+    #[error("cannot connect to {url}: {failure} ({source})")]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// Why, in the terms of the fix.
+        failure: crate::ConnectFailure,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
     /// An update tried to set the tenant column (through a hand-made column
     /// constant; the generated ones cannot). Nothing was sent.
     #[error(
@@ -173,6 +188,7 @@ impl Error {
                 | sqlx::Error::WorkerCrashed,
             ) => true,
             Error::Database(sqlx::Error::Database(db)) => transient(db.as_ref()),
+            Error::Connect { failure, .. } => failure.is_transient(),
             _ => false,
         }
     }
@@ -205,6 +221,17 @@ impl Error {
     /// ```
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Error::Database(sqlx::Error::Database(db)) if db.is_unique_violation())
+    }
+}
+
+impl Error {
+    /// A failed connect to `url` (its password is not kept).
+    pub(crate) fn connect(url: &str, failure: crate::ConnectFailure, source: sqlx::Error) -> Self {
+        Error::Connect {
+            url: crate::db::redact_url(url),
+            failure,
+            source,
+        }
     }
 }
 

@@ -3,12 +3,14 @@
 //! [`Driver`]; [`dispatch!`] picks the backend.
 
 use sqlx::{AssertSqlSafe, SqlSafeStr, SqlStr};
+use tracing::Instrument;
 
 use crate::backend::{Backend, Driver};
 use crate::error::Error;
 use crate::model::{DecodeToken, Model};
 use crate::params::{Params, Statement, arguments};
 use crate::tenant::TenantValue;
+use crate::trace::Trace;
 use crate::tx::TxConn;
 
 /// Where a statement runs, on backend `DB`.
@@ -142,9 +144,10 @@ impl Target<'_> {
 /// ends the whole transaction on a deadlock or lock-wait timeout and runs
 /// the next statements in autocommit — an insert after the failure would be
 /// stored at once while `commit` reports [`Error::RolledBack`]. `$body`
-/// gets the sqlx executor and the arguments.
+/// gets the sqlx executor and the arguments; it runs in the statement's
+/// span (see [`crate::trace`]), which records `$rows` of its result.
 macro_rules! on_executor {
-    ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr) => {{
+    ($on:expr, $stmt:expr, |$sql:ident, $exec:ident, $args:ident| $body:expr, rows = $rows:expr) => {{
         let stmt = $stmt;
         $on.check_scope(stmt.tenant.as_ref())?;
         if let On::Tx { failed: true, .. } = &$on {
@@ -152,20 +155,29 @@ macro_rules! on_executor {
         }
         let $sql = stmt.sql;
         let $args = arguments::<DB, _>(stmt.params)?;
-        match $on {
+        let trace = Trace::start(stmt.label, stmt.tenant.as_ref());
+        let result = match $on {
             On::Pool { pool, .. } => {
                 let $exec = DB::on_pool(pool);
-                $body.map_err(Error::from)
+                async { $body }
+                    .instrument(trace.span())
+                    .await
+                    .map_err(Error::from)
             }
             On::Tx { conn, failed, .. } => {
                 let $exec = DB::on_connection(conn);
-                let result = $body.map_err(Error::from);
+                let result = async { $body }
+                    .instrument(trace.span())
+                    .await
+                    .map_err(Error::from);
                 if matches!(result, Err(Error::Database(_))) {
                     *failed = true;
                 }
                 result
             }
-        }
+        };
+        trace.finish(&result, $rows);
+        result
     }};
 }
 
@@ -183,12 +195,17 @@ pub(crate) async fn fetch_all_as<DB: Driver, R: Send + Unpin, P: Params>(
     stmt: Statement<P>,
     decode: impl Fn(&DB::Row) -> Result<R, sqlx::Error> + Send + Sync,
 ) -> Result<Vec<R>, Error> {
-    on_executor!(on, stmt, |sql, exec, args| {
-        sqlx::query_with::<DB, _>(sql, args)
-            .try_map(move |row: DB::Row| decode(&row))
-            .fetch_all(exec)
-            .await
-    })
+    on_executor!(
+        on,
+        stmt,
+        |sql, exec, args| {
+            sqlx::query_with::<DB, _>(sql, args)
+                .try_map(move |row: DB::Row| decode(&row))
+                .fetch_all(exec)
+                .await
+        },
+        rows = |rows| rows.len() as u64
+    )
 }
 
 /// The first row, as a model `M`.
@@ -196,12 +213,17 @@ pub(crate) async fn fetch_optional<DB: Driver, M: Model, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<Option<M>, Error> {
-    on_executor!(on, stmt, |sql, exec, args| {
-        sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
-            .fetch_optional(exec)
-            .await
-    })
+    on_executor!(
+        on,
+        stmt,
+        |sql, exec, args| {
+            sqlx::query_with::<DB, _>(sql, args)
+                .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
+                .fetch_optional(exec)
+                .await
+        },
+        rows = |row| u64::from(row.is_some())
+    )
 }
 
 /// One `i64` (a count).
@@ -209,12 +231,17 @@ pub(crate) async fn fetch_scalar<DB: Driver, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<i64, Error> {
-    on_executor!(on, stmt, |sql, exec, args| {
-        sqlx::query_with::<DB, _>(sql, args)
-            .try_map(|row: DB::Row| DB::get::<i64>(&row, 0))
-            .fetch_one(exec)
-            .await
-    })
+    on_executor!(
+        on,
+        stmt,
+        |sql, exec, args| {
+            sqlx::query_with::<DB, _>(sql, args)
+                .try_map(|row: DB::Row| DB::get::<i64>(&row, 0))
+                .fetch_one(exec)
+                .await
+        },
+        rows = |_| 1
+    )
 }
 
 /// The number of rows a statement changed.
@@ -222,12 +249,17 @@ pub(crate) async fn execute<DB: Driver, P: Params>(
     on: On<'_, DB>,
     stmt: Statement<P>,
 ) -> Result<u64, Error> {
-    on_executor!(on, stmt, |sql, exec, args| {
-        sqlx::query_with::<DB, _>(sql, args)
-            .execute(exec)
-            .await
-            .map(|done| DB::rows_affected(&done))
-    })
+    on_executor!(
+        on,
+        stmt,
+        |sql, exec, args| {
+            sqlx::query_with::<DB, _>(sql, args)
+                .execute(exec)
+                .await
+                .map(|done| DB::rows_affected(&done))
+        },
+        rows = |rows| *rows
+    )
 }
 
 /// The row-level-security rule of writes: on a row-level-security pool, a
@@ -237,15 +269,21 @@ pub(crate) async fn execute<DB: Driver, P: Params>(
 /// `set_config` (the planner may scan the table before the subquery that
 /// sets the tenant). Elsewhere the statement runs as `$plain`.
 macro_rules! write_in_tenant_tx {
-    ($on:ident, $stmt:ident, |$sql:ident, $args:ident, $conn:ident| $run:expr, else $plain:expr) => {{
+    ($on:ident, $stmt:ident, |$sql:ident, $args:ident, $conn:ident| $run:expr, rows = $rows:expr, else $plain:expr) => {{
         if let (On::Pool { pool, rls: true }, Some(tenant)) = (&$on, $stmt.tenant) {
             let $args = arguments::<DB, _>($stmt.params)?;
             let $sql = $stmt.sql;
             let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
+            let trace = Trace::start($stmt.label, Some(&tenant));
             let out = {
                 let $conn = DB::on_connection(tx.connection());
-                $run
-            }?;
+                async { $run }
+                    .instrument(trace.span())
+                    .await
+                    .map_err(Error::from)
+            };
+            trace.finish(&out, $rows);
+            let out = out?;
             tx.commit().await?;
             return Ok(out);
         }
@@ -324,7 +362,7 @@ pub(crate) async fn execute_write<DB: Driver, P: Params>(
             .execute(conn)
             .await
             .map(|done| DB::rows_affected(&done))
-    }, else execute(on, stmt).await)
+    }, rows = |rows| *rows, else execute(on, stmt).await)
 }
 
 /// Runs an UPDATE or DELETE with `RETURNING` and reads the rows it
@@ -338,7 +376,7 @@ pub(crate) async fn fetch_all_write<DB: Driver, M: Model, P: Params>(
             .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
             .fetch_all(conn)
             .await
-    }, else fetch_all(on, stmt).await)
+    }, rows = |rows| rows.len() as u64, else fetch_all(on, stmt).await)
 }
 
 /// The statement that opens a transaction and sets the tenant in it,
@@ -357,4 +395,116 @@ pub(crate) fn begin_with_tenant(tenant: &TenantValue) -> SqlStr {
         tenant
     ))
     .into_sql_str()
+}
+
+/// The rows of `stmt` as a stream of models `M`, read as the consumer
+/// polls (see [`Select::fetch`](crate::Select::fetch)).
+///
+/// On a pool the statement runs on a connection the stream holds until it
+/// ends or is dropped. In row-level-security mode it is the one-statement
+/// form: `set_config(.., true)` is local to the statement's own implicit
+/// transaction, which ends when the statement does, so a stream needs no
+/// explicit transaction. A stream dropped halfway returns its connection
+/// with unread rows; the pool's release ping reads them off before anyone
+/// else can acquire it, leaving no transaction and no setting. In a
+/// tenant's transaction the stream borrows it: the transaction cannot be
+/// committed while the stream lives, and a database error marks it failed.
+pub(crate) fn fetch_stream<'c, DB: Driver, M: Model, P: Params>(
+    on: On<'c, DB>,
+    stmt: Statement<P>,
+) -> futures_core::stream::BoxStream<'c, Result<M, Error>> {
+    let refusal = on
+        .check_scope(stmt.tenant.as_ref())
+        .err()
+        .or_else(|| matches!(on, On::Tx { failed: true, .. }).then_some(Error::RolledBack));
+    let args = match refusal {
+        Some(err) => Err(err),
+        None => arguments::<DB, _>(stmt.params).map_err(Error::from),
+    };
+    let args = match args {
+        Ok(args) => args,
+        Err(err) => return refused(err),
+    };
+    let trace = Trace::start(stmt.label, stmt.tenant.as_ref());
+    let query = sqlx::query_with::<DB, _>(stmt.sql, args)
+        .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()));
+    let (rows, failed) = match on {
+        On::Pool { pool, .. } => (query.fetch(DB::on_pool(pool)), None),
+        On::Tx { conn, failed, .. } => (query.fetch(DB::on_connection(conn)), Some(failed)),
+    };
+    Box::pin(Traced {
+        rows,
+        trace,
+        read: 0,
+        failed,
+    })
+}
+
+/// A stream of one error: a statement refused before it was sent.
+pub(crate) fn refused<'c, T: 'c>(
+    err: Error,
+) -> futures_core::stream::BoxStream<'c, Result<T, Error>> {
+    Box::pin(Refused(Some(err), std::marker::PhantomData))
+}
+
+/// The stream of [`refused`].
+struct Refused<T>(Option<Error>, std::marker::PhantomData<fn() -> T>);
+
+impl<T> futures_core::Stream for Refused<T> {
+    type Item = Result<T, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::task::Poll::Ready(self.get_mut().0.take().map(Err))
+    }
+}
+
+/// sqlx's row stream, polled in the statement's span, counting rows; a
+/// database error marks the caller's transaction failed.
+struct Traced<'c, M> {
+    rows: futures_core::stream::BoxStream<'c, Result<M, sqlx::Error>>,
+    trace: Trace,
+    read: u64,
+    failed: Option<&'c mut bool>,
+}
+
+impl<M> futures_core::Stream for Traced<'_, M> {
+    type Item = Result<M, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let polled = {
+            let _entered = this.trace.enter();
+            this.rows.as_mut().poll_next(cx)
+        };
+        let std::task::Poll::Ready(next) = polled else {
+            return std::task::Poll::Pending;
+        };
+        std::task::Poll::Ready(next.map(|row| {
+            let row = row.map_err(Error::from);
+            match &row {
+                Ok(_) => this.read += 1,
+                Err(err) => {
+                    this.trace.record_failed();
+                    if let (Error::Database(_), Some(failed)) = (err, this.failed.as_deref_mut()) {
+                        *failed = true;
+                    }
+                }
+            }
+            row
+        }))
+    }
+}
+
+impl<M> Drop for Traced<'_, M> {
+    fn drop(&mut self) {
+        // Ended or dropped halfway: the span closes with what was read.
+        self.trace.record_rows(self.read);
+        self.trace.record_elapsed();
+    }
 }

@@ -114,6 +114,7 @@ mod ast;
 mod backend;
 mod bulk;
 mod condition;
+mod connect;
 mod db;
 pub mod doctor;
 mod error;
@@ -131,6 +132,7 @@ mod shape;
 pub mod snapshot;
 mod sql;
 mod tenant;
+pub mod trace;
 mod tx;
 mod value;
 pub mod verify;
@@ -144,6 +146,7 @@ pub use condition::{
     Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,
     Order, OrderOn, TenantColumn, TextColumn,
 };
+pub use connect::{ConnectFailure, TenantDbOptions};
 pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
@@ -173,8 +176,8 @@ extern crate self as tenant_core;
 /// Everything a model file and a handler need: `use tenant_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Column, Condition, Error, Executor, TenantDb, TenantId, TenantModel, TenantProjection,
-        TenantScope, TenantTransaction,
+        Column, Condition, Error, Executor, TenantDb, TenantDbOptions, TenantId, TenantModel,
+        TenantProjection, TenantScope, TenantTransaction,
     };
 }
 

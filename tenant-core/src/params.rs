@@ -53,8 +53,29 @@ pub(crate) trait Params: Send {
     fn bind<DB: Driver>(self, args: &mut DB::Arguments) -> Result<(), BoxDynError>;
 }
 
+/// What a statement is, for its tracing span (see [`crate::trace`]): the
+/// table it is about and its kind. Never a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Label {
+    /// The model's table (a reference lookup's: the referenced table).
+    pub(crate) model: &'static str,
+    /// The statement kind, one of [`crate::trace::KINDS`].
+    pub(crate) kind: &'static str,
+}
+
+impl Label {
+    /// A statement of kind `kind` on `M`'s table.
+    pub(crate) const fn of<M: crate::model::Model>(kind: &'static str) -> Self {
+        Label {
+            model: M::TABLE,
+            kind,
+        }
+    }
+}
+
 /// A statement ready to run.
 pub(crate) struct Statement<P> {
+    pub(crate) label: Label,
     pub(crate) sql: Sql,
     /// The tenant the statement is scoped to; `None` for global models.
     pub(crate) tenant: Option<TenantValue>,

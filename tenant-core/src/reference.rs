@@ -177,6 +177,10 @@ async fn lookup<DB: Driver>(
     let found = exec::fetch_scalar(
         on.reborrow(),
         Statement {
+            label: crate::params::Label {
+                model: reference.parent_table,
+                kind: crate::trace::kind::REFERENCE_LOOKUP,
+            },
             sql: Sql::Owned(render(reference, DB::BACKEND, keys.len())),
             tenant: Some(tenant),
             params: LookupParams {
@@ -219,6 +223,10 @@ async fn is_null<DB: Driver>(
     let nulls = exec::fetch_scalar(
         on.reborrow(),
         Statement {
+            label: crate::params::Label {
+                model: reference.parent_table,
+                kind: crate::trace::kind::REFERENCE_LOOKUP,
+            },
             sql: Sql::Owned(sql),
             tenant: Some(tenant),
             params: LookupParams {

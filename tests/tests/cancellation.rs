@@ -9,6 +9,7 @@
 //! `tokio::time::timeout`, a `select!`); what a dropped future leaves on a
 //! pooled connection is what the next request, of any tenant, inherits.
 
+use futures_util::TryStreamExt;
 use tenant_core::prelude::*;
 use tenant_tests::cancel::{Probe, drop_after, mysql_one_connection, postgres_one_connection};
 use tenant_tests::models::{
@@ -43,9 +44,13 @@ enum Op {
     InsertChecked,
     /// An update that assigns a reference, looked up first.
     UpdateChecked,
+    /// `fetch()`, every row of the stream.
+    Stream,
+    /// `fetch()`, the first row, then the stream is dropped halfway.
+    StreamFirst,
 }
 
-const OPS: [Op; 17] = [
+const OPS: [Op; 19] = [
     Op::FetchAll,
     Op::FetchOptional,
     Op::FetchOne,
@@ -63,6 +68,8 @@ const OPS: [Op; 17] = [
     Op::DeleteReturning,
     Op::InsertChecked,
     Op::UpdateChecked,
+    Op::Stream,
+    Op::StreamFirst,
 ];
 
 fn new_invoice(amount: i64) -> NewInvoice {
@@ -128,6 +135,21 @@ async fn run<'c>(op: Op, exec: impl Executor<'c>, n: usize) -> Result<(), Error>
                 .await?,
         ),
         Op::GlobalQuery => drop(Plan::query().fetch_all(exec).await?),
+        Op::Stream => {
+            let rows: Vec<Invoice> = Invoice::query(&acme)
+                .order_by(Invoice::ID.asc())
+                .fetch(exec)
+                .try_collect()
+                .await?;
+            assert!(rows.len() > 1, "acme has rows to stream");
+        }
+        // Acme has several invoices by now (earlier operations insert).
+        Op::StreamFirst => {
+            let mut rows = Invoice::query(&acme)
+                .order_by(Invoice::ID.asc())
+                .fetch(exec);
+            assert!(rows.try_next().await?.is_some());
+        }
         // Invoice 1 is acme's (seeded first).
         Op::InsertChecked => drop(
             Payment::insert(

@@ -9,13 +9,14 @@ use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use demo_app::config::{AppConfig, DbOptions, PlanLimits};
+use demo_app::config::{AppConfig, PlanLimits};
 use demo_app::metering::{BillingSink, NoopSink};
 use demo_app::models::Plan;
 use demo_app::{AppState, tenants};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
+use tenant_core::TenantDbOptions;
 use tenant_core::{TenantDb, TenantId, TenantScope};
 use tenant_tests::{MyTestDb, PgTestDb};
 use tokio::process::Command;
@@ -134,7 +135,7 @@ pub struct TestServer {
 pub struct Options {
     pub config: AppConfig,
     pub billing: Arc<dyn BillingSink>,
-    pub db: DbOptions,
+    pub db: TenantDbOptions,
 }
 
 impl Default for Options {
@@ -142,7 +143,9 @@ impl Default for Options {
         Options {
             config: AppConfig::default(),
             billing: Arc::new(NoopSink),
-            db: DbOptions::default(),
+            db: TenantDbOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(3)),
         }
     }
 }
@@ -155,7 +158,8 @@ impl TestServer {
 
     /// Starts a server on `url`, migrating it first.
     pub async fn start_with(url: &str, options: Options) -> Self {
-        let db = demo_app::db::connect(url, &options.db)
+        let db = demo_app::config::db_options_for(url, options.db)
+            .connect(url)
             .await
             .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
         // Like `serve`: create a missing schema; an existing one is left to

@@ -398,13 +398,7 @@ impl<M: Model> InsertMany<M> {
                     }
                     let mut rows = std::mem::take(&mut rows).into_iter();
                     while let Some(stmt) = chunks.next(&mut rows) {
-                        run_on_connection::<DB, M>(
-                            tx.connection(),
-                            stmt.sql,
-                            stmt.params,
-                            &mut out,
-                        )
-                        .await?;
+                        run_on_connection::<DB, M, _>(tx.connection(), stmt, &mut out).await?;
                     }
                     Ok(())
                 }
@@ -468,6 +462,7 @@ impl<M: Model> Chunks<M> {
             ))
         };
         Some(Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::INSERT_MANY),
             sql,
             tenant: self.tenant,
             params: RowsParams {

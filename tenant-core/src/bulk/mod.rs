@@ -24,9 +24,11 @@ use crate::backend::{Backend, Driver};
 use crate::error::Error;
 use crate::exec::{self, On};
 use crate::model::{DecodeToken, Model, NewRow};
-use crate::params::{Params, Sql, Statement, arguments};
+use crate::params::{Params, Statement, arguments};
 use crate::tenant::TenantValue;
+use crate::trace::Trace;
 use crate::tx::TxConn;
+use tracing::Instrument;
 
 /// The most bound parameters one statement may carry on `backend`.
 ///
@@ -100,29 +102,38 @@ impl<M> Output<M> {
 
 /// Runs one statement on a connection of the framework's own transaction
 /// (no scope check needed: the builder made the statement from its own
-/// scope) and adds what it returns to `out`.
-pub(crate) async fn run_on_connection<DB: Driver, M: Model>(
+/// scope) and adds what it returns to `out`, in the statement's span (see
+/// [`crate::trace`]).
+pub(crate) async fn run_on_connection<DB: Driver, M: Model, P: Params>(
     conn: &mut DB::Connection,
-    sql: Sql,
-    params: impl Params,
+    stmt: Statement<P>,
     out: &mut Output<M>,
 ) -> Result<(), Error> {
-    let args = arguments::<DB, _>(params)?;
-    let query = sqlx::query_with::<DB, _>(sql, args);
-    match out {
-        Output::Count(n) => {
-            let done = query.execute(DB::on_connection(conn)).await?;
-            *n += DB::rows_affected(&done);
-        }
-        Output::Rows(rows) => {
-            let mut fetched = query
-                .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
-                .fetch_all(DB::on_connection(conn))
-                .await?;
-            rows.append(&mut fetched);
-        }
+    let args = arguments::<DB, _>(stmt.params)?;
+    let query = sqlx::query_with::<DB, _>(stmt.sql, args);
+    let trace = Trace::start(stmt.label, stmt.tenant.as_ref());
+    let result = async {
+        Ok(match out {
+            Output::Count(n) => {
+                let done = query.execute(DB::on_connection(conn)).await?;
+                *n += DB::rows_affected(&done);
+                DB::rows_affected(&done)
+            }
+            Output::Rows(rows) => {
+                let mut fetched = query
+                    .try_map(|row: DB::Row| M::decode::<DB>(&row, 0, DecodeToken::new()))
+                    .fetch_all(DB::on_connection(conn))
+                    .await?;
+                let n = fetched.len() as u64;
+                rows.append(&mut fetched);
+                n
+            }
+        })
     }
-    Ok(())
+    .instrument(trace.span())
+    .await;
+    trace.finish(&result, |rows| *rows);
+    result.map(drop)
 }
 
 /// Ends a framework-opened transaction: commits after `result` succeeded,

@@ -517,6 +517,7 @@ impl<M: TenantOwned> Upsert<M, Ready> {
             returning,
         );
         Ok(Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::UPSERT),
             sql: Sql::Owned(sql),
             tenant: Some(self.tenant),
             params: RowsParams {
@@ -704,8 +705,7 @@ async fn run_on<DB: Driver, M: Model>(
 ) -> Result<Output<M>, Error> {
     if let (On::Pool { pool, rls: true }, Some(tenant)) = (&on, stmt.tenant) {
         let mut tx = TxConn::begin(pool, Some(begin_with_tenant(&tenant))).await?;
-        let result =
-            run_on_connection::<DB, M>(tx.connection(), stmt.sql, stmt.params, &mut out).await;
+        let result = run_on_connection::<DB, M, _>(tx.connection(), stmt, &mut out).await;
         finish(tx, result).await?;
         return Ok(out);
     }

@@ -1200,7 +1200,8 @@ impl<M: Model, P: Projection<M>> Aggregate<M, P> {
         let sql = self.sql(target.backend(), target.form(self.tenant.as_ref()));
         let mut values = self.filters.values;
         values.extend(self.having_values);
-        let stmt = self.paging.statement(sql, self.tenant, values);
+        let label = crate::params::Label::of::<M>(crate::trace::kind::AGGREGATE);
+        let stmt = self.paging.statement(label, sql, self.tenant, values);
         dispatch!(target, on => fetch::<_, M, P>(on, stmt).await)
     }
 

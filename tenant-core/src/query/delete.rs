@@ -145,6 +145,7 @@ impl<M: Model> Delete<M> {
         let sql = self.sql_with(backend, returning);
         let values = self.filters.values;
         Ok(Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::DELETE),
             sql,
             tenant: self.tenant,
             params: DynParams {

@@ -103,6 +103,7 @@ impl<M: HasPrimaryKey> Find<M> {
     ) -> Statement<KeyParams<M::PrimaryKey>> {
         let sql = M::sql(backend);
         Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::FIND),
             sql: Sql::Static(match form {
                 Form::Plain => sql.find.as_str(),
                 Form::Rls => sql.rls_find.as_str(),

@@ -151,6 +151,7 @@ impl<M: Model> Insert<M> {
             (Form::Rls, false) => &sql.rls_insert,
         };
         Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::INSERT),
             sql: Sql::Static(text.as_str()),
             tenant: self.tenant,
             params: RowParams {

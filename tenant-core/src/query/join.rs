@@ -488,7 +488,8 @@ impl<A: Model + Related<B>, B: Model, K: JoinKind> Join<A, B, K> {
         for (_, node) in &self.filters {
             node.check_scopes(self.tenant.as_ref())?;
         }
-        let stmt = self.paging.statement(sql, self.tenant, self.values);
+        let label = crate::params::Label::of::<A>(crate::trace::kind::JOIN);
+        let stmt = self.paging.statement(label, sql, self.tenant, self.values);
         dispatch!(target, on => fetch::<_, A, B, K>(on, stmt).await)
     }
 }

@@ -67,6 +67,7 @@ impl Paging {
     /// remaining row; every backend accepts a maximal `LIMIT` for that.
     fn statement(
         self,
+        label: crate::params::Label,
         sql: crate::params::Sql,
         tenant: Option<crate::tenant::TenantValue>,
         values: Vec<Value>,
@@ -77,6 +78,7 @@ impl Paging {
             (None, None) => None,
         };
         crate::params::Statement {
+            label,
             sql,
             tenant,
             params: crate::params::DynParams {

@@ -10,10 +10,11 @@ use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, Form, dispatch};
 use crate::model::{GlobalModel, Model, TenantOwned};
-use crate::params::{DynParams, Sql, Statement};
+use crate::params::{DynParams, Label, Sql, Statement};
 use crate::shape;
 use crate::sql::ROW_ALIAS;
 use crate::tenant::{TenantScope, TenantValue};
+use crate::trace::kind;
 use crate::value::Value;
 
 /// `SELECT` of model `M`, from `M::query(&scope)`.
@@ -104,7 +105,7 @@ impl<M: Model> Select<M> {
         target: &exec::Target<'_>,
     ) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        self.into_statement(sql)
+        self.into_statement(kind::SELECT, sql)
     }
 
     /// The scope, filters, ordering and paging (a join starts from them).
@@ -334,15 +335,22 @@ impl<M: Model> Select<M> {
 
     /// The statement of `sql`; refused when a subquery is scoped to
     /// another tenant.
-    pub(super) fn into_statement(self, sql: Sql) -> Result<Statement<DynParams>, Error> {
+    pub(super) fn into_statement(
+        self,
+        kind: &'static str,
+        sql: Sql,
+    ) -> Result<Statement<DynParams>, Error> {
         self.filters.check_scopes(self.tenant.as_ref())?;
-        Ok(self.paging.statement(sql, self.tenant, self.filters.values))
+        let label = Label::of::<M>(kind);
+        Ok(self
+            .paging
+            .statement(label, sql, self.tenant, self.filters.values))
     }
 
     /// The plain-form statement for `backend` (for [`Prepare`](super::Prepare)).
     pub(super) fn plain_statement(self, backend: Backend) -> Result<Statement<DynParams>, Error> {
         let sql = self.select_sql(backend, Form::Plain);
-        self.into_statement(sql)
+        self.into_statement(kind::SELECT, sql)
     }
 
     /// Every matching row.
@@ -361,7 +369,7 @@ impl<M: Model> Select<M> {
     pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::SELECT, sql)?;
         dispatch!(target, on => exec::fetch_all(on, stmt).await)
     }
 
@@ -388,7 +396,7 @@ impl<M: Model> Select<M> {
     pub async fn fetch_optional<'c>(self, executor: impl Executor<'c>) -> Result<Option<M>, Error> {
         let target = executor.into_target();
         let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::SELECT, sql)?;
         dispatch!(target, on => exec::fetch_optional(on, stmt).await)
     }
 
@@ -416,6 +424,65 @@ impl<M: Model> Select<M> {
         self.fetch_optional(executor).await?.ok_or(Error::NotFound)
     }
 
+    /// Every matching row as a [`Stream`](futures_core::Stream), read from
+    /// the database as it is polled, for result sets too large to hold at
+    /// once (sqlx's `fetch`). Consume it with `futures::StreamExt` /
+    /// `TryStreamExt`.
+    ///
+    /// On a pool the stream holds a connection until it ends or is dropped.
+    /// With row-level security the tenant is set by the statement itself,
+    /// local to its own implicit transaction, so dropping the stream halfway
+    /// leaves neither a transaction nor the setting on the connection (its
+    /// unread rows are read off before the pool hands it out again). Given
+    /// `&mut tx`, the stream borrows the transaction until it is dropped. A
+    /// statement refused before it is sent (another tenant's transaction)
+    /// is the stream's single item, an error.
+    ///
+    /// ```
+    /// use futures_util::TryStreamExt;
+    /// use tenant_core::prelude::*;
+    ///
+    /// #[derive(Debug, TenantModel)]
+    /// #[tenant(table = "events")]
+    /// struct Event {
+    ///     #[tenant(primary_key)]
+    ///     id: i64,
+    ///     #[tenant(tenant_id)]
+    ///     tenant_id: TenantId,
+    ///     kind: String,
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// let db = TenantDb::connect("sqlite::memory:").await?;
+    /// sqlx::query("CREATE TABLE events (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL)")
+    ///     .execute(db.as_sqlite().unwrap())
+    ///     .await?;
+    /// let acme = TenantScope::new(TenantId::parse("acme")?);
+    /// for kind in ["a", "b", "c"] {
+    ///     Event::insert(&acme, NewEvent { kind: kind.into() }).execute(&db).await?;
+    /// }
+    ///
+    /// let mut events = Event::query(&acme).order_by(Event::ID.asc()).fetch(&db);
+    /// let mut kinds = Vec::new();
+    /// while let Some(event) = events.try_next().await? {
+    ///     kinds.push(event.kind);
+    /// }
+    /// assert_eq!(kinds, ["a", "b", "c"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn fetch<'c>(
+        self,
+        executor: impl Executor<'c>,
+    ) -> futures_core::stream::BoxStream<'c, Result<M, Error>> {
+        let target = executor.into_target();
+        let sql = self.select_sql(target.backend(), target.form(self.tenant.as_ref()));
+        match self.into_statement(kind::SELECT, sql) {
+            Ok(stmt) => dispatch!(target, on => exec::fetch_stream(on, stmt)),
+            Err(err) => exec::refused(err),
+        }
+    }
+
     /// The number of matching rows (within `limit`/`offset` when set).
     ///
     /// ```
@@ -433,7 +500,7 @@ impl<M: Model> Select<M> {
     pub async fn count<'c>(self, executor: impl Executor<'c>) -> Result<i64, Error> {
         let target = executor.into_target();
         let sql = self.count_sql(target.backend(), target.form(self.tenant.as_ref()));
-        let stmt = self.into_statement(sql)?;
+        let stmt = self.into_statement(kind::COUNT, sql)?;
         dispatch!(target, on => exec::fetch_scalar(on, stmt).await)
     }
 }

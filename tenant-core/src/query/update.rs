@@ -367,6 +367,7 @@ impl<M: Model, S> Update<M, S> {
         self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql_with(backend, returning);
         Ok(Statement {
+            label: crate::params::Label::of::<M>(crate::trace::kind::UPDATE),
             sql,
             tenant: self.tenant,
             params: UpdateParams {
