@@ -144,7 +144,7 @@ pub use bulk::{
 };
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,
-    Order, OrderOn, TenantColumn, TextColumn,
+    Order, OrderOn, PrimaryKey, Settable, TenantColumn, TextColumn,
 };
 pub use connect::{ConnectFailure, TenantDbOptions};
 pub use db::{Executor, TenantDb, TenantTransaction};
@@ -192,13 +192,14 @@ pub mod __private {
     pub use crate::render::SqlCell;
 
     pub use crate::bulk::{InsertMany, Upsert};
-    pub use crate::condition::{Column, NotNull, Null, TenantColumn};
+    pub use crate::condition::{Column, NotNull, Null, PrimaryKey, TenantColumn};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,
-        ModelSql, NewRow, Scoped, TenantOwned,
+        ModelSql, NewRow, NoPrimaryKey, Scoped, TenantOwned,
     };
     pub use crate::query::{
-        Delete, Find, Insert, NoAssignments, NumericRange, Prepare, Select, Update,
+        Delete, Find, Insert, KeylessFind, NoAssignments, NumericRange, Prepare, Refused, Select,
+        SetsAColumn, Update,
     };
     pub use crate::query::{ExprNode, ProjectsAs, projected};
     pub use crate::relation::{
@@ -276,5 +277,5 @@ pub mod __private {
 
     /// Fails to compile unless the probe found an ordinary field.
     pub fn assert_not_tenant_id<R: NotTenantId>(_: R) {}
-    pub use crate::value::{Col, TypeChecks, col};
+    pub use crate::value::{Col, TypeChecks, UnsignedColumn, col, unsigned_col};
 }

@@ -177,6 +177,22 @@ pub trait HasPrimaryKey: Model {
     const PRIMARY_KEY_INDEX: usize;
 }
 
+/// Never implemented: `find`, `update_by_id` and `delete_by_id` of a model
+/// without a `#[tenant(primary_key)]` field exist only to fail with this
+/// message (instead of rustc's guess that `find` is `Iterator::find`). The
+/// bound names the key's type `K` so that it is not trivially false where
+/// it is declared.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no primary key: mark one field #[tenant(primary_key)]",
+    label = "`find`, `update_by_id` and `delete_by_id` look a row up by its primary key",
+    note = "add #[tenant(primary_key)] to the key field (database-filled, or `#[tenant(primary_key, client_generated)]` when the caller supplies it); without a key, select rows with `.filter(..)`"
+)]
+pub trait NoPrimaryKey<K> {
+    #[doc(hidden)]
+    fn refuse() -> std::convert::Infallible;
+}
+
 /// The generated `New<Model>` struct: the columns an insert supplies.
 pub trait NewRow: Send + 'static {
     /// Number of values bound.

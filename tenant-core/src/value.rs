@@ -93,7 +93,7 @@ impl<T> SqlType for T where T: Send + Sync + 'static + SqliteType + PostgresType
 #[diagnostic::on_unimplemented(
     message = "a value of type `{Self}` cannot be used with a column of type `{T}`",
     label = "expected a value of the column's type `{T}`",
-    note = "columns only compare with (and are set to) values of their own Rust type; convert the value first",
+    note = "columns only compare with (and are set to) values of their own Rust type, here `{T}`: write a literal of that type (for a float column `3.0`, not `3`) or convert the value first, e.g. `{T}::from(x)`",
     note = "a nullable column compares with a bare value (`.eq(x)`, not `.eq(Some(x))`); test for NULL with `.is_null()` / `.is_not_null()`"
 )]
 pub trait IntoValue<T> {
@@ -132,12 +132,17 @@ impl<T: SqlType + Clone> IntoValue<Option<T>> for &T {
     }
 }
 
+/// A string slice for a text column: `.eq("vip")`.
+// Kept out of the help list of a type error too: for a column of another
+// type, "`&str` implements `IntoValue<String>`" suggests nothing useful.
+#[diagnostic::do_not_recommend]
 impl IntoValue<String> for &str {
     fn into_value(self) -> Value {
         Value::new(self.to_owned())
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl IntoValue<Option<String>> for &str {
     fn into_value(self) -> Value {
         Value::new(Some(self.to_owned()))
@@ -380,6 +385,28 @@ pub const fn col<T: SqlType>() -> Col<T> {
             mysql_type: <T as sqlx::Type<sqlx::MySql>>::type_info,
         },
     }
+}
+
+/// A field written `u64` (or `usize`, `Option<u64>`): a column type on
+/// MySQL alone. Its own message says which type to use instead, where
+/// [`SqlType`]'s can only list the supported ones.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be used as a column type: PostgreSQL and SQLite have no unsigned 64-bit integer",
+    label = "declare this field `i64` (`Option<i64>` if the column is nullable)",
+    note = "`i64` holds every value up to 9.2 × 10^18; keep it from going negative where it is written, or with a CHECK constraint",
+    note = "a `u64` column reads and writes only in a build for MySQL alone (crate feature `mysql` without `sqlite` and `postgres`)"
+)]
+pub trait UnsignedColumn: SqlType {}
+
+#[diagnostic::do_not_recommend]
+impl<T: SqlType> UnsignedColumn for T {}
+
+/// [`col`] for a field written `u64`: the same operations, refused with
+/// [`UnsignedColumn`]'s message.
+#[inline]
+pub const fn unsigned_col<T: UnsignedColumn>() -> Col<T> {
+    col::<T>()
 }
 
 impl<T> Col<T> {

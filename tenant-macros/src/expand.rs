@@ -66,7 +66,16 @@ fn expand(model: &Model<'_>) -> TokenStream {
     // ordinary field's type goes through `col::<T>()` spanned on that type
     // (see `probe`): an unsupported type gives the same error at each use,
     // which the compiler reports once.
-    let probe = |ty: &syn::Type| quote_spanned!(ty.span()=> __tc::col::<#ty>());
+    // A field written `u64` gets a probe of its own, whose message names
+    // `i64` (the type exists on MySQL only, so the bound decides, not the
+    // derive).
+    let probe = |ty: &syn::Type| {
+        if is_unsigned_64(ty) {
+            quote_spanned!(ty.span()=> __tc::unsigned_col::<#ty>())
+        } else {
+            quote_spanned!(ty.span()=> __tc::col::<#ty>())
+        }
+    };
     // The tenant field's operations come from the model's key type, whose
     // bound (`TenantKey`) is checked once, on the field's type, by the
     // `Model::TenantKey` item: a bad key type is one error, not three.
@@ -155,7 +164,11 @@ fn expand(model: &Model<'_>) -> TokenStream {
             let doc = format!("Column `{column}` of `{table}`.");
             // A field declared `Option<_>` is a nullable column: it compares
             // with bare values, and NULL only through `is_null()`.
-            let nullability = if is_option(ty) {
+            // The primary key is a column of its own kind: it filters and
+            // orders like the others, and `.set` refuses it.
+            let nullability = if f.attrs.primary_key.is_some() {
+                quote!(__tc::PrimaryKey)
+            } else if is_option(ty) {
                 quote!(__tc::Null)
             } else {
                 quote!(__tc::NotNull)
@@ -300,6 +313,24 @@ fn expand(model: &Model<'_>) -> TokenStream {
         )
     });
 
+    // Models are read only through their builders: this impl makes
+    // `sqlx::query_as::<_, Model>` fail with a message naming them (and a
+    // hand-written `derive(sqlx::FromRow)` conflict). Spanned on the
+    // struct's name rather than the derive, so rustc does not add its
+    // "consider manually implementing" advice for derived impls.
+    let refuse_from_row = quote_spanned!(ident.span()=>
+        #[automatically_derived]
+        impl<'r, R: __tc::sqlx::Row> __tc::sqlx::FromRow<'r, R> for #ident
+        where
+            R: __tc::LoadThroughBuilders<#ident>,
+        {
+            #[allow(unreachable_code)]
+            fn from_row(_: &'r R) -> ::core::result::Result<Self, __tc::sqlx::Error> {
+                match <R as __tc::LoadThroughBuilders<#ident>>::refuse() {}
+            }
+        }
+    );
+
     quote! {
         #[doc = #new_doc]
         #vis struct #new_ident {
@@ -352,18 +383,7 @@ fn expand(model: &Model<'_>) -> TokenStream {
 
             #primary_key_impl
 
-            // Models are read only through their builders: this impl makes
-            // `sqlx::query_as::<_, Model>` fail with a message naming them
-            // (and a hand-written `derive(sqlx::FromRow)` conflict).
-            #[automatically_derived]
-            impl<'r, R: __tc::sqlx::Row> __tc::sqlx::FromRow<'r, R> for #ident
-            where
-                R: __tc::LoadThroughBuilders<#ident>,
-            {
-                fn from_row(_: &'r R) -> ::core::result::Result<Self, __tc::sqlx::Error> {
-                    match <R as __tc::LoadThroughBuilders<#ident>>::refuse() {}
-                }
-            }
+            #refuse_from_row
 
             #[automatically_derived]
             impl __tc::NewRow for #new_ident {
@@ -420,6 +440,27 @@ fn is_option(ty: &syn::Type) -> bool {
         )
 }
 
+/// `u64` or `usize`, bare or in an `Option`, written as such.
+fn is_unsigned_64(ty: &syn::Type) -> bool {
+    let syn::Type::Path(path) = ty else {
+        return false;
+    };
+    let Some(last) = path.path.segments.last() else {
+        return false;
+    };
+    match &last.arguments {
+        syn::PathArguments::None => {
+            path.qself.is_none()
+                && path.path.segments.len() == 1
+                && (last.ident == "u64" || last.ident == "usize")
+        }
+        syn::PathArguments::AngleBracketed(args) if is_option(ty) => {
+            matches!(args.args.first(), Some(syn::GenericArgument::Type(inner)) if is_unsigned_64(inner))
+        }
+        _ => false,
+    }
+}
+
 /// The inherent constructors: scoped for tenant-owned models, unscoped for
 /// global ones.
 fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
@@ -455,6 +496,43 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
                 }
             )
         }
+    });
+    // A model without a key still has `find`, `update_by_id` and
+    // `delete_by_id`, hidden, whose bound fails with a message naming the
+    // missing attribute: without them, rustc answers `Task::find(..)` with
+    // "`Task` is not an iterator".
+    let keyless = model.primary_key().is_none().then(|| {
+        let scope_param = if model.is_global() {
+            quote!()
+        } else {
+            quote!(scope: &__tc::TenantScope<#key>,)
+        };
+        quote_spanned!(span=>
+            #[doc(hidden)]
+            #[allow(unused_variables)]
+            pub fn find<__Key>(#scope_param id: __Key) -> __tc::KeylessFind<#ident>
+            where
+                #ident: __tc::NoPrimaryKey<__Key>,
+            {
+                match <#ident as __tc::NoPrimaryKey<__Key>>::refuse() {}
+            }
+            #[doc(hidden)]
+            #[allow(unused_variables)]
+            pub fn update_by_id<__Key>(#scope_param id: __Key) -> __tc::Update<#ident, __tc::NoAssignments>
+            where
+                #ident: __tc::NoPrimaryKey<__Key>,
+            {
+                match <#ident as __tc::NoPrimaryKey<__Key>>::refuse() {}
+            }
+            #[doc(hidden)]
+            #[allow(unused_variables)]
+            pub fn delete_by_id<__Key>(#scope_param id: __Key) -> __tc::Delete<#ident>
+            where
+                #ident: __tc::NoPrimaryKey<__Key>,
+            {
+                match <#ident as __tc::NoPrimaryKey<__Key>>::refuse() {}
+            }
+        )
     });
     let by_key = model.primary_key().map(|pk| {
         let ty = pk.ty;
@@ -507,6 +585,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             }
             #find
             #by_key
+            #keyless
             #[doc = #doc_insert]
             pub fn insert(row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::global(row)
@@ -546,6 +625,7 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             }
             #find
             #by_key
+            #keyless
             #[doc = #doc_insert]
             pub fn insert(scope: &__tc::TenantScope<#key>, row: #new_ident) -> __tc::Insert<#ident> {
                 __tc::Insert::scoped(scope, row)

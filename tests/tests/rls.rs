@@ -55,6 +55,20 @@ async fn seed(db: &TenantDb) {
     }
 }
 
+/// A customer of the shared test models with key `id` and e-mail `email`.
+fn customer(id: uuid::Uuid, email: &str) -> models::NewCustomer {
+    models::NewCustomer {
+        id,
+        email: email.to_owned(),
+        status: models::Status::Active,
+        score: 0.5,
+        active: true,
+        note: None,
+        metadata: serde_json::json!({}),
+        visits: None,
+    }
+}
+
 async fn count(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.expect(sql)
 }
@@ -197,17 +211,25 @@ async fn no_tenant_setting_survives_on_a_pooled_connection() {
     assert_no_leftover(&pool, "after rollback").await;
     assert_only(&db, "globex", "after rollback").await;
 
-    // an error inside the transaction, then the transaction dropped
+    // an error inside the transaction, then the transaction dropped: two
+    // customers of A, the second renamed to the first's e-mail (unique per
+    // tenant)
+    let second = uuid::Uuid::from_u128(2);
+    for (id, email) in [(1, "first@acme.example"), (2, "second@acme.example")] {
+        Customer::insert(&a, customer(uuid::Uuid::from_u128(id), email))
+            .execute(&db)
+            .await
+            .expect("customer");
+    }
     let mut tx = db.begin(&a).await.expect("begin");
-    let id = Invoice::query(&a).fetch_all(&mut tx).await.expect("read")[0].id;
     let failed = Customer::query(&a)
         .filter(Customer::ID.eq(uuid::Uuid::nil()))
         .fetch_one(&mut tx)
         .await;
     assert!(matches!(failed, Err(Error::NotFound)));
-    let broken = Invoice::update(&a)
-        .set(Invoice::ID, id + 1) // duplicate key (acme, id + 1)
-        .filter(Invoice::ID.eq(id))
+    let broken = Customer::update(&a)
+        .set(Customer::EMAIL, "first@acme.example") // duplicate key (acme, email)
+        .filter(Customer::ID.eq(second))
         .execute(&mut tx)
         .await;
     assert!(broken.is_err(), "{broken:?}");
@@ -216,12 +238,12 @@ async fn no_tenant_setting_survives_on_a_pooled_connection() {
     assert_only(&db, "globex", "after an error").await;
 
     // one-statement reads and writes that fail
-    let dup = Invoice::update(&a)
-        .set(Invoice::ID, id + 1)
-        .filter(Invoice::ID.eq(id))
+    let dup = Customer::update(&a)
+        .set(Customer::EMAIL, "first@acme.example")
+        .filter(Customer::ID.eq(second))
         .execute(&db)
         .await;
-    assert!(dup.is_err());
+    assert!(dup.is_err(), "{dup:?}");
     assert_no_leftover(&pool, "after a failed write").await;
 
     // futures dropped mid-query: the owner holds a lock the query waits for

@@ -3,7 +3,7 @@
 //! and skips or repeats rows when rows come and go between pages.
 
 use super::Select;
-use crate::condition::{CmpOp, Column, Node};
+use crate::condition::{CmpOp, Column, Node, Nullability};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::dispatch;
@@ -68,14 +68,16 @@ impl<M: Model> Select<M> {
     /// let (items, next): (Vec<Invoice>, Option<i64>) = (page.items, page.next);
     /// # Ok(()) }
     /// ```
-    pub fn keyset<K>(
+    pub fn keyset<K, N>(
         mut self,
-        key: Column<M, K>,
+        key: Column<M, K, N>,
         order: SortOrder,
         after: Option<K>,
     ) -> Keyset<M, K>
     where
         K: SqlType + Clone + Unpin,
+        // A column that is never NULL: `NotNull` or `PrimaryKey`.
+        N: Nullability<K, Compared = K>,
     {
         let desc = order == SortOrder::Desc;
         if let Some(after) = after {

@@ -10,6 +10,7 @@ mod insert;
 mod join;
 mod keyset;
 mod prepare;
+mod refused;
 mod select;
 mod subquery;
 mod update;
@@ -25,10 +26,13 @@ pub use insert::Insert;
 pub use join::{Inner, Join, JoinCondition, JoinKind, JoinOrder, Left};
 pub use keyset::{Keyset, Page, SortOrder};
 pub use prepare::Prepare;
+pub use refused::{KeylessFind, Refused};
 pub use select::Select;
 pub use subquery::Subquery;
 pub(crate) use subquery::SubqueryNode;
-pub use update::{Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, Update};
+pub use update::{
+    Assigned, HasAssignments, NoAssignments, Numeric, NumericRange, SetsAColumn, Update,
+};
 
 use crate::condition::{CmpOp, ConditionOn, Node};
 use crate::error::Error;

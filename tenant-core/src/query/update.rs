@@ -3,12 +3,12 @@
 use std::fmt::Write as _;
 use std::marker::PhantomData;
 
-use super::{Filters, by_key_constructors, found_by_key, scope_constructors};
+use super::{Filters, Refused, by_key_constructors, found_by_key, scope_constructors};
 use crate::ast::{self, AstPass};
 use crate::backend::Backend;
 use crate::backend::Driver;
 use crate::bulk::{Output, add};
-use crate::condition::{Assignable, Column, ConditionOn};
+use crate::condition::{Assignable, Column, ConditionOn, Settable};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{self, On, dispatch, in_one_transaction};
@@ -37,6 +37,21 @@ pub struct Assigned;
 pub trait HasAssignments {}
 
 impl HasAssignments for Assigned {}
+
+/// Never implemented: `execute` and `fetch_all` of an update that sets
+/// nothing exist only to fail with this message. (A bound on the real,
+/// `async`, terminals would be reported three times: at the call, on the
+/// future it returns, and at its `.await`.)
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this update sets no column",
+    label = "call `.set(Model::COLUMN, value)` before running the update",
+    note = "an UPDATE needs at least one `.set(column, value)`"
+)]
+pub trait SetsAColumn<M> {
+    #[doc(hidden)]
+    fn refuse() -> std::convert::Infallible;
+}
 
 /// One `SET` item: `column = $n`, or `column = column + $n`.
 struct Assignment {
@@ -212,9 +227,10 @@ impl<M: Model, S> Update<M, S> {
     /// # Ok(())
     /// # }
     /// ```
-    pub fn increment<T>(self, column: Column<M, T>, delta: T) -> Update<M, Assigned>
+    pub fn increment<T, N>(self, column: Column<M, T, N>, delta: T) -> Update<M, Assigned>
     where
         T: Numeric + SqlType,
+        N: Settable<M>,
     {
         self.push(column.index(), Value::new(delta), Some(T::RANGE))
     }
@@ -433,98 +449,6 @@ impl<M: Model, S> Update<M, S> {
         self.sql(backend).as_str().to_owned()
     }
 
-    /// Runs the update; returns the number of rows changed. Made by
-    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
-    /// scope's tenant has that key (another tenant's row is never touched).
-    ///
-    /// ```
-    /// # include!("../doctest_setup.rs");
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tenant_core::Error> {
-    /// # let (db, acme, globex) = setup().await?;
-    /// let changed = Invoice::update(&acme)
-    ///     .set(Invoice::NOTE, "checked")
-    ///     .execute(&db)
-    ///     .await?;
-    /// assert_eq!(changed, 3); // acme's three, not globex's
-    ///
-    /// // By key: another tenant's key is not found, and nothing changes.
-    /// let err = Invoice::update_by_id(&acme, 4)
-    ///     .set(Invoice::STATUS, "void")
-    ///     .execute(&db)
-    ///     .await
-    ///     .unwrap_err();
-    /// assert!(err.is_not_found());
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error>
-    where
-        S: HasAssignments,
-    {
-        let by_key = self.by_key;
-        let target = executor.into_target();
-        if let Some(tenant) = self.checked_tenant(target.backend())? {
-            let out =
-                dispatch!(target, on => self.run_checked(on, tenant, Output::Count(0)).await)?;
-            return found_by_key(by_key, out.count());
-        }
-        let stmt = self.into_statement(target.backend())?;
-        found_by_key(
-            by_key,
-            dispatch!(target, on => exec::execute_write(on, stmt).await)?,
-        )
-    }
-
-    /// Runs the update and returns the changed rows as they are now
-    /// (`UPDATE … RETURNING`, SQLite and PostgreSQL). MySQL and MariaDB
-    /// have no `UPDATE … RETURNING`: there it returns
-    /// [`Error::Unsupported`] and changes nothing; use
-    /// [`execute`](Update::execute) and read the rows back. Made by
-    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
-    /// scope's tenant has that key.
-    ///
-    /// ```
-    /// # include!("../doctest_setup.rs");
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), tenant_core::Error> {
-    /// # let (db, acme, globex) = setup().await?;
-    /// let paid = Invoice::update(&acme)
-    ///     .set(Invoice::STATUS, "paid")
-    ///     .filter(Invoice::CUSTOMER_ID.eq(1))
-    ///     .fetch_all(&db)
-    ///     .await?;
-    /// let mut ids: Vec<i64> = paid.iter().map(|i| i.id).collect();
-    /// ids.sort();
-    /// assert_eq!(ids, [1, 2]);
-    /// assert!(paid.iter().all(|i| i.status == "paid"));
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error>
-    where
-        S: HasAssignments,
-    {
-        let by_key = self.by_key;
-        let target = executor.into_target();
-        let backend = target.backend();
-        if backend == Backend::MySql {
-            return Err(Error::Unsupported {
-                backend,
-                operation: "UPDATE … RETURNING",
-            });
-        }
-        let rows = if let Some(tenant) = self.checked_tenant(backend)? {
-            let out = Output::Rows(Vec::new());
-            dispatch!(target, on => self.run_checked(on, tenant, out).await)?.into_rows()
-        } else {
-            let stmt = self.into_statement_with(backend, true)?;
-            dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?
-        };
-        found_by_key(by_key, rows.len() as u64)?;
-        Ok(rows)
-    }
-
     /// The tenant, when the update assigns a `#[tenant(references = ..)]`
     /// column, whose new key must be a row of the tenant (see
     /// [`crate::reference`]). Incrementing such a column is refused: the
@@ -569,6 +493,116 @@ impl<M: Model, S> Update<M, S> {
             Ok(out)
         }
         .await)
+    }
+}
+
+impl<M: Model> Update<M, Assigned> {
+    /// Runs the update; returns the number of rows changed. Made by
+    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key (another tenant's row is never touched).
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let changed = Invoice::update(&acme)
+    ///     .set(Invoice::NOTE, "checked")
+    ///     .execute(&db)
+    ///     .await?;
+    /// assert_eq!(changed, 3); // acme's three, not globex's
+    ///
+    /// // By key: another tenant's key is not found, and nothing changes.
+    /// let err = Invoice::update_by_id(&acme, 4)
+    ///     .set(Invoice::STATUS, "void")
+    ///     .execute(&db)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.is_not_found());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn execute<'c>(self, executor: impl Executor<'c>) -> Result<u64, Error> {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        if let Some(tenant) = self.checked_tenant(target.backend())? {
+            let out =
+                dispatch!(target, on => self.run_checked(on, tenant, Output::Count(0)).await)?;
+            return found_by_key(by_key, out.count());
+        }
+        let stmt = self.into_statement(target.backend())?;
+        found_by_key(
+            by_key,
+            dispatch!(target, on => exec::execute_write(on, stmt).await)?,
+        )
+    }
+
+    /// Runs the update and returns the changed rows as they are now
+    /// (`UPDATE … RETURNING`, SQLite and PostgreSQL). MySQL and MariaDB
+    /// have no `UPDATE … RETURNING`: there it returns
+    /// [`Error::Unsupported`] and changes nothing; use
+    /// [`execute`](Update::execute) and read the rows back. Made by
+    /// `update_by_id`, it returns [`Error::NotFound`] when no row of the
+    /// scope's tenant has that key.
+    ///
+    /// ```
+    /// # include!("../doctest_setup.rs");
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// # let (db, acme, globex) = setup().await?;
+    /// let paid = Invoice::update(&acme)
+    ///     .set(Invoice::STATUS, "paid")
+    ///     .filter(Invoice::CUSTOMER_ID.eq(1))
+    ///     .fetch_all(&db)
+    ///     .await?;
+    /// let mut ids: Vec<i64> = paid.iter().map(|i| i.id).collect();
+    /// ids.sort();
+    /// assert_eq!(ids, [1, 2]);
+    /// assert!(paid.iter().all(|i| i.status == "paid"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn fetch_all<'c>(self, executor: impl Executor<'c>) -> Result<Vec<M>, Error> {
+        let by_key = self.by_key;
+        let target = executor.into_target();
+        let backend = target.backend();
+        if backend == Backend::MySql {
+            return Err(Error::Unsupported {
+                backend,
+                operation: "UPDATE … RETURNING",
+            });
+        }
+        let rows = if let Some(tenant) = self.checked_tenant(backend)? {
+            let out = Output::Rows(Vec::new());
+            dispatch!(target, on => self.run_checked(on, tenant, out).await)?.into_rows()
+        } else {
+            let stmt = self.into_statement_with(backend, true)?;
+            dispatch!(target, on => exec::fetch_all_write(on, stmt).await)?
+        };
+        found_by_key(by_key, rows.len() as u64)?;
+        Ok(rows)
+    }
+}
+
+/// The terminals of an update that sets nothing: refused, once, with a
+/// message that says what is missing (see [`SetsAColumn`]).
+impl<M: Model> Update<M, NoAssignments> {
+    #[doc(hidden)]
+    #[allow(unreachable_code)]
+    pub fn execute<E>(self, _executor: E) -> Refused<u64>
+    where
+        NoAssignments: SetsAColumn<M>,
+    {
+        match <NoAssignments as SetsAColumn<M>>::refuse() {}
+    }
+
+    #[doc(hidden)]
+    #[allow(unreachable_code)]
+    pub fn fetch_all<E>(self, _executor: E) -> Refused<Vec<M>>
+    where
+        NoAssignments: SetsAColumn<M>,
+    {
+        match <NoAssignments as SetsAColumn<M>>::refuse() {}
     }
 }
 
