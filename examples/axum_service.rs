@@ -20,6 +20,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use tenant_core::prelude::*;
+use tenant_core::rls::ModelInfo;
+use tenant_core::schema::Schema;
 
 #[derive(Debug, Serialize, TenantModel)]
 #[tenant(table = "invoices")]
@@ -115,14 +117,15 @@ async fn show(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".into());
     let db = TenantDb::connect(&url).await?;
+    // The table as the model declares it: DDL generated, not written by hand.
+    let models = [ModelInfo::of::<Invoice>()];
+    let ddl = Schema::new(db.backend(), &models)?.to_string();
     if let Some(pool) = db.as_sqlite() {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY, \
-             tenant_id TEXT NOT NULL, amount_cents INTEGER NOT NULL)",
-        )
-        .execute(pool)
-        .await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+            .execute(pool)
+            .await?;
     }
+    db.verify(&models).await?.into_result()?;
     let keys = [("acme-key", "acme"), ("globex-key", "globex")]
         .into_iter()
         .map(|(key, tenant)| Ok((key.to_owned(), TenantId::parse(tenant)?)))

@@ -9,6 +9,8 @@
 use clap::{Parser, Subcommand};
 use tenant_core::count;
 use tenant_core::prelude::*;
+use tenant_core::rls::ModelInfo;
+use tenant_core::schema::Schema;
 
 #[derive(TenantModel)]
 #[tenant(table = "invoices")]
@@ -49,14 +51,18 @@ enum Command {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     let db = TenantDb::connect(&cli.db).await?;
-    if let Some(pool) = db.as_sqlite() {
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS invoices (id INTEGER PRIMARY KEY, \
-             tenant_id TEXT NOT NULL, amount_cents INTEGER NOT NULL)",
-        )
-        .execute(pool)
-        .await?;
+    // The table as the model declares it (DDL generated, not written by
+    // hand), created on the first run; then the model and table must agree.
+    let models = [ModelInfo::of::<Invoice>()];
+    if db.verify(&models).await?.failed("invoices", "table_exists") {
+        let ddl = Schema::new(db.backend(), &models)?.to_string();
+        if let Some(pool) = db.as_sqlite() {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+                .execute(pool)
+                .await?;
+        }
     }
+    db.verify(&models).await?.into_result()?;
     let scope = TenantScope::new(cli.tenant);
     match cli.command {
         Command::Add { amount_cents } => {
