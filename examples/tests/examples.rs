@@ -60,6 +60,12 @@ fn the_cli_keeps_each_tenant_to_its_own_invoices() {
     assert!(bad.contains("--tenant"), "{bad}");
 }
 
+/// `GET /invoices` as the holder of `key`.
+async fn list(http: &reqwest::Client, base: &str, key: &str) -> serde_json::Value {
+    let response = http.get(base).bearer_auth(key).send().await.expect("get");
+    response.json().await.expect("json")
+}
+
 /// Kills the service when the test ends, passed or not.
 struct Service(std::process::Child);
 
@@ -109,25 +115,9 @@ async fn the_service_resolves_the_tenant_from_the_api_key() {
     );
     let id = created["id"].as_i64().expect("id");
 
-    let mine: serde_json::Value = http
-        .get(&base)
-        .bearer_auth("acme-key")
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let mine = list(&http, &base, "acme-key").await;
     assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
-    let theirs: serde_json::Value = http
-        .get(&base)
-        .bearer_auth("globex-key")
-        .send()
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let theirs = list(&http, &base, "globex-key").await;
     assert_eq!(theirs, serde_json::json!([]));
 
     let other = http
