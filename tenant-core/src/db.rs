@@ -217,11 +217,45 @@ impl TenantDb {
 
 /// Strips a password from a URL before it appears in an error.
 pub(crate) fn redact_url(url: &str) -> String {
+    // The query string can carry a password too (`?password=..` on
+    // PostgreSQL): it goes whole.
+    let (url, query) = match url.find('?') {
+        Some(q) => (&url[..q], "?***"),
+        None => (url, ""),
+    };
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***{}", &url[..scheme], &url[at..])
+            format!("{}://***{}{query}", &url[..scheme], &url[at..])
         }
-        _ => url.to_owned(),
+        _ => format!("{url}{query}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn no_password_survives_redaction() {
+        for (url, shown) in [
+            ("postgres://app:secret@db/app", "postgres://***@db/app"),
+            (
+                "postgres://app@db/app?password=secret",
+                "postgres://***@db/app?***",
+            ),
+            (
+                "postgres:///app?user=app&password=secret",
+                "postgres:///app?***",
+            ),
+            (
+                "mysql://root:s%40cret@db:3306/app?ssl-mode=DISABLED",
+                "mysql://***@db:3306/app?***",
+            ),
+            ("sqlite:app.db", "sqlite:app.db"),
+        ] {
+            assert_eq!(redact_url(url), shown);
+            assert!(!redact_url(url).contains("secret"), "{url}");
+        }
     }
 }
 

@@ -45,6 +45,17 @@ pub enum Error {
         /// The column named, in the case it was written.
         column: &'static str,
     },
+    /// An update or an upsert named the primary key as a column to set,
+    /// through a hand-made column constant or a tuple of columns (the
+    /// derive's single constants do not compile there). Nothing was sent: a
+    /// row keeps its key; delete it and insert it again to change it.
+    #[error(
+        "an update cannot set the primary key {column:?}: delete the row and insert it again with the new key"
+    )]
+    PrimaryKeyNotSettable {
+        /// The column named, in the case it was written.
+        column: &'static str,
+    },
     /// The operation does not exist on this backend.
     #[error("{operation} is not supported on {backend:?}")]
     Unsupported {

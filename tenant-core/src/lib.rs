@@ -140,7 +140,7 @@ pub mod verify;
 pub use backend::{Backend, Driver};
 pub use bulk::{
     ColumnOf, ConflictTarget, InsertMany, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert,
-    Upsert, UpsertColumns,
+    UpdatableColumnOf, Upsert, UpsertColumns,
 };
 pub use condition::{
     Assignable, Column, Condition, ConditionOn, InOperand, NotNull, Null, Nullability, Nullable,

@@ -564,6 +564,25 @@ async fn upsert_suite(db: &TenantDb) {
         "{refused:?}"
     );
 
+    // The primary key (index 0), through a hand-made constant (the
+    // generated one does not compile there), is refused unsent too:
+    // `SET id = EXCLUDED.id` would renumber the row.
+    let forged: Column<Customer, Uuid> = Column::new(0);
+    let refused = Customer::upsert(&a, customer(Uuid::new_v4(), "same@example.com", "renumber"))
+        .on_conflict(target)
+        .do_update((Customer::NOTE, forged))
+        .execute(db)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::PrimaryKeyNotSettable { .. })),
+        "{refused:?}"
+    );
+    let kept = Customer::find(&a, id)
+        .fetch_optional(db)
+        .await
+        .expect("find");
+    assert_eq!(kept.map(|c| c.id), Some(id));
+
     // On another tenant's transaction: refused before the database.
     let mut tx = db.begin(&b).await.expect("begin");
     let refused = Customer::upsert(&a, customer(id, "same@example.com", "tx"))

@@ -43,6 +43,40 @@ async fn a_forged_tenant_column_cannot_be_set() {
     );
 }
 
+#[tokio::test]
+async fn a_forged_primary_key_cannot_be_set() {
+    let db = sqlite_db().await;
+    let acme = scope("acme");
+    let row = Invoice::insert(
+        &acme,
+        NewInvoice {
+            amount_cents: 1,
+            customer_email: "a@x".into(),
+        },
+    )
+    .fetch_one(&db)
+    .await
+    .expect("insert");
+    assert_eq!(<Invoice as tenant_core::Model>::COLUMNS[0], "id");
+    let forged: Column<Invoice, i64> = Column::new(0);
+    let result = Invoice::update(&acme)
+        .set(forged, row.id + 100)
+        .filter(Invoice::ID.eq(row.id))
+        .execute(&db)
+        .await;
+    assert!(
+        matches!(result, Err(Error::PrimaryKeyNotSettable { .. })),
+        "{result:?}"
+    );
+    assert_eq!(
+        Invoice::find(&acme, row.id)
+            .fetch_one(&db)
+            .await
+            .expect("same key"),
+        row
+    );
+}
+
 #[test]
 fn a_forged_column_is_one_of_the_models_columns_or_nothing() {
     let columns = <Invoice as tenant_core::Model>::COLUMNS;

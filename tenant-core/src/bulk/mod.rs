@@ -13,8 +13,8 @@ mod upsert;
 
 pub use insert_many::InsertMany;
 pub use upsert::{
-    ColumnOf, ConflictTarget, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert, Upsert,
-    UpsertColumns,
+    ColumnOf, ConflictTarget, NeedsAction, NeedsTarget, Ready, UnfinishedUpsert, UpdatableColumnOf,
+    Upsert, UpsertColumns,
 };
 
 use sqlx::Arguments as _;

@@ -7,7 +7,7 @@ use std::marker::PhantomData;
 
 use super::{Output, RowsParams, add, finish, insert_many, run_on_connection};
 use crate::backend::{Backend, Driver};
-use crate::condition::{Column, TenantColumn};
+use crate::condition::{Column, Settable, TenantColumn};
 use crate::db::Executor;
 use crate::error::Error;
 use crate::exec::{On, begin_with_tenant, dispatch, in_one_transaction};
@@ -72,6 +72,20 @@ impl<M: Model, T, N> ColumnOf<M> for Column<M, T, N> {
         self.name()
     }
 }
+
+/// A column an upsert may update: any of `M`'s column constants but the
+/// primary key's (whose marker is not [`Settable`]); the tenant column is
+/// not a [`ColumnOf`] at all. Sealed.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be updated by an upsert of `{M}`",
+    label = "not one of `{M}`'s column constants that an update may set",
+    note = "list the columns to update: `.do_update(({M}::A, {M}::B))`, or update every column with `.do_update_all()`",
+    note = "the tenant column is never updated (a row never moves to another tenant), nor the primary key (a row keeps its key)"
+)]
+pub trait UpdatableColumnOf<M>: ColumnOf<M> {}
+
+impl<M: Model, T, N: Settable<M>> UpdatableColumnOf<M> for Column<M, T, N> {}
 
 /// The conflict target of an upsert of `M`: its tenant column first, then
 /// the other columns of a unique key — `(Customer::TENANT_ID,
@@ -158,8 +172,8 @@ pub trait UpsertColumns<M>: sealed::Columns<M> {
     fn columns(&self) -> Vec<&'static str>;
 }
 
-impl<M: Model, T, N> sealed::Columns<M> for Column<M, T, N> {}
-impl<M: Model, T, N> UpsertColumns<M> for Column<M, T, N> {
+impl<M: Model, T, N: Settable<M>> sealed::Columns<M> for Column<M, T, N> {}
+impl<M: Model, T, N: Settable<M>> UpsertColumns<M> for Column<M, T, N> {
     fn columns(&self) -> Vec<&'static str> {
         vec![self.name()]
     }
@@ -175,8 +189,8 @@ macro_rules! tuples {
                 vec![$($c.column_name()),+]
             }
         }
-        impl<M, $($c: ColumnOf<M>),+> sealed::Columns<M> for ($($c,)+) {}
-        impl<M, $($c: ColumnOf<M>),+> UpsertColumns<M> for ($($c,)+) {
+        impl<M, $($c: UpdatableColumnOf<M>),+> sealed::Columns<M> for ($($c,)+) {}
+        impl<M, $($c: UpdatableColumnOf<M>),+> UpsertColumns<M> for ($($c,)+) {
             #[allow(non_snake_case)]
             fn columns(&self) -> Vec<&'static str> {
                 let ($($c,)+) = self;
@@ -450,6 +464,14 @@ impl<M: TenantOwned> Upsert<M, Ready> {
             Action::Update(columns) => {
                 if let Some(column) = columns.iter().find(|c| c.eq_ignore_ascii_case(tenant)) {
                     return Err(Error::TenantColumnNotSettable { column });
+                }
+                // A hand-made column constant may name the key; `SET id =
+                // EXCLUDED.id` would renumber the existing row.
+                if let Some(column) = columns
+                    .iter()
+                    .find(|c| M::PRIMARY_KEY.is_some_and(|pk| c.eq_ignore_ascii_case(pk)))
+                {
+                    return Err(Error::PrimaryKeyNotSettable { column });
                 }
                 columns.clone()
             }

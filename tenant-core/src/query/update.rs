@@ -380,6 +380,15 @@ impl<M: Model, S> Update<M, S> {
                 column: M::COLUMNS[set.column],
             });
         }
+        // The same for the primary key, whose generated constant `.set`
+        // refuses at compile time.
+        if let Some(set) = self.sets.iter().find(|s| {
+            M::PRIMARY_KEY.is_some_and(|pk| M::COLUMNS[s.column].eq_ignore_ascii_case(pk))
+        }) {
+            return Err(Error::PrimaryKeyNotSettable {
+                column: M::COLUMNS[set.column],
+            });
+        }
         self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql_with(backend, returning);
         Ok(Statement {
