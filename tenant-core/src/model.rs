@@ -4,6 +4,7 @@
 use sqlx::error::BoxDynError;
 
 use crate::backend::{Backend, Driver};
+use crate::error::Error;
 use crate::tenant::TenantKey;
 use crate::value::SqlType;
 use crate::value::TypeChecks;
@@ -205,4 +206,26 @@ pub trait NewRow: Send + 'static {
     fn reference_keys<'a>(&'a self, keys: &mut crate::relation::ReferenceKeys<'a>) {
         let _ = keys;
     }
+}
+
+/// Refuses an update of `M` that would set the tenant column (a row never
+/// moves to another tenant) or the primary key (a row keeps its key),
+/// compared without case as SQLite and MySQL compare names. The derive's
+/// constants cannot name either there; this catches a hand-made column
+/// constant, for `update` and `upsert` alike. The tenant column is looked
+/// for first, among all of `columns`.
+pub(crate) fn refuse_unsettable<M: Model>(
+    columns: impl Iterator<Item = &'static str> + Clone,
+) -> Result<(), Error> {
+    let named = |key: Option<&'static str>| {
+        let key = key?;
+        columns.clone().find(|c| c.eq_ignore_ascii_case(key))
+    };
+    if let Some(column) = named(M::TENANT_COLUMN) {
+        return Err(Error::TenantColumnNotSettable { column });
+    }
+    if let Some(column) = named(M::PRIMARY_KEY) {
+        return Err(Error::PrimaryKeyNotSettable { column });
+    }
+    Ok(())
 }

@@ -458,21 +458,12 @@ impl<M: TenantOwned> Upsert<M, NeedsAction> {
 impl<M: TenantOwned> Upsert<M, Ready> {
     /// The columns the update sets, or `None` to leave the row as it is.
     fn assignments(&self) -> Result<Option<Vec<&'static str>>, Error> {
-        let tenant = M::TENANT_COLUMN.unwrap_or_default();
         let mut columns: Vec<&'static str> = match &self.action {
             Action::Nothing => return Ok(None),
             Action::Update(columns) => {
-                if let Some(column) = columns.iter().find(|c| c.eq_ignore_ascii_case(tenant)) {
-                    return Err(Error::TenantColumnNotSettable { column });
-                }
-                // A hand-made column constant may name the key; `SET id =
-                // EXCLUDED.id` would renumber the existing row.
-                if let Some(column) = columns
-                    .iter()
-                    .find(|c| M::PRIMARY_KEY.is_some_and(|pk| c.eq_ignore_ascii_case(pk)))
-                {
-                    return Err(Error::PrimaryKeyNotSettable { column });
-                }
+                // A hand-made column constant may name the tenant column or
+                // the key (`SET id = EXCLUDED.id` would renumber the row).
+                crate::model::refuse_unsettable::<M>(columns.iter().copied())?;
                 columns.clone()
             }
             Action::UpdateAll => M::SCHEMA

@@ -371,24 +371,8 @@ impl<M: Model, S> Update<M, S> {
         returning: bool,
     ) -> Result<Statement<UpdateParams>, Error> {
         // Column constants come from the derive, which never gives the tenant
-        // column a settable type; a hand-made one is refused here, in any
-        // case: SQLite and MySQL take `"TENANT_ID"` for `tenant_id`.
-        if let Some(set) = self.sets.iter().find(|s| {
-            M::TENANT_COLUMN.is_some_and(|tenant| M::COLUMNS[s.column].eq_ignore_ascii_case(tenant))
-        }) {
-            return Err(Error::TenantColumnNotSettable {
-                column: M::COLUMNS[set.column],
-            });
-        }
-        // The same for the primary key, whose generated constant `.set`
-        // refuses at compile time.
-        if let Some(set) = self.sets.iter().find(|s| {
-            M::PRIMARY_KEY.is_some_and(|pk| M::COLUMNS[s.column].eq_ignore_ascii_case(pk))
-        }) {
-            return Err(Error::PrimaryKeyNotSettable {
-                column: M::COLUMNS[set.column],
-            });
-        }
+        // column or the key a settable type; a hand-made one is refused here.
+        crate::model::refuse_unsettable::<M>(self.sets.iter().map(|s| M::COLUMNS[s.column]))?;
         self.filters.check_scopes(self.tenant.as_ref())?;
         let sql = self.sql_with(backend, returning);
         Ok(Statement {
