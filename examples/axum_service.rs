@@ -120,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The table as the model declares it: DDL generated, not written by hand.
     let models = [ModelInfo::of::<Invoice>()];
     let ddl = Schema::new(db.backend(), &models)?.to_string();
-    if let Some(pool) = db.as_sqlite() {
+    if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("example schema setup")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
             .execute(pool)
             .await?;

@@ -56,7 +56,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let models = [ModelInfo::of::<Invoice>()];
     if db.verify(&models).await?.failed("invoices", "table_exists") {
         let ddl = Schema::new(db.backend(), &models)?.to_string();
-        if let Some(pool) = db.as_sqlite() {
+        if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("example schema setup"))
+        {
             sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
                 .execute(pool)
                 .await?;

@@ -97,7 +97,7 @@ impl Default for AppConfig {
 /// let url = "sqlite::memory:";
 /// let options = TenantDbOptions::new().acquire_timeout(Duration::from_secs(3));
 /// let db = demo_app::config::db_options_for(url, options).connect(url).await?;
-/// assert_eq!(db.as_sqlite().unwrap().options().get_max_connections(), 1);
+/// assert_eq!(db.raw_sqlite(&tenant_core::CrossTenant::audited("demo schema setup")).unwrap().options().get_max_connections(), 1);
 /// # Ok(()) }
 /// ```
 pub fn db_options_for(url: &str, options: TenantDbOptions) -> TenantDbOptions {

@@ -308,9 +308,9 @@ pub fn models() -> Vec<tenant_core::rls::ModelInfo> {
 /// row-level security policies. Needs the rights of the tables' owner; safe to
 /// run at every start.
 pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
-    if let Some(pool) = db.as_sqlite() {
+    if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("demo schema setup")) {
         sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await?;
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("demo schema setup")) {
         // MySQL commits every DDL statement on its own: no transaction to
         // serialise concurrent migrations in, so a named lock does. It is
         // server-wide, hence named after the database (hashed: a lock name
@@ -335,7 +335,9 @@ pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
             .execute(&mut conn)
             .await?;
         sqlx::Connection::close(conn).await?;
-    } else if let Some(pool) = db.as_postgres() {
+    } else if let Ok(pool) =
+        db.raw_postgres(&tenant_core::CrossTenant::audited("demo schema setup"))
+    {
         // Serialise concurrent migrations (two servers starting at once):
         // CREATE ... IF NOT EXISTS alone can race in PostgreSQL's catalog.
         // On a connection taken out of the pool for good: sqlx's `begin` is
@@ -361,7 +363,7 @@ pub async fn migrate(db: &TenantDb) -> Result<(), Error> {
 /// may run as a role (a MySQL user) that owns nothing and may not create
 /// tables (see `demo-app migrate --app-role`).
 pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
-    if let Some(pool) = db.as_postgres() {
+    if let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("demo schema setup")) {
         let complete: bool = sqlx::query_scalar(
             "SELECT to_regclass('invoices') IS NOT NULL \
                AND to_regclass('billing_outbox') IS NOT NULL \
@@ -371,7 +373,7 @@ pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
         .fetch_one(pool)
         .await?;
         Ok(!complete)
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("demo schema setup")) {
         let present: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM information_schema.tables \
              WHERE table_schema = DATABASE() \
@@ -396,7 +398,7 @@ pub async fn needs_migration(db: &TenantDb) -> Result<bool, Error> {
 ///   OPTION`, so it cannot drop the tenant column or its keys.
 /// - SQLite has no roles.
 pub async fn grant_app_role(db: &TenantDb, role: &str) -> Result<(), Error> {
-    if let Some(pool) = db.as_mysql() {
+    if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("demo schema setup")) {
         let database: Option<String> = sqlx::query_scalar("SELECT DATABASE()")
             .fetch_one(pool)
             .await?;
@@ -420,7 +422,7 @@ pub async fn grant_app_role(db: &TenantDb, role: &str) -> Result<(), Error> {
             .await?;
         return Ok(());
     }
-    let Some(pool) = db.as_postgres() else {
+    let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("demo schema setup")) else {
         return Err(Error::Unsupported {
             backend: db.backend(),
             operation: "--app-role (SQLite has no roles)",
@@ -451,9 +453,9 @@ pub async fn verify(db: &TenantDb) -> Result<tenant_core::verify::SchemaReport, 
 /// columns, keys, the connecting user's grants, `sql_mode`). `None` on
 /// SQLite, which has nothing to check beyond [`verify`].
 pub async fn doctor(db: &TenantDb) -> Result<Option<tenant_core::doctor::Report>, Error> {
-    if let Some(pool) = db.as_postgres() {
+    if let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("demo schema setup")) {
         Ok(Some(tenant_core::doctor::diagnose(pool, &models()).await?))
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("demo schema setup")) {
         Ok(Some(
             tenant_core::doctor::diagnose_mysql(pool, &models()).await?,
         ))

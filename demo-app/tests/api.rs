@@ -1147,17 +1147,26 @@ async fn customer_invoices_are_a_join_within_the_tenant(backend: Backend) {
 /// Runs `sql` on the server's database as its owner (the PostgreSQL test
 /// user is a superuser, so row-level security does not apply).
 async fn raw_sql(srv: &TestServer, sql: String) {
-    if let Some(pool) = srv.db.as_postgres() {
+    if let Ok(pool) = srv
+        .db
+        .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(pool)
             .await
             .unwrap();
-    } else if let Some(pool) = srv.db.as_mysql() {
+    } else if let Ok(pool) = srv
+        .db
+        .raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(pool)
             .await
             .unwrap();
-    } else if let Some(pool) = srv.db.as_sqlite() {
+    } else if let Ok(pool) = srv
+        .db
+        .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
             .execute(pool)
             .await
@@ -1322,11 +1331,20 @@ async fn composite_foreign_keys_refuse_another_tenants_parent(backend: Backend) 
          VALUES ('acme', {their_invoice}, 'x', 1, 1)"
     );
     let raw = sqlx::AssertSqlSafe(raw);
-    let refused = if let Some(pool) = srv.db.as_sqlite() {
+    let refused = if let Ok(pool) = srv
+        .db
+        .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::query(raw).execute(pool).await.map(drop)
-    } else if let Some(pool) = srv.db.as_postgres() {
+    } else if let Ok(pool) = srv
+        .db
+        .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::query(raw).execute(pool).await.map(drop)
-    } else if let Some(pool) = srv.db.as_mysql() {
+    } else if let Ok(pool) = srv
+        .db
+        .raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::query(raw).execute(pool).await.map(drop)
     } else {
         unreachable!("one of the three backends")

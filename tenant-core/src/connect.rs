@@ -158,7 +158,7 @@ impl std::fmt::Display for ConnectFailure {
 ///     .connect("sqlite::memory:")
 ///     .await?;
 /// assert_eq!(db.backend(), Backend::Sqlite);
-/// assert_eq!(db.as_sqlite().unwrap().options().get_max_connections(), 4);
+/// assert_eq!(db.raw_sqlite(&tenant_core::CrossTenant::audited("docs"))?.options().get_max_connections(), 4);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]

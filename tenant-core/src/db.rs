@@ -10,6 +10,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 use crate::backend::{Backend, Driver};
+use crate::cross::CrossTenant;
 use crate::error::Error;
 use crate::exec::{On, Target, begin_with_tenant};
 use crate::tenant::{TenantId, TenantKey, TenantScope, TenantValue};
@@ -59,6 +60,9 @@ pub struct TenantDb {
     pool: Pool,
     /// Row-level-security mode (PostgreSQL only).
     rls: bool,
+    /// The pool cross-tenant work runs on, when it is not `pool` (see
+    /// [`TenantDb::with_cross_tenant`]).
+    cross: Option<Box<Pool>>,
 }
 
 impl TenantDb {
@@ -68,6 +72,7 @@ impl TenantDb {
         TenantDb {
             pool: Pool::Sqlite(pool),
             rls: false,
+            cross: None,
         }
     }
 
@@ -77,6 +82,7 @@ impl TenantDb {
         TenantDb {
             pool: Pool::Postgres(pool),
             rls: false,
+            cross: None,
         }
     }
 
@@ -92,6 +98,7 @@ impl TenantDb {
         TenantDb {
             pool: Pool::MySql(pool),
             rls: false,
+            cross: None,
         }
     }
 
@@ -115,6 +122,7 @@ impl TenantDb {
         TenantDb {
             pool: Pool::Postgres(pool),
             rls: true,
+            cross: None,
         }
     }
 
@@ -148,10 +156,179 @@ impl TenantDb {
         each_backend!(Pool, &self.pool, pool => of(pool))
     }
 
-    /// The SQLite pool, for migrations and other unscoped administration.
-    /// Statements run through it directly are not tenant-checked.
+    /// Runs cross-tenant work ([`Across`](crate::Across) reads and the raw
+    /// pool of [`raw_sqlite`](TenantDb::raw_sqlite) and its siblings) on
+    /// `cross`, a database of the same backend whose role may read every
+    /// tenant, and tenant-scoped work on this one as before.
+    ///
+    /// Row-level-security mode needs it: the serving role's policies admit
+    /// only the tenant set for the statement, so it never gains
+    /// cross-tenant rights; the cross-tenant role has its own policy
+    /// ([`crate::rls::cross_tenant_policy_sql`]), and
+    /// [`crate::doctor::diagnose_cross_tenant`] checks both roles. Elsewhere
+    /// it is optional (without it, cross-tenant work runs on this pool);
+    /// a role of its own keeps the audit trail in the database's logs too.
+    ///
+    /// `cross` must be of the same backend and not in row-level-security
+    /// mode ([`Error::CrossTenantPool`] otherwise).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// use tenant_core::TenantDb;
+    ///
+    /// let serving = TenantDb::connect("sqlite::memory:").await?;
+    /// let admin = TenantDb::connect("sqlite::memory:").await?;
+    /// let db = serving.with_cross_tenant(admin)?;
+    /// assert_eq!(db.backend(), tenant_core::Backend::Sqlite);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_cross_tenant(mut self, cross: TenantDb) -> Result<Self, Error> {
+        if cross.backend() != self.backend() {
+            return Err(Error::CrossTenantPool {
+                why: "it is of another backend",
+            });
+        }
+        if cross.rls {
+            return Err(Error::CrossTenantPool {
+                why: "it is in row-level-security mode; wrap the cross-tenant role's pool with TenantDb::postgres",
+            });
+        }
+        self.cross = Some(Box::new(cross.pool));
+        Ok(self)
+    }
+
+    /// The pool cross-tenant work runs on: the one of
+    /// [`with_cross_tenant`](TenantDb::with_cross_tenant), else this one
+    /// unless it is in row-level-security mode.
+    fn cross_pool(&self) -> Result<&Pool, Error> {
+        match (&self.cross, self.rls) {
+            (Some(cross), _) => Ok(cross),
+            (None, false) => Ok(&self.pool),
+            (None, true) => Err(Error::NoCrossTenantPool),
+        }
+    }
+
+    /// Where a cross-tenant statement runs (never a row-level-security
+    /// form: the cross-tenant role reads without a tenant setting).
+    pub(crate) fn cross_target(&self) -> Result<Target<'_>, Error> {
+        Ok(match self.cross_pool()? {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Target::Sqlite(On::Pool { pool, rls: false }),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Target::Postgres(On::Pool { pool, rls: false }),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => Target::MySql(On::Pool { pool, rls: false }),
+        })
+    }
+
+    /// The raw pool of cross-tenant work, audited as one use of `cross`.
+    #[track_caller]
+    fn raw_pool(&self, cross: &CrossTenant, expected: Backend) -> Result<&Pool, Error> {
+        let use_ = cross.use_at(std::panic::Location::caller());
+        let actual = self.backend();
+        if actual != expected {
+            return Err(Error::WrongBackend { expected, actual });
+        }
+        let pool = match (&self.cross, self.rls) {
+            (Some(cross), _) => cross,
+            // The serving role of row-level-security mode: its policies
+            // still admit one tenant at a time.
+            (None, _) => &self.pool,
+        };
+        use_.audit("raw_pool", expected.name(), None)?;
+        Ok(pool)
+    }
+
+    /// The SQLite pool, for migrations and other work the builders do not
+    /// express. Statements run through it are not tenant-checked, so it
+    /// takes the cross-tenant capability, and each call is audited (see
+    /// [`crate::cross`]). It is the pool of
+    /// [`with_cross_tenant`](TenantDb::with_cross_tenant) when one is set.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), tenant_core::Error> {
+    /// use tenant_core::{CrossTenant, TenantDb};
+    ///
+    /// let db = TenantDb::connect("sqlite::memory:").await?;
+    /// let migrations = CrossTenant::audited("schema migrations");
+    /// let pool = db.raw_sqlite(&migrations)?;
+    /// sqlx::query("CREATE TABLE plans (id INTEGER PRIMARY KEY, name TEXT NOT NULL)")
+    ///     .execute(pool)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "sqlite")]
-    pub fn as_sqlite(&self) -> Option<&SqlitePool> {
+    #[track_caller]
+    pub fn raw_sqlite(&self, cross: &CrossTenant) -> Result<&SqlitePool, Error> {
+        match self.raw_pool(cross, Backend::Sqlite)? {
+            Pool::Sqlite(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(Error::WrongBackend {
+                expected: Backend::Sqlite,
+                actual: self.backend(),
+            }),
+        }
+    }
+
+    /// The PostgreSQL pool, as [`raw_sqlite`](TenantDb::raw_sqlite): not
+    /// tenant-checked, audited, the cross-tenant pool when one is set (in
+    /// row-level-security mode without one: the serving pool, whose
+    /// policies still apply).
+    ///
+    /// ```no_run
+    /// # async fn run(db: tenant_core::TenantDb) -> Result<(), tenant_core::Error> {
+    /// use tenant_core::CrossTenant;
+    ///
+    /// let migrations = CrossTenant::audited("schema migrations");
+    /// sqlx::query("CREATE TABLE plans (id bigint PRIMARY KEY, name text NOT NULL)")
+    ///     .execute(db.raw_postgres(&migrations)?)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "postgres")]
+    #[track_caller]
+    pub fn raw_postgres(&self, cross: &CrossTenant) -> Result<&PgPool, Error> {
+        match self.raw_pool(cross, Backend::Postgres)? {
+            Pool::Postgres(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(Error::WrongBackend {
+                expected: Backend::Postgres,
+                actual: self.backend(),
+            }),
+        }
+    }
+
+    /// The MySQL or MariaDB pool, as [`raw_sqlite`](TenantDb::raw_sqlite):
+    /// not tenant-checked, audited.
+    ///
+    /// ```no_run
+    /// # async fn run(db: tenant_core::TenantDb) -> Result<(), tenant_core::Error> {
+    /// use tenant_core::CrossTenant;
+    ///
+    /// let migrations = CrossTenant::audited("schema migrations");
+    /// sqlx::query("CREATE TABLE plans (id BIGINT PRIMARY KEY, name TEXT NOT NULL)")
+    ///     .execute(db.raw_mysql(&migrations)?)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "mysql")]
+    #[track_caller]
+    pub fn raw_mysql(&self, cross: &CrossTenant) -> Result<&MySqlPool, Error> {
+        match self.raw_pool(cross, Backend::MySql)? {
+            Pool::MySql(pool) => Ok(pool),
+            #[allow(unreachable_patterns)]
+            _ => Err(Error::WrongBackend {
+                expected: Backend::MySql,
+                actual: self.backend(),
+            }),
+        }
+    }
+
+    /// The serving SQLite pool, for the framework's own checks.
+    #[cfg(feature = "sqlite")]
+    pub(crate) fn serving_sqlite(&self) -> Option<&SqlitePool> {
         match &self.pool {
             Pool::Sqlite(pool) => Some(pool),
             #[allow(unreachable_patterns)]
@@ -159,10 +336,9 @@ impl TenantDb {
         }
     }
 
-    /// The PostgreSQL pool, for migrations and other unscoped administration.
-    /// Statements run through it directly are not tenant-checked.
+    /// The serving PostgreSQL pool, for the framework's own checks.
     #[cfg(feature = "postgres")]
-    pub fn as_postgres(&self) -> Option<&PgPool> {
+    pub(crate) fn serving_postgres(&self) -> Option<&PgPool> {
         match &self.pool {
             Pool::Postgres(pool) => Some(pool),
             #[allow(unreachable_patterns)]
@@ -170,10 +346,9 @@ impl TenantDb {
         }
     }
 
-    /// The MySQL pool, for migrations and other unscoped administration.
-    /// Statements run through it directly are not tenant-checked.
+    /// The serving MySQL pool, for the framework's own checks.
     #[cfg(feature = "mysql")]
-    pub fn as_mysql(&self) -> Option<&MySqlPool> {
+    pub(crate) fn serving_mysql(&self) -> Option<&MySqlPool> {
         match &self.pool {
             Pool::MySql(pool) => Some(pool),
             #[allow(unreachable_patterns)]

@@ -38,7 +38,7 @@ pub struct Invoice {
 /// and globex.
 async fn setup() -> Result<(TenantDb, TenantScope, TenantScope), tenant_core::Error> {
     let db = TenantDb::connect("sqlite::memory:").await?;
-    let pool = db.as_sqlite().expect("a SQLite database");
+    let pool = db.raw_sqlite(&tenant_core::CrossTenant::audited("doc test fixtures"))?;
     sqlx::raw_sql(
         "CREATE TABLE customers (
              id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, email TEXT NOT NULL,

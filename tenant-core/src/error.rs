@@ -64,6 +64,36 @@ pub enum Error {
         /// What was asked.
         operation: &'static str,
     },
+    /// A [`CrossTenant`](crate::CrossTenant) capability with a blank reason
+    /// was used. Nothing was sent: say why the code needs several tenants.
+    #[error(
+        "a cross-tenant capability needs a reason: write CrossTenant::audited(\"why this code reads several tenants\")"
+    )]
+    MissingReason,
+    /// A cross-tenant read on a row-level-security [`TenantDb`](crate::TenantDb)
+    /// that has no cross-tenant pool: the serving role's policies admit
+    /// one tenant's rows, so the read would see nothing. Nothing was sent.
+    #[error(
+        "cross-tenant reads on a row-level-security TenantDb need a separate pool whose role has a cross-tenant policy: configure it with TenantDb::with_cross_tenant (see tenant_core::rls::cross_tenant_policy_sql)"
+    )]
+    NoCrossTenantPool,
+    /// [`TenantDb::raw_sqlite`](crate::TenantDb::raw_sqlite) (or a sibling)
+    /// asked for a pool of another backend than the database's.
+    #[error("the database is {actual:?}, not {expected:?}")]
+    WrongBackend {
+        /// The backend asked for.
+        expected: crate::Backend,
+        /// The backend of the database.
+        actual: crate::Backend,
+    },
+    /// [`TenantDb::with_cross_tenant`](crate::TenantDb::with_cross_tenant)
+    /// was given a database it cannot pair: another backend, or one in
+    /// row-level-security mode (whose role reads one tenant at a time).
+    #[error("cannot use this database for cross-tenant work: {why}")]
+    CrossTenantPool {
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A statement scoped to one tenant was run on a transaction opened for
     /// another. Nothing was sent to the database.
     #[error(

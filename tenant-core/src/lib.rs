@@ -115,6 +115,7 @@ mod backend;
 mod bulk;
 mod condition;
 mod connect;
+pub mod cross;
 mod db;
 pub mod doctor;
 mod error;
@@ -147,14 +148,15 @@ pub use condition::{
     Order, OrderOn, PrimaryKey, Settable, TenantColumn, TextColumn,
 };
 pub use connect::{ConnectFailure, TenantDbOptions};
+pub use cross::{CrossTenant, Tenants};
 pub use db::{Executor, TenantDb, TenantTransaction};
 pub use error::Error;
 pub use model::{GlobalModel, HasPrimaryKey, Model, NewRow, TenantOwned};
 pub use query::{
-    Aggregate, Aggregated, As, Assigned, Count, Delete, Expr, Find, GroupKey, HasAssignments,
-    Having, HavingOn, Inner, Insert, Join, JoinCondition, JoinKind, JoinOrder, Keyset, Left,
-    NoAssignments, Numeric, Operand, Page, Projection, Select, SortOrder, Subquery, Summable,
-    Summed, TenantProjection, Update, count,
+    Across, Aggregate, Aggregated, As, Assigned, Count, Delete, Expr, Find, GroupKey,
+    HasAssignments, Having, HavingOn, Inner, Insert, Join, JoinCondition, JoinKind, JoinOrder,
+    Keyset, Left, NoAssignments, Numeric, Operand, Page, PerTenant, Projection, Select, SortOrder,
+    Subquery, Summable, Summed, TenantProjection, Update, count,
 };
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
@@ -176,8 +178,8 @@ extern crate self as tenant_core;
 /// Everything a model file and a handler need: `use tenant_core::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Column, Condition, Error, Executor, TenantDb, TenantDbOptions, TenantId, TenantModel,
-        TenantProjection, TenantScope, TenantTransaction,
+        Column, Condition, CrossTenant, Error, Executor, TenantDb, TenantDbOptions, TenantId,
+        TenantModel, TenantProjection, TenantScope, TenantTransaction, Tenants,
     };
 }
 
@@ -193,13 +195,14 @@ pub mod __private {
 
     pub use crate::bulk::{InsertMany, Upsert};
     pub use crate::condition::{Column, NotNull, Null, PrimaryKey, TenantColumn};
+    pub use crate::cross::{CrossTenant, Tenants};
     pub use crate::model::{
         DecodeToken, Global, GlobalModel, HasPrimaryKey, LoadThroughBuilders, Model, ModelSchema,
         ModelSql, NewRow, NoPrimaryKey, Scoped, TenantOwned,
     };
     pub use crate::query::{
-        Delete, Find, Insert, KeylessFind, NoAssignments, NumericRange, Prepare, Refused, Select,
-        SetsAColumn, Update,
+        Across, Delete, Find, Insert, KeylessFind, NoAssignments, NumericRange, Prepare, Refused,
+        Select, SetsAColumn, Update,
     };
     pub use crate::query::{ExprNode, ProjectsAs, projected};
     pub use crate::relation::{

@@ -72,7 +72,7 @@
 //!     "CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
 //!      amount_cents INTEGER NOT NULL)",
 //! )
-//! .execute(db.as_sqlite().expect("sqlite"))
+//! .execute(db.raw_sqlite(&tenant_core::CrossTenant::audited("schema migrations"))?)
 //! .await?;
 //!
 //! let snapshot = Snapshot::record(&db, &[ModelInfo::of::<Invoice>()]).await?;
@@ -464,15 +464,15 @@ where
 
 async fn live_tables(db: &TenantDb, tenant_tables: &[&str]) -> Result<Vec<TableSnapshot>, Error> {
     #[cfg(feature = "sqlite")]
-    if let Some(pool) = db.as_sqlite() {
+    if let Some(pool) = db.serving_sqlite() {
         return sqlite_tables(pool, tenant_tables).await;
     }
     #[cfg(feature = "postgres")]
-    if let Some(pool) = db.as_postgres() {
+    if let Some(pool) = db.serving_postgres() {
         return postgres_tables(pool, tenant_tables).await;
     }
     #[cfg(feature = "mysql")]
-    if let Some(pool) = db.as_mysql() {
+    if let Some(pool) = db.serving_mysql() {
         return mysql_tables(pool, tenant_tables).await;
     }
     let _ = tenant_tables;

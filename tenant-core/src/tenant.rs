@@ -240,7 +240,7 @@ mod key_sealed {
     note = "declare the field marked #[tenant(tenant_id)] with one of those types; `TenantId` (validated text) is the default"
 )]
 pub trait TenantKey:
-    crate::value::SqlType + Copy + Eq + fmt::Debug + fmt::Display + key_sealed::Sealed
+    crate::value::SqlType + Copy + Eq + Unpin + fmt::Debug + fmt::Display + key_sealed::Sealed
 {
     /// Refuses a key no tenant can have: a zero or negative integer, the nil
     /// UUID. (A `TenantId` was validated when it was parsed.)

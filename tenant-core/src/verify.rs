@@ -146,7 +146,7 @@ impl TenantDb {
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tenant_core::Error> {
     /// let db = TenantDb::connect("sqlite::memory:").await?;
-    /// let pool = db.as_sqlite().expect("sqlite");
+    /// let pool = db.raw_sqlite(&tenant_core::CrossTenant::audited("schema migrations"))?;
     /// // The tenant column was created as an integer.
     /// sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL)")
     ///     .execute(pool)
@@ -193,7 +193,7 @@ impl TenantDb {
         tenant_tables: &[&str],
     ) -> Result<Option<LiveTable>, Error> {
         #[cfg(feature = "sqlite")]
-        if let Some(pool) = self.as_sqlite() {
+        if let Some(pool) = self.serving_sqlite() {
             let rows: Vec<(String, String, bool, i64)> =
                 sqlx::query_as("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1)")
                     .bind(table)
@@ -225,11 +225,11 @@ impl TenantDb {
             }));
         }
         #[cfg(feature = "mysql")]
-        if let Some(pool) = self.as_mysql() {
+        if let Some(pool) = self.serving_mysql() {
             return live_mysql_table(pool, table, tenant_tables).await;
         }
         #[cfg(feature = "postgres")]
-        if let Some(pool) = self.as_postgres() {
+        if let Some(pool) = self.serving_postgres() {
             return live_postgres_table(pool, table, tenant_tables).await;
         }
         Err(Error::Unsupported {
@@ -275,15 +275,15 @@ impl TenantDb {
             Ok(types)
         }
         #[cfg(feature = "sqlite")]
-        if let Some(pool) = self.as_sqlite() {
+        if let Some(pool) = self.serving_sqlite() {
             return on(pool, model, indexes, sql).await;
         }
         #[cfg(feature = "postgres")]
-        if let Some(pool) = self.as_postgres() {
+        if let Some(pool) = self.serving_postgres() {
             return on(pool, model, indexes, sql).await;
         }
         #[cfg(feature = "mysql")]
-        if let Some(pool) = self.as_mysql() {
+        if let Some(pool) = self.serving_mysql() {
             return on(pool, model, indexes, sql).await;
         }
         let _ = (model, indexes, sql);

@@ -618,10 +618,21 @@ fn builders(model: &Model<'_>, new_ident: &syn::Ident) -> TokenStream {
             "Updates rows of `{table}` that belong to the scope's tenant. The tenant column cannot be set."
         );
         let doc_delete = format!("Deletes rows of `{table}` that belong to the scope's tenant.");
+        let doc_across = format!(
+            "Selects rows of `{table}` of every tenant or of a listed set, with the cross-tenant capability; each use is audited (see `Across`)."
+        );
         quote! {
             #[doc = #doc_query]
             pub fn query(scope: &__tc::TenantScope<#key>) -> __tc::Select<#ident> {
                 __tc::Select::scoped(scope)
+            }
+            #[doc = #doc_across]
+            #[track_caller]
+            pub fn query_across(
+                cross_tenant: &__tc::CrossTenant,
+                tenants: __tc::Tenants<#key>,
+            ) -> __tc::Across<#ident> {
+                __tc::Across::new(cross_tenant, tenants)
             }
             #find
             #by_key

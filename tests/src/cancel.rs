@@ -69,7 +69,9 @@ impl Probe<'_> {
     pub async fn check(self, db: &TenantDb, when: &str) {
         match self {
             Probe::Sqlite => {
-                let pool = db.as_sqlite().expect("sqlite");
+                let pool = db
+                    .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("sqlite");
                 let mut conn = pool.acquire().await.expect("acquire");
                 // BEGIN fails inside a transaction.
                 sqlx::query("BEGIN")
@@ -84,7 +86,9 @@ impl Probe<'_> {
                     .expect("rollback the probe");
             }
             Probe::Postgres { owner } => {
-                let pool = db.as_postgres().expect("postgres");
+                let pool = db
+                    .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("postgres");
                 let mut conn = pool.acquire().await.expect("acquire");
                 let (pid, setting): (i32, Option<String>) = sqlx::query_as(
                     "SELECT pg_backend_pid(), current_setting('app.tenant_id', true)",
@@ -109,7 +113,9 @@ impl Probe<'_> {
                 );
             }
             Probe::MySql { owner } => {
-                let pool = db.as_mysql().expect("mysql");
+                let pool = db
+                    .raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("mysql");
                 let mut conn = pool
                     .acquire()
                     .await

@@ -455,12 +455,12 @@ pub async fn sqlite_memory() -> SqlitePool {
 /// before the check would leave them. The reading tests then show that the
 /// builders keep tenants apart by themselves even over such rows.
 pub async fn raw_tenant_write(db: &tenant_core::TenantDb, tenant: &str, sql: &str) {
-    if let Some(pool) = db.as_sqlite() {
+    if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await
             .expect("raw write");
-    } else if let Some(pool) = db.as_postgres() {
+    } else if let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "BEGIN; SELECT set_config('{}', '{tenant}', true); {sql}; COMMIT",
             tenant_core::rls::TENANT_SETTING
@@ -468,7 +468,7 @@ pub async fn raw_tenant_write(db: &tenant_core::TenantDb, tenant: &str, sql: &st
         .execute(pool)
         .await
         .expect("raw write");
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await

@@ -82,7 +82,10 @@ async fn database(kind: Kind, max: u32) -> (Guard, TenantDb) {
         Kind::Sqlite => {
             let db = sqlite_db().await;
             sqlx::query(SQLITE_CONTACTS)
-                .execute(db.as_sqlite().expect("sqlite"))
+                .execute(
+                    db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                        .expect("sqlite"),
+                )
                 .await
                 .expect("contacts");
             (Guard::None, db)

@@ -364,7 +364,10 @@ async fn a_timed_out_begin_leaves_no_transaction_behind() {
 async fn a_dropped_doctor_leaves_the_connection_clean() {
     let (pg, db) = postgres(true).await;
     let probe = Probe::Postgres { owner: &pg.owner };
-    let pool = db.as_postgres().expect("postgres").clone();
+    let pool = db
+        .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("postgres")
+        .clone();
     let models = [
         tenant_core::rls::ModelInfo::of::<Invoice>(),
         tenant_core::rls::ModelInfo::of::<Plan>(),

@@ -178,7 +178,9 @@ async fn pool_options_reach_the_pool_and_no_ping_is_the_default() {
         .await
         .expect("connect");
     assert!(db.uses_rls());
-    let pool = db.as_postgres().expect("postgres");
+    let pool = db
+        .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("postgres");
     let options = pool.options();
     assert_eq!(options.get_max_connections(), 3);
     assert_eq!(options.get_min_connections(), 2);
@@ -196,7 +198,10 @@ async fn pool_options_reach_the_pool_and_no_ping_is_the_default() {
 
     let plain = TenantDb::connect(&pg.url()).await.expect("connect");
     assert!(!plain.uses_rls());
-    let options = plain.as_postgres().expect("postgres").options();
+    let options = plain
+        .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("postgres")
+        .options();
     assert!(
         !options.get_test_before_acquire(),
         "a ping before every acquire"
@@ -208,7 +213,7 @@ async fn pool_options_reach_the_pool_and_no_ping_is_the_default() {
         .expect("connect");
     assert!(
         asked
-            .as_postgres()
+            .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
             .expect("pg")
             .options()
             .get_test_before_acquire()
@@ -237,12 +242,27 @@ async fn statement_cache_capacity_reaches_every_driver() {
             TenantDbOptions::new().statement_cache_capacity(c)
         });
         let db = options.connect(&pg.url()).await.expect("pg");
-        assert_eq!(cached_after_three!(db.as_postgres().expect("pg")), expected);
+        assert_eq!(
+            cached_after_three!(
+                db.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("pg")
+            ),
+            expected
+        );
         let db = options.connect(&my.url()).await.expect("mysql");
-        assert_eq!(cached_after_three!(db.as_mysql().expect("mysql")), expected);
+        assert_eq!(
+            cached_after_three!(
+                db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("mysql")
+            ),
+            expected
+        );
         let db = options.connect("sqlite::memory:").await.expect("sqlite");
         assert_eq!(
-            cached_after_three!(db.as_sqlite().expect("sqlite")),
+            cached_after_three!(
+                db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .expect("sqlite")
+            ),
             expected
         );
     }
@@ -258,7 +278,9 @@ async fn sqlite_files_run_in_wal_with_the_busy_timeout_asked_for() {
         .connect(&format!("sqlite://{}", wal.display()))
         .await
         .expect("connect");
-    let pool = db.as_sqlite().expect("sqlite");
+    let pool = db
+        .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("sqlite");
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
         .fetch_one(pool)
         .await
@@ -280,7 +302,10 @@ async fn sqlite_files_run_in_wal_with_the_busy_timeout_asked_for() {
         .await
         .expect("connect");
     let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-        .fetch_one(db.as_sqlite().expect("sqlite"))
+        .fetch_one(
+            db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                .expect("sqlite"),
+        )
         .await
         .expect("journal_mode");
     assert_eq!(mode, "delete");

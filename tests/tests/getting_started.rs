@@ -121,7 +121,11 @@ async fn the_guide_gives_a_working_app_on_sqlite_and_postgres_without_hand_writt
     sqlx::migrate::Migrator::new(root.join("migrations/sqlite"))
         .await
         .expect("migrator")
-        .run(sqlite.as_sqlite().expect("sqlite"))
+        .run(
+            sqlite
+                .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                .expect("sqlite"),
+        )
         .await
         .expect("SQLite migrations");
     let report = sqlite.verify(&models()).await.expect("verify");
@@ -140,9 +144,13 @@ async fn the_guide_gives_a_working_app_on_sqlite_and_postgres_without_hand_writt
     let app = TenantDb::postgres_with_rls(pg.pool_as(&role, 2).await);
     let report = app.verify(&models()).await.expect("verify");
     assert!(report.passed(), "{report}");
-    let doctor = tenant_core::doctor::diagnose(app.as_postgres().expect("pg"), &models())
-        .await
-        .expect("doctor");
+    let doctor = tenant_core::doctor::diagnose(
+        app.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+            .expect("pg"),
+        &models(),
+    )
+    .await
+    .expect("doctor");
     assert!(doctor.passed(), "{doctor}");
     run_queries(&app).await.expect("PostgreSQL queries");
     std::fs::remove_dir_all(&root).expect("clean up");

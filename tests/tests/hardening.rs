@@ -334,7 +334,9 @@ async fn counter_dbs() -> ((PgTestDb, MyTestDb), [(&'static str, TenantDb); 3]) 
 /// largest value and warns. The increment tests rely on strict mode: check
 /// that the application's connections run in it.
 async fn assert_mysql_is_strict(db: &TenantDb) {
-    let pool = db.as_mysql().expect("mysql");
+    let pool = db
+        .raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("mysql");
     let mode: String = sqlx::query_scalar("SELECT CAST(@@SESSION.sql_mode AS CHAR)")
         .fetch_one(pool)
         .await

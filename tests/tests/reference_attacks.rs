@@ -163,9 +163,9 @@ async fn seed(db: &TenantDb) {
             .expect("order");
     }
     const RAW: &str = "INSERT INTO ra_orders (id, tenant_id, customer_id, tag, note, amount) VALUES (3, 'acme', 2, NULL, 'legacy', 30)";
-    if let Some(pool) = db.as_sqlite() {
+    if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::query(RAW).execute(pool).await.expect("raw");
-    } else if let Some(pool) = db.as_postgres() {
+    } else if let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "BEGIN; SELECT set_config('{}', 'acme', true); {RAW}; COMMIT",
             tenant_core::rls::TENANT_SETTING
@@ -173,7 +173,7 @@ async fn seed(db: &TenantDb) {
         .execute(pool)
         .await
         .expect("raw");
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::query(RAW).execute(pool).await.expect("raw");
     }
 }

@@ -982,7 +982,10 @@ async fn attack_global_to_global_join_numbering() {
         match db.backend() {
             Backend::Sqlite => {
                 sqlx::raw_sql(ddl)
-                    .execute(db.as_sqlite().unwrap())
+                    .execute(
+                        db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                            .unwrap(),
+                    )
                     .await
                     .expect("ddl");
             }

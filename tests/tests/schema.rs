@@ -478,12 +478,14 @@ async fn the_foreign_keys_refuse_a_reference_to_another_tenants_row_on_every_bac
 /// transaction of `tenant`, so the policies admit it), returning the error
 /// text.
 async fn raw(db: &TenantDb, tenant: &str, sql: &str) -> Result<(), String> {
-    let result = if let Some(pool) = db.as_sqlite() {
+    let result = if let Ok(pool) =
+        db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+    {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await
             .map(drop)
-    } else if let Some(pool) = db.as_postgres() {
+    } else if let Ok(pool) = db.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures")) {
         // A transaction object: a failed statement rolls back when it is
         // dropped, so the connection goes back to the pool clean.
         async {
@@ -499,7 +501,7 @@ async fn raw(db: &TenantDb, tenant: &str, sql: &str) -> Result<(), String> {
             tx.commit().await
         }
         .await
-    } else if let Some(pool) = db.as_mysql() {
+    } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures")) {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(pool)
             .await
@@ -748,17 +750,19 @@ async fn migrations_hold_only_the_difference_and_run_under_sqlx_on_every_backend
             .await
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(migrator.iter().count(), 2, "{name}");
-        if let Some(pool) = db.as_sqlite() {
+        if let Ok(pool) = db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures")) {
             migrator
                 .run(pool)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-        } else if let Some(pool) = db.as_postgres() {
+        } else if let Ok(pool) =
+            db.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+        {
             migrator
                 .run(pool)
                 .await
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
-        } else if let Some(pool) = db.as_mysql() {
+        } else if let Ok(pool) = db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures")) {
             migrator
                 .run(pool)
                 .await
@@ -809,7 +813,10 @@ async fn migrations_hold_only_the_difference_and_run_under_sqlx_on_every_backend
     .await
     .expect("insert through the policies");
     let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM mig_notes")
-        .fetch_one(app.as_postgres().expect("pg"))
+        .fetch_one(
+            app.raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+                .expect("pg"),
+        )
         .await
         .expect("raw count");
     assert_eq!(seen, 0, "a session without a tenant sees no row");

@@ -96,7 +96,10 @@ async fn sqlite_ui_db() -> TenantDb {
     let db = TenantDb::connect("sqlite::memory:").await.expect("sqlite");
     let schema = std::fs::read_to_string(ui_dir().join("schema.sql")).expect("schema.sql");
     sqlx::raw_sql(sqlx::AssertSqlSafe(schema))
-        .execute(db.as_sqlite().expect("sqlite"))
+        .execute(
+            db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                .expect("sqlite"),
+        )
         .await
         .expect("schema.sql runs");
     db

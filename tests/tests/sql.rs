@@ -186,7 +186,9 @@ fn cached_sql_follows_the_shape_exactly() {
 #[tokio::test]
 async fn connect_in_memory_sqlite_and_refuse_unknown_urls() {
     let db = TenantDb::connect("sqlite::memory:").await.expect("connect");
-    let pool = db.as_sqlite().expect("sqlite");
+    let pool = db
+        .raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+        .expect("sqlite");
     sqlx::raw_sql(
         "CREATE TABLE invoices (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL,
          amount_cents INTEGER NOT NULL, customer_email TEXT NOT NULL)",
@@ -351,8 +353,17 @@ async fn connect_mysql_and_mariadb_urls() {
     for url in [url, mariadb] {
         let db = TenantDb::connect(&url).await.expect("connect");
         assert_eq!(db.backend(), Backend::MySql);
-        assert!(db.as_mysql().is_some());
-        assert!(db.as_sqlite().is_none() && db.as_postgres().is_none());
+        assert!(
+            db.raw_mysql(&tenant_core::CrossTenant::audited("test fixtures"))
+                .is_ok()
+        );
+        assert!(
+            db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                .is_err()
+                && db
+                    .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+                    .is_err()
+        );
         assert_eq!(Invoice::query(&acme()).count(&db).await.expect("count"), 0);
     }
     // The admin URL of the test database works the same way.

@@ -377,7 +377,10 @@ async fn a_failed_statement_is_marked_and_a_refused_one_has_no_span() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let db = tenant_tests::suites::sqlite_db().await;
     sqlx::query("DROP TABLE plans")
-        .execute(db.as_sqlite().unwrap())
+        .execute(
+            db.raw_sqlite(&tenant_core::CrossTenant::audited("test fixtures"))
+                .unwrap(),
+        )
         .await
         .unwrap();
     capture.take();

@@ -2,6 +2,7 @@
 //! generated constructor (`Invoice::query(&scope)` ...) and run by a
 //! terminal that takes an [`Executor`](crate::Executor).
 
+mod across;
 mod aggregate;
 mod children;
 mod delete;
@@ -15,6 +16,7 @@ mod select;
 mod subquery;
 mod update;
 
+pub use across::{Across, PerTenant};
 pub use aggregate::ExprNode;
 pub use aggregate::{
     Aggregate, Aggregated, As, Count, Expr, GroupKey, Having, HavingOn, Operand, Projection,

@@ -456,7 +456,7 @@ impl<M: Model> Select<M> {
     /// # async fn main() -> Result<(), tenant_core::Error> {
     /// let db = TenantDb::connect("sqlite::memory:").await?;
     /// sqlx::query("CREATE TABLE events (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL)")
-    ///     .execute(db.as_sqlite().unwrap())
+    ///     .execute(db.raw_sqlite(&tenant_core::CrossTenant::audited("schema migrations"))?)
     ///     .await?;
     /// let acme = TenantScope::new(TenantId::parse("acme")?);
     /// for kind in ["a", "b", "c"] {

@@ -136,7 +136,7 @@ impl fmt::Display for Written {
 ///
 /// // sqlx runs the directory.
 /// let db = TenantDb::connect("sqlite::memory:").await?;
-/// let pool = db.as_sqlite().expect("sqlite");
+/// let pool = db.raw_sqlite(&tenant_core::CrossTenant::audited("schema migrations"))?;
 /// sqlx::migrate::Migrator::new(dir.as_path()).await?.run(pool).await?;
 /// assert!(db.verify(&[ModelInfo::of::<Invoice>()]).await?.passed());
 /// # std::fs::remove_dir_all(&dir)?;
