@@ -85,6 +85,52 @@ pub(crate) fn policy_sql_for(table: &str, column: &str, key_type: &str) -> Strin
     )
 }
 
+/// Name of the policy [`cross_tenant_policy_sql`] creates.
+pub const CROSS_TENANT_POLICY_NAME: &str = "tenant_cross_tenant_read";
+
+/// The DDL that lets `role`, and only it, read every tenant's rows of
+/// `M`'s table: the role of the cross-tenant pool
+/// ([`TenantDb::with_cross_tenant`](crate::TenantDb::with_cross_tenant)).
+///
+/// ```
+/// use tenant_core::prelude::*;
+///
+/// #[derive(TenantModel)]
+/// #[tenant(table = "invoices")]
+/// struct Invoice {
+///     #[tenant(primary_key)]
+///     id: i64,
+///     #[tenant(tenant_id)]
+///     tenant_id: TenantId,
+/// }
+///
+/// assert_eq!(
+///     tenant_core::rls::cross_tenant_policy_sql::<Invoice>("billing_admin"),
+///     r#"DROP POLICY IF EXISTS "tenant_cross_tenant_read" ON "invoices";
+/// CREATE POLICY "tenant_cross_tenant_read" ON "invoices" AS PERMISSIVE FOR SELECT
+///     TO "billing_admin" USING (true);
+/// "#
+/// );
+/// ```
+///
+/// - `FOR SELECT`: the cross-tenant role reads across tenants; it writes
+///   (if it is granted writes at all) only under the tenant policy, like
+///   the serving role.
+/// - `TO` the one role: permissive policies are OR-ed, so a policy for
+///   `PUBLIC`, or for a role the serving role is a member of, would let
+///   the serving role read every tenant too. The doctor
+///   ([`crate::doctor::diagnose_cross_tenant`]) checks that it does not.
+/// - Grant the role `SELECT` on the tables, and serve with another role.
+pub fn cross_tenant_policy_sql<M: TenantOwned>(role: &str) -> String {
+    let table = crate::sql::quoted(crate::backend::Backend::Postgres, M::TABLE);
+    let role = crate::sql::quoted(crate::backend::Backend::Postgres, role);
+    format!(
+        "DROP POLICY IF EXISTS \"{CROSS_TENANT_POLICY_NAME}\" ON {table};\n\
+         CREATE POLICY \"{CROSS_TENANT_POLICY_NAME}\" ON {table} AS PERMISSIVE FOR SELECT\n    \
+         TO {role} USING (true);\n"
+    )
+}
+
 /// The policies' tenant comparison for `column`, whose key is stored as
 /// PostgreSQL type `key_type`: the one text [`policy_sql`] writes and the
 /// doctor expects.

@@ -35,6 +35,10 @@ pub struct CoreReadme;
 #[cfg(doctest)]
 pub struct BulkWrites;
 
+#[doc = include_str!("../../docs/cross-tenant.md")]
+#[cfg(doctest)]
+pub struct CrossTenantDoc;
+
 #[doc = include_str!("../../docs/schema-drift.md")]
 #[cfg(doctest)]
 pub struct SchemaDrift;

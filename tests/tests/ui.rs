@@ -23,6 +23,8 @@ fn ui() {
     t.compile_fail("ui/key_types/*.rs");
     // 7. Joins and references that could reach another tenant's rows.
     t.compile_fail("ui/relations/*.rs");
+    // 8. Cross-tenant reads and the raw pool without the capability.
+    t.compile_fail("ui/cross_tenant/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }

@@ -55,7 +55,7 @@ mod postgres;
 #[cfg(feature = "mysql")]
 pub use mysql::diagnose_mysql;
 #[cfg(feature = "postgres")]
-pub use postgres::diagnose;
+pub use postgres::{diagnose, diagnose_cross_tenant};
 
 /// One check and its outcome.
 ///

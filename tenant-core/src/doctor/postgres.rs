@@ -244,6 +244,125 @@ type TableRow = (Oid, bool, bool);
 
 /// The checks of the serving role, given every tenant table, partition and
 /// child (`oids`).
+/// [`diagnose`] for a deployment with a cross-tenant pool
+/// ([`TenantDb::with_cross_tenant`](crate::TenantDb::with_cross_tenant)):
+/// every check of the serving role on `serving`, then the cross-tenant
+/// role (the one `cross` connects as):
+///
+/// - `cross_tenant_role_separate`: it is another role than the serving
+///   one, and the serving role is not a member of it (a member could
+///   `SET ROLE` to it and read every tenant);
+/// - `cross_tenant_reads`, per tenant table: the role can read every
+///   tenant's rows — a permissive `SELECT` policy `USING (true)` that
+///   applies to it ([`crate::rls::cross_tenant_policy_sql`]), or
+///   `BYPASSRLS` — and holds `SELECT` on the table. Without it the
+///   cross-tenant reads would silently see only some rows, or none.
+///
+/// The serving role's `policy_admits_only_tenant` check accepts the
+/// cross-tenant policy only because it applies to a role the serving role
+/// is not and cannot become.
+///
+/// ```no_run
+/// # async fn run(serving: sqlx::PgPool, admin: sqlx::PgPool) -> Result<(), tenant_core::Error> {
+/// use tenant_core::rls::ModelInfo;
+/// # #[derive(tenant_core::TenantModel)]
+/// # #[tenant(table = "invoices")]
+/// # struct Invoice { #[tenant(primary_key)] id: i64, #[tenant(tenant_id)] tenant_id: tenant_core::TenantId }
+///
+/// let models = [ModelInfo::of::<Invoice>()];
+/// let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &models).await?;
+/// assert!(report.passed(), "{report}");
+/// # Ok(()) }
+/// ```
+pub async fn diagnose_cross_tenant(
+    serving: &PgPool,
+    cross: &PgPool,
+    models: &[ModelInfo],
+) -> Result<Report, Error> {
+    let mut report = diagnose(serving, models).await?;
+    let (serving_role,): (String,) = sqlx::query_as("SELECT current_user::text")
+        .fetch_one(serving)
+        .await?;
+    let (role, superuser, bypass): (String, bool, bool) = sqlx::query_as(
+        "SELECT rolname::text, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(cross)
+    .await?;
+    let subject = format!("role {} (cross-tenant)", quote(&role));
+    let (member,): (bool,) = sqlx::query_as("SELECT pg_has_role(current_user, $1, 'MEMBER')")
+        .bind(&role)
+        .fetch_one(serving)
+        .await?;
+    let separate = role != serving_role && !member;
+    report.push(
+        &subject,
+        "cross_tenant_role_separate",
+        separate,
+        if role == serving_role {
+            format!(
+                "is the serving role {}: serving with a role that reads every tenant removes the second layer. Fix: connect the cross-tenant pool as a role of its own.",
+                quote(&serving_role)
+            )
+        } else if member {
+            format!(
+                "the serving role {} is a member of it and can SET ROLE to read every tenant. Fix: REVOKE {} FROM {};",
+                quote(&serving_role),
+                quote(&role),
+                quote(&serving_role)
+            )
+        } else {
+            format!(
+                "is not the serving role {}, which is not a member of it",
+                quote(&serving_role)
+            )
+        },
+    );
+    for model in models.iter().filter(|m| m.tenant_column.is_some()) {
+        let table = quote(model.table);
+        let row: Option<(bool, bool)> = sqlx::query_as(
+            "SELECT has_table_privilege(current_user, c.oid, 'SELECT'),
+                    EXISTS (
+                        SELECT 1 FROM pg_policy p
+                        WHERE p.polrelid = c.oid AND p.polpermissive
+                          AND p.polcmd IN ('r', '*')
+                          AND pg_get_expr(p.polqual, p.polrelid) = 'true'
+                          AND (0 = ANY(p.polroles) OR EXISTS (
+                              SELECT 1 FROM unnest(p.polroles) AS r(oid)
+                              WHERE r.oid <> 0 AND pg_has_role(current_user, r.oid, 'USAGE'))))
+             FROM pg_class c WHERE c.oid = to_regclass($1)",
+        )
+        .bind(&table)
+        .fetch_optional(cross)
+        .await?;
+        let Some((select, policy)) = row else {
+            report.push(
+                &subject,
+                "cross_tenant_reads",
+                false,
+                format!("table {table} does not exist (or is not on its search_path)"),
+            );
+            continue;
+        };
+        let reads_all = policy || bypass || superuser;
+        let passed = select && reads_all;
+        let detail = if !select {
+            format!(
+                "cannot read {table}. Fix: GRANT SELECT ON {table} TO {};",
+                quote(&role)
+            )
+        } else if !reads_all {
+            format!(
+                "reads only the rows of the tenant it sets on {table}: no permissive SELECT policy USING (true) applies to it, so cross-tenant reads would miss rows. Fix: apply tenant_core::rls::cross_tenant_policy_sql for {table} with role {}.",
+                quote(&role)
+            )
+        } else {
+            format!("reads every tenant's rows of {table}")
+        };
+        report.push(&subject, "cross_tenant_reads", passed, detail);
+    }
+    Ok(report)
+}
+
 async fn role_checks(
     pool: &PgPool,
     report: &mut Report,
@@ -554,6 +673,9 @@ struct Policy {
     /// Whether it applies to the connecting role (PUBLIC, or a role whose
     /// rights the role has).
     applies: bool,
+    /// Whether the connecting role could take it on: it applies, or the
+    /// role is a member (even without `INHERIT`: `SET ROLE` reaches it).
+    reachable: bool,
     roles: String,
     using: Option<String>,
     check: Option<String>,
@@ -605,6 +727,7 @@ type PolicyRow = (
     bool,
     String,
     bool,
+    bool,
     String,
     Option<String>,
     Option<String>,
@@ -619,6 +742,9 @@ struct PolicyVerdict {
     leaks: Vec<Policy>,
     /// Restrictive policies (only narrow).
     restrictive: Vec<String>,
+    /// Permissive policies with another expression for roles the
+    /// connecting role is not (a cross-tenant role's).
+    other_roles: Vec<Policy>,
     /// Count of permissive policies with exactly the tenant comparison.
     tenant_policies: usize,
 }
@@ -629,6 +755,9 @@ async fn policies_of(pool: &PgPool, oid: Oid, expected: &str) -> Result<PolicyVe
                 0 = ANY(p.polroles) OR EXISTS (
                     SELECT 1 FROM unnest(p.polroles) AS r(oid)
                     WHERE r.oid <> 0 AND pg_has_role(current_user, r.oid, 'USAGE')),
+                0 = ANY(p.polroles) OR EXISTS (
+                    SELECT 1 FROM unnest(p.polroles) AS r(oid)
+                    WHERE r.oid <> 0 AND pg_has_role(current_user, r.oid, 'MEMBER')),
                 CASE WHEN 0 = ANY(p.polroles) THEN 'PUBLIC' ELSE coalesce((
                     SELECT string_agg(quote_ident(rolname), ', ' ORDER BY rolname)
                     FROM pg_roles WHERE oid = ANY(p.polroles)), '?') END,
@@ -644,14 +773,16 @@ async fn policies_of(pool: &PgPool, oid: Oid, expected: &str) -> Result<PolicyVe
         present: false,
         leaks: Vec::new(),
         restrictive: Vec::new(),
+        other_roles: Vec::new(),
         tenant_policies: 0,
     };
-    for (name, permissive, command, applies, roles, using, check) in rows {
+    for (name, permissive, command, applies, member, roles, using, check) in rows {
         let policy = Policy {
             name,
             permissive,
             command,
             applies,
+            reachable: applies || member,
             roles,
             using,
             check,
@@ -666,7 +797,13 @@ async fn policies_of(pool: &PgPool, oid: Oid, expected: &str) -> Result<PolicyVe
             .into_iter()
             .all(|e| e.is_none() || is_tenant(e));
         if !only_tenant {
-            verdict.leaks.push(policy);
+            // A policy for other roles only (the cross-tenant role's,
+            // `rls::cross_tenant_policy_sql`) widens nothing for this one.
+            if policy.reachable {
+                verdict.leaks.push(policy);
+            } else {
+                verdict.other_roles.push(policy);
+            }
             continue;
         }
         verdict.tenant_policies += 1;
@@ -751,6 +888,12 @@ async fn check_table(
             detail.push_str(&format!(
                 "; restrictive {} only narrow that",
                 join_quoted(&verdict.restrictive)
+            ));
+        }
+        for policy in &verdict.other_roles {
+            detail.push_str(&format!(
+                "; {} applies only to roles this role is not and cannot become",
+                policy.describe()
             ));
         }
         report.push(subject, "policy_admits_only_tenant", true, detail);
