@@ -51,6 +51,6 @@ mod worker;
 
 pub use error::JobError;
 pub use job::{IntoTenantJob, TenantJob};
-pub use queue::{DeadLetter, JobQueue};
+pub use queue::{DeadLetter, Enqueue, JobQueue};
 pub use spawn::spawn;
 pub use worker::{DrainReport, Outcome, Worker};

@@ -1,7 +1,9 @@
 //! The Redis queue.
 
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use tenant_core::TenantId;
@@ -149,20 +151,44 @@ impl<J: Serialize + DeserializeOwned> JobQueue<J> {
     /// # queue.purge().await?;
     /// # Ok(()) }
     /// ```
-    pub async fn enqueue<T: IntoTenantJob<J>>(&self, job: T) -> Result<String, JobError> {
+    //
+    // Not an `async fn`: its future would name `T`, and a bare job would then
+    // be refused three times (the call, the future, the `.await`) instead of
+    // once. The payload is encoded here and the future holds only text.
+    pub fn enqueue<T: IntoTenantJob<J>>(&self, job: T) -> Enqueue<'_> {
         let job = job.tenant_job();
         let id = uuid::Uuid::new_v4().to_string();
-        let payload = serde_json::to_string(&EnvelopeRef {
+        let tenant = *job.tenant_id();
+        let encoded = serde_json::to_string(&EnvelopeRef {
             id: &id,
             attempts: 0,
-            tenant: job.tenant_id(),
+            tenant: &tenant,
             job: job.job(),
-        })?;
-        self.push_raw(&payload).await?;
-        tracing::debug!(queue = %self.name, tenant = %job.tenant_id(), job_id = %id, "job enqueued");
-        Ok(id)
+        });
+        Box::pin(async move {
+            self.push_raw(&encoded?).await?;
+            tracing::debug!(queue = %self.name, tenant = %tenant, job_id = %id, "job enqueued");
+            Ok(id)
+        })
     }
 }
+
+/// The future of [`JobQueue::enqueue`]: the new job's id once it is queued.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use tenant_core::{TenantId, TenantScope};
+/// # use tenant_jobs::{JobQueue, TenantJob};
+/// # let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+/// # let queue = JobQueue::<u32>::connect(&url, &format!("doc-enqueue-fut-{}", uuid::Uuid::new_v4())).await?;
+/// let scope = TenantScope::new(TenantId::parse("acme")?);
+/// let pending: tenant_jobs::Enqueue<'_> = queue.enqueue(TenantJob::new(&scope, 1));
+/// let id: String = pending.await?;
+/// # let _ = id; queue.purge().await?;
+/// # Ok(()) }
+/// ```
+pub type Enqueue<'a> = Pin<Box<dyn Future<Output = Result<String, JobError>> + Send + 'a>>;
 
 impl<J> JobQueue<J> {
     /// The Redis key prefix of queue `name`, `tenant-jobs:<name>`, or an

@@ -23,6 +23,8 @@ fn ui() {
     t.compile_fail("ui/key_types/*.rs");
     // 7. Joins and references that could reach another tenant's rows.
     t.compile_fail("ui/relations/*.rs");
+    // 8. Background jobs without their tenant (tenant-jobs).
+    t.compile_fail("ui/jobs/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }
