@@ -97,7 +97,9 @@ impl<J> Clone for JobQueue<J> {
 
 impl<J> fmt::Debug for JobQueue<J> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JobQueue").field("name", &self.name).finish()
+        f.debug_struct("JobQueue")
+            .field("name", &self.name)
+            .finish()
     }
 }
 

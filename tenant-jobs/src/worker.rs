@@ -490,16 +490,15 @@ impl<J: DeserializeOwned> Worker<J> {
             Ok(Ok(())) => {
                 self.ack(&raw).await?;
                 span.in_scope(|| tracing::debug!("job done"));
-                return Ok(Outcome::Done {
-                    job_id: id,
-                    tenant,
-                });
+                return Ok(Outcome::Done { job_id: id, tenant });
             }
             Ok(Err(err)) => err.to_string(),
             Err(panic) => format!("handler panicked: {}", panic_message(&*panic)),
         };
         if attempt >= self.max_attempts {
-            span.in_scope(|| tracing::error!(error = %error, "job failed on its last attempt; dead-lettered"));
+            span.in_scope(
+                || tracing::error!(error = %error, "job failed on its last attempt; dead-lettered"),
+            );
             self.dead_letter(raw, error, attempt).await
         } else {
             span.in_scope(|| tracing::warn!(error = %error, "job failed; will retry"));

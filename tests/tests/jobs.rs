@@ -27,7 +27,12 @@ async fn queue<J: Serialize + serde::de::DeserializeOwned>(test: &str) -> JobQue
     let name = format!("test-{test}-{}", uuid::Uuid::new_v4());
     JobQueue::connect(&redis_url(), &name)
         .await
-        .unwrap_or_else(|e| panic!("Redis at {} (start it: scripts/test does): {e}", redis_url()))
+        .unwrap_or_else(|e| {
+            panic!(
+                "Redis at {} (start it: scripts/test does): {e}",
+                redis_url()
+            )
+        })
 }
 
 fn fast<J: serde::de::DeserializeOwned>(queue: &JobQueue<J>) -> Worker<J> {
@@ -81,12 +86,9 @@ async fn interleaved_tenants_on_one_worker_never_cross() {
                 .iter()
                 .map(|r| format!("{}|{}", r.tenant_id, r.customer_email))
                 .collect();
-            seen.lock().unwrap().push((
-                job.expect,
-                scope.tenant_id().to_string(),
-                owners,
-                job.seq,
-            ));
+            seen.lock()
+                .unwrap()
+                .push((job.expect, scope.tenant_id().to_string(), owners, job.seq));
             Ok::<_, tenant_core::Error>(())
         }
     };
@@ -127,7 +129,10 @@ async fn malformed_payloads_and_bad_tenant_ids_are_dead_lettered_not_run() {
         r#"{"id":"1","attempts":0,"tenant":"Acme","job":{"expect":"x","seq":1}}"#.to_owned(),
         format!(r#"{{"id":"2","attempts":0,"tenant":"","job":{job}}}"#),
         format!(r#"{{"id":"3","attempts":0,"tenant":"-acme","job":{job}}}"#),
-        format!(r#"{{"id":"4","attempts":0,"tenant":"{}","job":{job}}}"#, "a".repeat(64)),
+        format!(
+            r#"{{"id":"4","attempts":0,"tenant":"{}","job":{job}}}"#,
+            "a".repeat(64)
+        ),
         format!(r#"{{"id":"5","attempts":0,"tenant":null,"job":{job}}}"#),
         format!(r#"{{"id":"6","attempts":0,"tenant":42,"job":{job}}}"#),
         format!(r#"{{"id":"7","attempts":0,"job":{job}}}"#),
@@ -174,11 +179,23 @@ async fn malformed_payloads_and_bad_tenant_ids_are_dead_lettered_not_run() {
         assert!(d.reason.starts_with("undecodable payload"), "{d:?}");
     }
     let reason = |i: usize| dead[i].reason.as_str();
-    assert!(reason(1).contains("tenant id contains 'A'"), "{}", reason(1));
+    assert!(
+        reason(1).contains("tenant id contains 'A'"),
+        "{}",
+        reason(1)
+    );
     assert!(reason(2).contains("tenant id is empty"), "{}", reason(2));
-    assert!(reason(3).contains("must start with a letter or a digit"), "{}", reason(3));
+    assert!(
+        reason(3).contains("must start with a letter or a digit"),
+        "{}",
+        reason(3)
+    );
     assert!(reason(4).contains("the limit is 63"), "{}", reason(4));
-    assert!(reason(7).contains("missing field `tenant`"), "{}", reason(7));
+    assert!(
+        reason(7).contains("missing field `tenant`"),
+        "{}",
+        reason(7)
+    );
     assert!(reason(9).contains("unknown field `scope`"), "{}", reason(9));
     assert_eq!(queue.len().await.unwrap(), 0);
     assert_eq!(worker.in_flight().await.unwrap(), 0);
@@ -330,10 +347,10 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _: Context<'_, S>) {
         let mut fields = BTreeMap::new();
         attrs.record(&mut Fields(&mut fields));
-        self.spans.lock().unwrap().insert(
-            id.into_u64(),
-            (attrs.metadata().name().to_owned(), fields),
-        );
+        self.spans
+            .lock()
+            .unwrap()
+            .insert(id.into_u64(), (attrs.metadata().name().to_owned(), fields));
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
