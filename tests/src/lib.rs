@@ -35,6 +35,10 @@ pub struct CoreReadme;
 #[cfg(doctest)]
 pub struct BulkWrites;
 
+#[doc = include_str!("../../docs/jobs.md")]
+#[cfg(doctest)]
+pub struct JobsDoc;
+
 #[doc = include_str!("../../docs/schema-drift.md")]
 #[cfg(doctest)]
 pub struct SchemaDrift;
