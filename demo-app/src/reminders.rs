@@ -10,7 +10,7 @@
 //!
 //! Enqueueing needs each tenant's [`TenantScope`] (a
 //! [`TenantJob`] is made only from one). The tenants are read from the global
-//! `tenants` directory and [`directory_scope`] mints one scope per tenant
+//! `tenants` directory and `directory_scope` mints one scope per tenant
 //! listed there: like the outbox worker's, it is a trust boundary of its own
 //! (the tenant comes from the directory, not from a request), kept to that
 //! one greppable call site. When tenant-core's cross-tenant capability

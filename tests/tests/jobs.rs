@@ -46,6 +46,10 @@ struct Probe {
     seq: u32,
 }
 
+/// What a handler saw: the job's tenant, the scope's tenant, `tenant|email`
+/// of each row it read, the job's sequence number.
+type Seen = (String, String, Vec<String>, u32);
+
 #[tokio::test]
 async fn interleaved_tenants_on_one_worker_never_cross() {
     let db = sqlite_db().await;
@@ -75,8 +79,7 @@ async fn interleaved_tenants_on_one_worker_never_cross() {
             .unwrap();
     }
 
-    // (job's tenant, scope's tenant, tenants of the rows it read, seq)
-    let seen: Arc<Mutex<Vec<(String, String, Vec<String>, u32)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let handler = |scope: TenantScope, job: Probe| {
         let db = db.clone();
         let seen = Arc::clone(&seen);
@@ -97,7 +100,7 @@ async fn interleaved_tenants_on_one_worker_never_cross() {
     assert_eq!(report.done, JOBS as usize, "{report:?}");
     assert_eq!(report.retried + report.dead_lettered, 0, "{report:?}");
 
-    let seen = seen.lock().unwrap();
+    let seen = seen.lock().unwrap().clone();
     assert_eq!(seen.len(), JOBS as usize);
     let mut per_tenant: HashMap<&str, usize> = HashMap::new();
     for (i, (expect, actual, owners, seq)) in seen.iter().enumerate() {
@@ -321,12 +324,18 @@ async fn the_job_outcome_names_the_tenant() {
 
 // --- spans ----------------------------------------------------------------
 
-/// Every span's name and fields, and every event's message with the fields
-/// of the spans it happened in.
+/// A span's name and fields.
+type SpanFields = (String, BTreeMap<String, String>);
+
+/// An event's message and the spans around it.
+type EventSpans = (String, Vec<SpanFields>);
+
+/// Every span's name and fields, and every event's message with the spans
+/// it happened in, innermost first.
 #[derive(Clone, Default)]
 struct Capture {
-    spans: Arc<Mutex<HashMap<u64, (String, BTreeMap<String, String>)>>>,
-    events: Arc<Mutex<Vec<(String, Vec<(String, BTreeMap<String, String>)>)>>>,
+    spans: Arc<Mutex<HashMap<u64, SpanFields>>>,
+    events: Arc<Mutex<Vec<EventSpans>>>,
 }
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
