@@ -72,6 +72,13 @@ pub enum ReminderError {
 }
 
 /// Checks that `month` is `YYYY-MM` (month 01-12).
+///
+/// ```
+/// use demo_app::reminders::parse_month;
+/// assert_eq!(parse_month("2026-11").unwrap(), "2026-11");
+/// assert!(parse_month("2026-13").is_err());
+/// assert!(parse_month("2026-1").is_err());
+/// ```
 pub fn parse_month(month: &str) -> Result<String, ReminderError> {
     chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .ok()
