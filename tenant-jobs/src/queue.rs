@@ -348,10 +348,25 @@ impl<J> JobQueue<J> {
     /// ```
     pub async fn purge(&self) -> Result<(), JobError> {
         let mut conn = self.conn();
-        let mut keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:processing:*", self.prefix))
-            .query_async(&mut conn)
-            .await?;
+        // SCAN, not KEYS: it does not block the server on a large keyspace.
+        // (Queue names hold no glob characters.)
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(format!("{}:processing:*", self.prefix))
+                .arg("COUNT")
+                .arg(500)
+                .query_async(&mut conn)
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
         keys.push(self.pending_key());
         keys.push(self.dead_key());
         redis::cmd("DEL")

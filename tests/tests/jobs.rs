@@ -322,6 +322,58 @@ async fn the_job_outcome_names_the_tenant() {
     queue.purge().await.unwrap();
 }
 
+#[tokio::test]
+async fn run_takes_jobs_as_they_come_and_finishes_the_current_one_at_shutdown() {
+    let queue = queue::<u32>("run").await;
+    let worker = fast(&queue).name("runner").unwrap();
+    let ran: Arc<Mutex<Vec<(String, u32)>>> = Arc::default();
+    let (started_tx, started_rx) = tokio::sync::mpsc::unbounded_channel::<u32>();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let handler = {
+        let ran = Arc::clone(&ran);
+        move |scope: TenantScope, n: u32| {
+            let ran = Arc::clone(&ran);
+            let started = started_tx.clone();
+            async move {
+                started.send(n).unwrap();
+                // Slow enough for the shutdown to arrive mid-job.
+                tokio::time::sleep(Duration::from_millis(150)).await;
+                ran.lock().unwrap().push((scope.tenant_id().to_string(), n));
+                Ok::<_, String>(())
+            }
+        }
+    };
+    let running = tokio::spawn({
+        let worker = fast(&queue).name("runner").unwrap();
+        async move {
+            worker
+                .run(handler, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        }
+    });
+    let mut started = started_rx;
+    for (n, t) in [(1, "acme"), (2, "globex"), (3, "acme")] {
+        queue.enqueue(TenantJob::new(&scope(t), n)).await.unwrap();
+        assert_eq!(started.recv().await, Some(n));
+    }
+    // Job 3 is under way: the shutdown lets it finish, then the worker stops.
+    stop_tx.send(()).unwrap();
+    running.await.unwrap().unwrap();
+    assert_eq!(
+        *ran.lock().unwrap(),
+        vec![
+            ("acme".to_owned(), 1),
+            ("globex".to_owned(), 2),
+            ("acme".to_owned(), 3)
+        ]
+    );
+    assert_eq!(worker.in_flight().await.unwrap(), 0);
+    assert_eq!(queue.len().await.unwrap(), 0);
+    queue.purge().await.unwrap();
+}
+
 // --- spans ----------------------------------------------------------------
 
 /// A span's name and fields.
