@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `doctor`,
-//! `snapshot` and `tenant ...`, on `sqlite:`, `postgres://` or `mysql://` (`--database-url`).
+//! `snapshot`, `tenant ...` and `jobs ...` (background jobs on Redis), on `sqlite:`, `postgres://` or `mysql://` (`--database-url`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -93,6 +93,65 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Background jobs on Redis: monthly invoice reminders (the only
+    /// commands that need Redis).
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+/// `jobs ...`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Queue one invoice-reminder job per tenant of the directory.
+    EnqueueReminders {
+        /// The queue.
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// The month the reminders are for, `YYYY-MM` (default: this month, UTC).
+        #[arg(long)]
+        month: Option<String>,
+    },
+    /// Run the reminder jobs: each counts its tenant's open invoices and
+    /// prints a reminder. Runs until Ctrl-C, or until the queue is empty
+    /// with `--drain`.
+    Work {
+        /// The queue.
+        #[command(flatten)]
+        queue: QueueArgs,
+        /// Stop when the queue stays empty for a second.
+        #[arg(long)]
+        drain: bool,
+        /// The worker's name: a restarted worker with the same name takes
+        /// back the jobs it had not finished.
+        #[arg(long, default_value = "reminder-worker")]
+        name: String,
+    },
+}
+
+/// Where the job queue is.
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    /// Redis URL.
+    #[arg(
+        long,
+        env = "REDIS_URL",
+        hide_env_values = true,
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    pub redis_url: String,
+    /// Queue name (1-100 of `A-Z a-z 0-9 _ - . :`).
+    #[arg(long, default_value = crate::reminders::DEFAULT_QUEUE)]
+    pub queue: String,
+}
+
+impl QueueArgs {
+    async fn open(
+        &self,
+    ) -> Result<tenant_jobs::JobQueue<crate::reminders::InvoiceReminder>, String> {
+        tenant_jobs::JobQueue::connect(&self.redis_url, &self.queue)
+            .await
+            .map_err(|e| format!("cannot open the job queue {:?}: {e}", self.queue))
+    }
 }
 
 /// `tenant ...`.
@@ -266,6 +325,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Some(Command::Doctor) => doctor(&db).await,
         Some(Command::Snapshot { out }) => snapshot(&db, &out).await,
         Some(Command::Tenant(command)) => tenant(&db, command).await,
+        Some(Command::Jobs(command)) => jobs(&db, command).await,
     };
     db.close().await;
     result
@@ -358,6 +418,49 @@ async fn tenant(db: &TenantDb, command: TenantCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("new API key for {id} (the old key no longer works; shown once):");
             println!("{}", key.expose());
+        }
+    }
+    Ok(())
+}
+
+async fn jobs(db: &TenantDb, command: JobsCommand) -> Result<(), String> {
+    use crate::reminders;
+    match command {
+        JobsCommand::EnqueueReminders { queue, month } => {
+            let month = month.unwrap_or_else(|| chrono::Utc::now().format("%Y-%m").to_string());
+            let month = reminders::parse_month(&month).map_err(|e| e.to_string())?;
+            let jobs = queue.open().await?;
+            let tenants = reminders::enqueue_reminders(db, &jobs, &month)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "queued {} reminder job(s) for {month} on {:?}",
+                tenants.len(),
+                queue.queue
+            );
+        }
+        JobsCommand::Work { queue, drain, name } => {
+            let jobs = queue.open().await?;
+            let worker = tenant_jobs::Worker::new(jobs)
+                .name(&name)
+                .map_err(|e| e.to_string())?;
+            let handler = |scope: tenant_core::TenantScope, job: reminders::InvoiceReminder| async move {
+                let reminder = reminders::remind(db, &scope, job).await?;
+                println!("{reminder}");
+                Ok::<_, tenant_core::Error>(())
+            };
+            if drain {
+                let report = worker.drain(handler).await.map_err(|e| e.to_string())?;
+                println!(
+                    "done: {} reminder(s), {} retried, {} dead-lettered",
+                    report.done, report.retried, report.dead_lettered
+                );
+            } else {
+                worker
+                    .run(handler, shutdown_signal())
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
         }
     }
     Ok(())

@@ -34,6 +34,7 @@ pub mod metering;
 pub mod models;
 pub mod outbox;
 pub mod rate_limit;
+pub mod reminders;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

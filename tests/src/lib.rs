@@ -38,6 +38,9 @@ pub struct BulkWrites;
 #[doc = include_str!("../../docs/cross-tenant.md")]
 #[cfg(doctest)]
 pub struct CrossTenantDoc;
+#[doc = include_str!("../../docs/jobs.md")]
+#[cfg(doctest)]
+pub struct JobsDoc;
 
 #[doc = include_str!("../../docs/schema-drift.md")]
 #[cfg(doctest)]

@@ -25,6 +25,8 @@ fn ui() {
     t.compile_fail("ui/relations/*.rs");
     // 8. Cross-tenant reads and the raw pool without the capability.
     t.compile_fail("ui/cross_tenant/*.rs");
+    // 8. Background jobs without their tenant (tenant-jobs).
+    t.compile_fail("ui/jobs/*.rs");
     // Programs that must compile.
     t.pass("ui/pass/*.rs");
 }
