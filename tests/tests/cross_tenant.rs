@@ -306,6 +306,17 @@ async fn every_use_is_audited_exactly_once_with_its_reason_and_call_site() {
             .all(|e| e["reason"] == "monthly billing export")
     );
 
+    // A tenant's scope from the capability: audited with the tenant.
+    let acme = admin.scope(id("acme")).expect("scope");
+    assert_eq!(Invoice::query(&acme).count(&db).await.expect("count"), 3);
+    let events = audit.take();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0]["kind"], "scope");
+    assert_eq!(events[0]["tenants"], "acme");
+    let blank = CrossTenant::audited(" ");
+    assert!(matches!(blank.scope(id("acme")), Err(Error::MissingReason)));
+    assert!(matches!(admin.scope(0_i64), Err(Error::InvalidTenantId(_))));
+
     // Scoped work is never audited; a refused use is not a use.
     Invoice::query(&scope("acme"))
         .count(&db)
