@@ -15,7 +15,7 @@ use tenant_core::{TenantId, TenantScope};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{TenantRateLimiter, TenantRejection, TenantResolver};
+use crate::{TenantChain, TenantRateLimiter, TenantRejection, TenantResolver};
 
 /// Records `tenant` in the current span's `tenant` field (a span without
 /// that field is left as it is).
@@ -158,9 +158,9 @@ where
 }
 
 /// A tower layer that resolves the tenant of every request once, before
-/// the handler: it runs the [`TenantResolver`] (a credential, or a
-/// [`TenantChain`](crate::TenantChain) of a credential and hints), records
-/// the tenant in the current span's `tenant` field, applies the
+/// the handler: it runs the [`TenantChain`]'s credential, records the
+/// tenant in the current span's `tenant` field (once), checks the chain's
+/// hints, applies the
 /// [rate limit](TenantLayer::rate_limit), then stores the request's
 /// [`Authenticated`] and [`TenantScope`] in its extensions for the
 /// [`Authenticated`] and [`Scope`] extractors. A refused request is answered
@@ -187,39 +187,50 @@ where
 ///     .route("/health", get(|| async { "ok" }));
 /// ```
 pub struct TenantLayer<R: TenantResolver> {
-    resolver: Arc<R>,
+    chain: Arc<TenantChain<R>>,
     limiter: Option<Arc<TenantRateLimiter<R::Info>>>,
 }
 
 impl<R: TenantResolver> Clone for TenantLayer<R> {
     fn clone(&self) -> Self {
         TenantLayer {
-            resolver: Arc::clone(&self.resolver),
+            chain: Arc::clone(&self.chain),
             limiter: self.limiter.clone(),
         }
     }
 }
 
-impl<R: TenantResolver + std::fmt::Debug> std::fmt::Debug for TenantLayer<R> {
+impl<R: TenantResolver> std::fmt::Debug for TenantLayer<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TenantLayer")
-            .field("resolver", &self.resolver)
+            .field("chain", &self.chain)
             .field("rate_limited", &self.limiter.is_some())
             .finish()
     }
 }
 
 impl<R: TenantResolver> TenantLayer<R> {
-    /// A layer that resolves the tenant with `resolver`.
+    /// A layer that resolves the tenant with `chain`: a [`TenantChain`],
+    /// or a credential alone.
     ///
     /// ```
-    /// let layer = tenant_axum::TenantLayer::new(
-    ///     tenant_axum::JwtResolver::hs256(b"a secret of 32 bytes or more....."),
+    /// use tenant_axum::{HeaderHint, JwtResolver, TenantChain, TenantLayer};
+    ///
+    /// let alone = TenantLayer::new(JwtResolver::hs256(b"a secret of 32 bytes or more....."));
+    /// let chained = TenantLayer::new(
+    ///     TenantChain::new(JwtResolver::hs256(b"a secret of 32 bytes or more....."))
+    ///         .hint(HeaderHint::x_tenant_id()),
     /// );
     /// ```
-    pub fn new(resolver: R) -> Self {
+    ///
+    /// A hint alone is no credential:
+    ///
+    /// ```compile_fail,E0277
+    /// let layer = tenant_axum::TenantLayer::new(tenant_axum::HeaderHint::x_tenant_id());
+    /// ```
+    pub fn new(chain: impl Into<TenantChain<R>>) -> Self {
         TenantLayer {
-            resolver: Arc::new(resolver),
+            chain: Arc::new(chain.into()),
             limiter: None,
         }
     }
@@ -316,8 +327,9 @@ async fn authenticate<R: TenantResolver>(
     layer: &TenantLayer<R>,
     parts: &Parts,
 ) -> Result<Authenticated<R::Info>, TenantRejection> {
-    let resolved = layer.resolver.resolve(parts).await?;
-    record_tenant(resolved.tenant_id());
+    // The credential selects the tenant (recorded in the span), the hints
+    // may only refuse.
+    let resolved = layer.chain.resolve(parts).await?;
     if let Some(limiter) = &layer.limiter {
         limiter.check(&resolved)?;
     }

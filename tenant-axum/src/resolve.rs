@@ -83,7 +83,8 @@ impl<I> Resolved<I> {
 
 /// A strategy that selects the tenant of a request from a credential it
 /// verifies: [`ApiKeyResolver`](crate::ApiKeyResolver),
-/// [`JwtResolver`](crate::JwtResolver), a [`TenantChain`], or your own.
+/// [`JwtResolver`](crate::JwtResolver), or your own; a [`TenantChain`] holds
+/// exactly one.
 ///
 /// Implementing it is a trust decision: whatever `resolve` returns becomes
 /// the request's [`TenantScope`](tenant_core::TenantScope). Hints (a header,
@@ -208,7 +209,10 @@ pub fn hint_names(hint: &str, tenant: &TenantId) -> bool {
 /// The credential (a [`TenantResolver`]) selects the tenant; each hint can
 /// then only refuse (403) a request that names another tenant. A chain
 /// cannot be built from hints alone: [`TenantChain::new`] takes a
-/// credential, and hints are not credentials.
+/// credential, and hints are not credentials. A chain is not itself a
+/// credential, so it holds exactly one. Give it to
+/// [`TenantLayer::new`](crate::TenantLayer::new) (a credential alone
+/// converts into a chain without hints).
 ///
 /// ```
 /// use tenant_axum::{HeaderHint, JwtResolver, SubdomainHint, TenantChain};
@@ -261,10 +265,20 @@ impl<R> std::fmt::Debug for TenantChain<R> {
     }
 }
 
-impl<R: TenantResolver> TenantResolver for TenantChain<R> {
-    type Info = R::Info;
+impl<R: TenantResolver> From<R> for TenantChain<R> {
+    /// A chain of `credential` alone, without hints.
+    fn from(credential: R) -> Self {
+        TenantChain::new(credential)
+    }
+}
 
-    async fn resolve(&self, parts: &Parts) -> Result<Resolved<R::Info>, TenantRejection> {
+impl<R: TenantResolver> TenantChain<R> {
+    /// Runs the credential, records its tenant in the current span, then
+    /// checks every hint.
+    pub(crate) async fn resolve(
+        &self,
+        parts: &Parts,
+    ) -> Result<Resolved<R::Info>, TenantRejection> {
         let resolved = self.credential.resolve(parts).await?;
         // Recorded before the hints, so a refused request's log line names
         // the tenant whose credential it carried.
