@@ -73,3 +73,11 @@ pub use resolve::{Resolved, TenantChain, TenantHint, TenantResolver, hint_names}
 
 pub use governor;
 pub use jsonwebtoken;
+
+#[doc = include_str!("../../docs/axum.md")]
+#[cfg(doctest)]
+pub struct Guide;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct Readme;
