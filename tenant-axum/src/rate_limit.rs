@@ -18,6 +18,13 @@ const RETAIN_EVERY: u64 = 4096;
 
 type QuotaOf<I> = dyn Fn(&Resolved<I>) -> Option<Quota> + Send + Sync;
 
+/// A quota's identity (`Quota` is not `Hash`): burst size and replenish
+/// interval.
+type QuotaKey = (u32, Duration);
+
+/// One keyed limiter per quota.
+type Limiters = HashMap<QuotaKey, Arc<DefaultKeyedRateLimiter<TenantId>>>;
+
 /// Per-tenant rate limits, checked by the [`TenantLayer`](crate::TenantLayer)
 /// after the tenant is resolved: a tenant over its quota gets 429 with
 /// `Retry-After`; other tenants are unaffected.
@@ -46,7 +53,7 @@ type QuotaOf<I> = dyn Fn(&Resolved<I>) -> Option<Quota> + Send + Sync;
 /// ```
 pub struct TenantRateLimiter<I> {
     quota_of: Box<QuotaOf<I>>,
-    limiters: Mutex<HashMap<(u32, Duration), Arc<DefaultKeyedRateLimiter<TenantId>>>>,
+    limiters: Mutex<Limiters>,
     checks: AtomicU64,
 }
 

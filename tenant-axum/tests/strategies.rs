@@ -2,6 +2,8 @@
 //! never yields a default tenant, and a correct credential with agreeing
 //! hints reaches the handler with the right scope.
 
+#![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
+
 mod common;
 
 use axum::Router;

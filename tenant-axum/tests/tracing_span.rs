@@ -1,6 +1,8 @@
 //! The layer records the tenant in the request's span (`tenant` field),
 //! captured with a test subscriber.
 
+#![allow(clippy::unwrap_used, unreachable_pub, missing_docs)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};
