@@ -1,6 +1,7 @@
 //! The tower layer that resolves the tenant once per request, and the
 //! extractors that hand it to handlers.
 
+use std::any::Any;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +16,7 @@ use tenant_core::{TenantId, TenantScope};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{TenantChain, TenantRateLimiter, TenantRejection, TenantResolver};
+use crate::{IntoTenantChain, TenantChain, TenantRateLimiter, TenantRejection, TenantResolver};
 
 /// Records `tenant` in the current span's `tenant` field (a span without
 /// that field is left as it is).
@@ -186,12 +187,15 @@ where
 ///     .route_layer(TenantLayer::new(chain))
 ///     .route("/health", get(|| async { "ok" }));
 /// ```
-pub struct TenantLayer<R: TenantResolver> {
+pub struct TenantLayer<R> {
     chain: Arc<TenantChain<R>>,
-    limiter: Option<Arc<TenantRateLimiter<R::Info>>>,
+    /// A `TenantRateLimiter<R::Info>`, type-erased so that the struct needs
+    /// no bound on `R` (a layer built from a hint is then one compiler
+    /// error, not two).
+    limiter: Option<Arc<dyn Any + Send + Sync>>,
 }
 
-impl<R: TenantResolver> Clone for TenantLayer<R> {
+impl<R> Clone for TenantLayer<R> {
     fn clone(&self) -> Self {
         TenantLayer {
             chain: Arc::clone(&self.chain),
@@ -200,7 +204,7 @@ impl<R: TenantResolver> Clone for TenantLayer<R> {
     }
 }
 
-impl<R: TenantResolver> std::fmt::Debug for TenantLayer<R> {
+impl<R> std::fmt::Debug for TenantLayer<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TenantLayer")
             .field("chain", &self.chain)
@@ -209,7 +213,7 @@ impl<R: TenantResolver> std::fmt::Debug for TenantLayer<R> {
     }
 }
 
-impl<R: TenantResolver> TenantLayer<R> {
+impl<R> TenantLayer<R> {
     /// A layer that resolves the tenant with `chain`: a [`TenantChain`],
     /// or a credential alone.
     ///
@@ -228,13 +232,15 @@ impl<R: TenantResolver> TenantLayer<R> {
     /// ```compile_fail,E0277
     /// let layer = tenant_axum::TenantLayer::new(tenant_axum::HeaderHint::x_tenant_id());
     /// ```
-    pub fn new(chain: impl Into<TenantChain<R>>) -> Self {
+    pub fn new<C: IntoTenantChain<Credential = R>>(chain: C) -> Self {
         TenantLayer {
-            chain: Arc::new(chain.into()),
+            chain: Arc::new(chain.into_chain()),
             limiter: None,
         }
     }
+}
 
+impl<R: TenantResolver> TenantLayer<R> {
     /// Applies `limiter` to every resolved request (429 with `Retry-After`
     /// once a tenant's quota is used up). Pass an `Arc` to share one limiter
     /// between layers or keep it across rebuilt routers.
@@ -248,7 +254,8 @@ impl<R: TenantResolver> TenantLayer<R> {
     ///     .rate_limit(TenantRateLimiter::uniform(Quota::per_second(NonZeroU32::new(10).unwrap())));
     /// ```
     pub fn rate_limit(mut self, limiter: impl Into<Arc<TenantRateLimiter<R::Info>>>) -> Self {
-        self.limiter = Some(limiter.into());
+        let limiter: Arc<TenantRateLimiter<R::Info>> = limiter.into();
+        self.limiter = Some(limiter);
         self
     }
 }
@@ -331,6 +338,10 @@ async fn authenticate<R: TenantResolver>(
     // may only refuse.
     let resolved = layer.chain.resolve(parts).await?;
     if let Some(limiter) = &layer.limiter {
+        // `rate_limit` stored a limiter of exactly this type.
+        let limiter = limiter
+            .downcast_ref::<TenantRateLimiter<R::Info>>()
+            .ok_or(TenantRejection::Internal)?;
         limiter.check(&resolved)?;
     }
     let (tenant_id, info) = resolved.into_parts();

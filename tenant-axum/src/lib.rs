@@ -69,7 +69,7 @@ pub use jwt::{JwtClaims, JwtResolver};
 pub use layer::{Authenticated, Scope, TenantLayer, TenantService};
 pub use rate_limit::TenantRateLimiter;
 pub use rejection::TenantRejection;
-pub use resolve::{Resolved, TenantChain, TenantHint, TenantResolver, hint_names};
+pub use resolve::{IntoTenantChain, Resolved, TenantChain, TenantHint, TenantResolver, hint_names};
 
 pub use governor;
 pub use jsonwebtoken;

@@ -265,10 +265,41 @@ impl<R> std::fmt::Debug for TenantChain<R> {
     }
 }
 
-impl<R: TenantResolver> From<R> for TenantChain<R> {
-    /// A chain of `credential` alone, without hints.
-    fn from(credential: R) -> Self {
-        TenantChain::new(credential)
+/// What [`TenantLayer::new`](crate::TenantLayer::new) takes: a
+/// [`TenantChain`], or a credential alone (a chain without hints).
+///
+/// ```
+/// use tenant_axum::{IntoTenantChain, JwtResolver, TenantChain};
+///
+/// let chain: TenantChain<JwtResolver> =
+///     JwtResolver::hs256(b"a secret of 32 bytes or more.....").into_chain();
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a credential: it cannot select the tenant",
+    label = "this does not verify a credential",
+    note = "give the layer a credential (`ApiKeyResolver`, `JwtResolver`, or a `TenantResolver` of your own), or a chain that starts with one: `TenantLayer::new(TenantChain::new(credential).hint(HeaderHint::x_tenant_id()))`"
+)]
+pub trait IntoTenantChain {
+    /// The chain's credential.
+    type Credential: TenantResolver;
+
+    /// The chain.
+    fn into_chain(self) -> TenantChain<Self::Credential>;
+}
+
+impl<R: TenantResolver> IntoTenantChain for R {
+    type Credential = R;
+
+    fn into_chain(self) -> TenantChain<R> {
+        TenantChain::new(self)
+    }
+}
+
+impl<R: TenantResolver> IntoTenantChain for TenantChain<R> {
+    type Credential = R;
+
+    fn into_chain(self) -> TenantChain<R> {
+        self
     }
 }
 
