@@ -3,7 +3,7 @@
 //!
 //! Every tenant's invoices live in one `invoices` table with a `tenant_id`
 //! column. The tenant of a request comes only from its API key (see
-//! [`auth::Tenant`]); handlers query through the scope the extractor hands
+//! [`auth::tenant_layer`], built on `tenant-axum`, and [`auth::Tenant`]); handlers query through the scope the extractor hands
 //! them, so another tenant's invoice is not found rather than leaked.
 //!
 //! The library exposes the pieces that `main.rs` wires together, so tests can
@@ -33,7 +33,6 @@ pub mod extract;
 pub mod metering;
 pub mod models;
 pub mod outbox;
-pub mod rate_limit;
 pub mod reminders;
 pub mod routes;
 pub mod state;
@@ -71,8 +70,10 @@ use crate::routes::{customers, invoices, usage};
 /// | `GET /api/usage` | usage against the plan |
 /// | `GET /api/reports/revenue?group=` | invoices and revenue per status and/or month |
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(routes::health))
+    // Every /api route sits behind the tenant layer: the API key selects
+    // the tenant before any handler runs. `route_layer`, so that unmatched
+    // paths and wrong methods answer 404/405 without a credential.
+    let api = Router::new()
         .route("/api/invoices", post(invoices::create).get(invoices::list))
         .route(
             "/api/invoices/batch",
@@ -89,6 +90,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/customers/{id}/invoices", get(customers::invoices))
         .route("/api/usage", get(usage::show))
         .route("/api/reports/revenue", get(routes::reports::revenue))
+        .route_layer(auth::tenant_layer(&state));
+    Router::new()
+        .route("/health", get(routes::health))
+        .merge(api)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))

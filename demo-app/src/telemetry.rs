@@ -31,8 +31,8 @@ pub fn init() {
 }
 
 /// Middleware: runs the request inside a `request` span and logs its outcome.
-/// The [`Tenant`](crate::auth::Tenant) extractor fills the span's `tenant`
-/// field and [`InvoiceId`](crate::extract::InvoiceId) its `invoice_id`.
+/// The tenant layer ([`tenant_layer`](crate::auth::tenant_layer)) fills the
+/// span's `tenant` field and [`InvoiceId`](crate::extract::InvoiceId) its `invoice_id`.
 ///
 /// Added with `Router::layer`, so it runs after routing and sees the
 /// [`MatchedPath`].

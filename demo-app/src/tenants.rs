@@ -23,8 +23,8 @@ pub enum AdminError {
     #[error("no tenant `{0}`")]
     NotFound(TenantId),
     /// The operating system gave no random bytes for a key.
-    #[error("cannot generate an API key: {0}")]
-    Random(getrandom::Error),
+    #[error(transparent)]
+    Random(#[from] tenant_axum::KeyGenerationError),
     /// The database failed.
     #[error(transparent)]
     Database(#[from] Error),
@@ -46,7 +46,7 @@ pub async fn create_tenant(
     id: TenantId,
     plan: Plan,
 ) -> Result<CreatedTenant, AdminError> {
-    let api_key = ApiKey::generate().map_err(AdminError::Random)?;
+    let api_key = ApiKey::generate()?;
     // The tenant is being created here, by an administrator: this is the
     // one place outside the request extractor that makes a scope.
     let scope = TenantScope::new(id);
@@ -80,7 +80,7 @@ pub async fn list_tenants(db: &TenantDb) -> Result<Vec<TenantRecord>, Error> {
 
 /// Replaces the API key of tenant `id`; the old key stops working at once.
 pub async fn rotate_key(db: &TenantDb, id: TenantId) -> Result<ApiKey, AdminError> {
-    let api_key = ApiKey::generate().map_err(AdminError::Random)?;
+    let api_key = ApiKey::generate()?;
     let changed = TenantRecord::update()
         .set(TenantRecord::API_KEY_HASH, api_key.hash())
         .filter(TenantRecord::ID.eq(id))
