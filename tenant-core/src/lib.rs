@@ -240,7 +240,7 @@ pub mod __private {
     pub use crate::backend::{Backend, Driver};
     pub use crate::render::SqlCell;
 
-    pub use crate::raw::{RawModel, RawParam, RawPiece, SameKey, ScopeFits, raw_model};
+    pub use crate::raw::{RawModel, RawParam, RawPiece, RawScope, SameKey, ScopeFits, raw_model};
 
     pub use crate::bulk::{InsertMany, Upsert};
     pub use crate::condition::{Column, NotNull, Null, PrimaryKey, TenantColumn};

@@ -89,18 +89,46 @@ impl<M, K> ScopeFits<M, K> for Global {
 )]
 pub trait SameKey<K> {}
 
-impl<K> SameKey<K> for K {}
+// One impl per key type rather than `impl<K> SameKey<K> for K`: a single
+// generic impl would be read as a type equality, reported without the
+// message above.
+impl SameKey<crate::tenant::TenantId> for crate::tenant::TenantId {}
+impl SameKey<i64> for i64 {}
+impl SameKey<i32> for i32 {}
+#[cfg(feature = "uuid")]
+impl SameKey<uuid::Uuid> for uuid::Uuid {}
+// A second impl for every key type, so that a key type alone never
+// decides the scope's key by inference (it is read from the scope).
+#[diagnostic::do_not_recommend]
+impl<K: TenantKey> SameKey<Unmatched> for K {}
+
+/// Never a scope's key: see the impls of [`SameKey`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Unmatched {}
+
+/// A scope, by its key type (the bound below reads the key from the
+/// scope's type, so the model cannot steer its inference).
+#[doc(hidden)]
+pub trait RawScope {
+    /// The scope's key type.
+    type Key;
+}
+
+impl<K: TenantKey> RawScope for TenantScope<K> {
+    type Key = K;
+}
 
 /// The facts of `{M}` in a statement scoped by `scope`; fails to compile
 /// unless `M` is a model whose key type fits the scope.
 #[doc(hidden)]
-pub fn raw_model<M: Model, K: TenantKey>(_scope: &TenantScope<K>) -> RawModel
+pub fn raw_model<M: Model, S: RawScope>(_scope: &S) -> RawModel
 where
-    M::Scope: ScopeFits<M, K>,
+    M::Scope: ScopeFits<M, S::Key>,
 {
     RawModel {
         table: M::TABLE,
-        scoped: <M::Scope as ScopeFits<M, K>>::SCOPED,
+        scoped: <M::Scope as ScopeFits<M, S::Key>>::SCOPED,
         sql: M::sql,
     }
 }
