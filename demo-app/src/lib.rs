@@ -69,6 +69,7 @@ use crate::routes::{customers, invoices, usage};
 /// | `GET /api/customers/{id}/invoices` | a customer's invoices (a join) |
 /// | `GET /api/usage` | usage against the plan |
 /// | `GET /api/reports/revenue?group=` | invoices and revenue per status and/or month |
+/// | `GET /api/reports/ranked-invoices?min_cents=` | invoices ranked by amount (raw SQL, `query_as!`) |
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(routes::health))
@@ -88,6 +89,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/customers/{id}/invoices", get(customers::invoices))
         .route("/api/usage", get(usage::show))
         .route("/api/reports/revenue", get(routes::reports::revenue))
+        .route(
+            "/api/reports/ranked-invoices",
+            get(routes::reports::ranked_invoices),
+        )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
