@@ -39,6 +39,10 @@ pub struct BulkWrites;
 #[cfg(doctest)]
 pub struct SchemaDrift;
 
+#[doc = include_str!("../../docs/raw-sql.md")]
+#[cfg(doctest)]
+pub struct RawSql;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
