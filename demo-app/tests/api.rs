@@ -270,9 +270,15 @@ async fn ranked_invoices_report_ranks_within_the_tenant(backend: Backend) {
     let reply = srv
         .get(&acme, "/api/reports/ranked-invoices?min_cents=500")
         .await;
-    assert_eq!(reply.body, json!([{"id": big, "amount_cents": 1200, "place": 1}]));
+    assert_eq!(
+        reply.body,
+        json!([{"id": big, "amount_cents": 1200, "place": 1}])
+    );
     let reply = srv.get(&globex, "/api/reports/ranked-invoices").await;
-    assert_eq!(reply.body, json!([{"id": other, "amount_cents": 9_999, "place": 1}]));
+    assert_eq!(
+        reply.body,
+        json!([{"id": other, "amount_cents": 9_999, "place": 1}])
+    );
     let reply = srv
         .get(&acme, "/api/reports/ranked-invoices?min_cents=x")
         .await;

@@ -188,9 +188,15 @@ mod row {
     label = "not readable with sqlx's `FromRow` on every enabled backend",
     note = "use a tuple of column types, e.g. `(i64, String)`, or a struct with `#[derive(sqlx::FromRow)]` whose fields are named like the query's columns"
 )]
-pub trait RawRow: Send + Unpin + 'static + row::SqliteRow + row::PostgresRow + row::MySqlRow {}
+pub trait RawRow:
+    Send + Unpin + 'static + row::SqliteRow + row::PostgresRow + row::MySqlRow
+{
+}
 
-impl<T> RawRow for T where T: Send + Unpin + 'static + row::SqliteRow + row::PostgresRow + row::MySqlRow {}
+impl<T> RawRow for T where
+    T: Send + Unpin + 'static + row::SqliteRow + row::PostgresRow + row::MySqlRow
+{
+}
 
 /// A raw query checked by [`query_as!`](crate::query_as!), scoped to one
 /// tenant; rows decode as `R`. Run it with [`fetch_all`](Self::fetch_all),

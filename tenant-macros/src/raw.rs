@@ -482,7 +482,10 @@ fn check_set_expr(expr: &SetExpr) -> Result<(), String> {
             check_set_expr(right)
         }
         SetExpr::Table(table) => Err(direct_table(
-            table.table_name.as_ref().map_or("TABLE", |t| t.value.as_str()),
+            table
+                .table_name
+                .as_ref()
+                .map_or("TABLE", |t| t.value.as_str()),
         )),
         SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
             Err(write_in_query())
@@ -519,7 +522,10 @@ impl Visitor for Walk {
         }
         let (names, bodies, recursive) = match &query.with {
             Some(with) => (
-                with.cte_tables.iter().map(|c| c.alias.name.clone()).collect(),
+                with.cte_tables
+                    .iter()
+                    .map(|c| c.alias.name.clone())
+                    .collect(),
                 with.cte_tables
                     .iter()
                     .map(|c| &*c.query as *const Query)
@@ -669,7 +675,8 @@ mod tests {
 
     #[test]
     fn pieces_keep_text_and_number_slots() {
-        let c = check("SELECT x FROM {Invoice} i, {Plan} WHERE x = ? AND y = '?'").unwrap();
+        let c =
+            check("SELECT x FROM {Invoice} i, {Plan} WHERE x = ? AND y = '?'").expect("accepted");
         assert_eq!(c.models, ["Invoice", "Plan"]);
         assert_eq!(c.params, 1);
         assert_eq!(
@@ -729,10 +736,16 @@ mod tests {
                 "writes",
             ),
             ("SELECT * FROM generate_series(1, 3)", "table function"),
-            ("SELECT query_to_xml('select * from invoices', true, true, '')", "refused"),
+            (
+                "SELECT query_to_xml('select * from invoices', true, true, '')",
+                "refused",
+            ),
             ("SELECT set_config('app.tenant_id', 'b', true)", "refused"),
             ("SELECT {Invoice}.id FROM {Invoice}", "stands for a table"),
-            ("SELECT * FROM {Invoice} WHERE id = $1", "write each parameter as `?`"),
+            (
+                "SELECT * FROM {Invoice} WHERE id = $1",
+                "write each parameter as `?`",
+            ),
             ("SELECT * FROM {Invoice i}", "does not name a model"),
             ("SELECT __tenant_model_0.id FROM {Invoice}", "reserved"),
             ("SELECT * INTO copy FROM {Invoice}", "INTO"),

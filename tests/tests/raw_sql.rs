@@ -8,7 +8,7 @@ use tenant_core::prelude::*;
 use tenant_core::query_as;
 use tenant_tests::every_backend;
 use tenant_tests::models::{
-    self, Invoice, NewInvoice, NewPayment, NewPlan, Payment, Plan, POSTGRES_SCHEMA,
+    self, Invoice, NewInvoice, NewPayment, NewPlan, POSTGRES_SCHEMA, Payment, Plan,
 };
 use tenant_tests::suites::scope;
 
@@ -138,7 +138,11 @@ async fn every_query_shape_returns_only_the_scopes_rows() {
             .fetch_all(db)
             .await
             .unwrap_or_else(|e| panic!("{name}: cte: {e}"));
-            assert_eq!(rows, [(email.clone(), 0), (email.clone(), 1)], "{name} {tenant}");
+            assert_eq!(
+                rows,
+                [(email.clone(), 0), (email.clone(), 1)],
+                "{name} {tenant}"
+            );
 
             // IN (subquery), EXISTS, and a UNION's two arms.
             let rows: Vec<(i64,)> = query_as!(
