@@ -725,6 +725,15 @@ mod tests {
     }
 
     #[test]
+    fn a_table_that_only_one_backend_reads_as_code_is_refused() {
+        // Standard SQL reads one string literal (`''` is a quote); MySQL
+        // reads `'\''` as a string, then a UNION over `invoices`.
+        let sql = "SELECT id FROM {Invoice} WHERE customer_email = '\\'' UNION SELECT id FROM invoices -- '";
+        let e = err(sql);
+        assert!(e.contains("names a table directly"), "{e}");
+    }
+
+    #[test]
     fn refuses_writes_statements_functions_and_misplaced_slots() {
         for (sql, says) in [
             ("UPDATE invoices SET amount_cents = 0", "is an UPDATE"),
