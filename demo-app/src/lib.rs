@@ -69,6 +69,7 @@ use crate::routes::{customers, invoices, usage};
 /// | `GET /api/customers/{id}/invoices` | a customer's invoices (a join) |
 /// | `GET /api/usage` | usage against the plan |
 /// | `GET /api/reports/revenue?group=` | invoices and revenue per status and/or month |
+/// | `GET /api/reports/ranked-invoices?min_cents=` | invoices ranked by amount (raw SQL, `query_as!`) |
 pub fn app(state: AppState) -> Router {
     // Every /api route sits behind the tenant layer: the API key selects
     // the tenant before any handler runs. `route_layer`, so that unmatched
@@ -90,6 +91,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/customers/{id}/invoices", get(customers::invoices))
         .route("/api/usage", get(usage::show))
         .route("/api/reports/revenue", get(routes::reports::revenue))
+        .route(
+            "/api/reports/ranked-invoices",
+            get(routes::reports::ranked_invoices),
+        )
         .route_layer(auth::tenant_layer(&state));
     Router::new()
         .route("/health", get(routes::health))

@@ -24,6 +24,7 @@ on_every_backend!(
     list_paginates_filters_and_caps_the_limit,
     get_patch_delete,
     revenue_report_groups_only_the_tenants_invoices,
+    ranked_invoices_report_ranks_within_the_tenant,
     another_tenants_invoice_is_404_and_untouched,
     missing_malformed_or_unknown_keys_are_401,
     tenant_hints_must_match_the_key,
@@ -245,6 +246,43 @@ async fn revenue_report_groups_only_the_tenants_invoices(backend: Backend) {
     );
     let reply = srv.get(&nobody, "/api/reports/revenue").await;
     assert_eq!(reply.body, json!({"groups": []}));
+    srv.stop().await;
+}
+
+async fn ranked_invoices_report_ranks_within_the_tenant(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let srv = TestServer::start(&db.url).await;
+    let acme = srv.tenant("acme", Plan::Pro).await;
+    let globex = srv.tenant("globex", Plan::Pro).await;
+    let big = srv.create_invoice(&acme, 1200).await;
+    let small = srv.create_invoice(&acme, 300).await;
+    // globex's larger invoice does not push acme's down the ranking.
+    let other = srv.create_invoice(&globex, 9_999).await;
+    let reply = srv.get(&acme, "/api/reports/ranked-invoices").await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert_eq!(
+        reply.body,
+        json!([
+            {"id": big, "amount_cents": 1200, "place": 1},
+            {"id": small, "amount_cents": 300, "place": 2},
+        ])
+    );
+    let reply = srv
+        .get(&acme, "/api/reports/ranked-invoices?min_cents=500")
+        .await;
+    assert_eq!(
+        reply.body,
+        json!([{"id": big, "amount_cents": 1200, "place": 1}])
+    );
+    let reply = srv.get(&globex, "/api/reports/ranked-invoices").await;
+    assert_eq!(
+        reply.body,
+        json!([{"id": other, "amount_cents": 9_999, "place": 1}])
+    );
+    let reply = srv
+        .get(&acme, "/api/reports/ranked-invoices?min_cents=x")
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
     srv.stop().await;
 }
 

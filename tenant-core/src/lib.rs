@@ -123,6 +123,7 @@ mod exec;
 mod model;
 mod params;
 mod query;
+mod raw;
 mod reference;
 mod relation;
 mod render;
@@ -158,6 +159,7 @@ pub use query::{
     Keyset, Left, NoAssignments, Numeric, Operand, Page, PerTenant, Projection, Select, SortOrder,
     Subquery, Summable, Summed, TenantProjection, Update, count,
 };
+pub use raw::{RawQuery, RawRow};
 pub use relation::Related;
 pub use tenant::{InvalidTenantId, MAX_TENANT_ID_LEN, TenantId, TenantKey, TenantScope};
 pub use value::{IntoValue, SqlType};
@@ -172,6 +174,53 @@ pub use tenant_macros::TenantProjection;
 
 #[doc(hidden)]
 pub use model::ModelSql;
+
+/// Raw SQL for what the builders cannot express, still tenant-checked:
+/// `query_as!(Row, &scope, "SQL", args..)` makes a [`RawQuery`].
+///
+/// - Tenant tables are named only through their model types in braces,
+///   `{Invoice}`; each runs as the model's scoped select, `(SELECT <columns>
+///   FROM "invoices" WHERE "invoices"."tenant_id" = $1)`, with the scope's
+///   tenant bound (a `#[tenant(global)]` model runs as its table). A
+///   tenant-owned model must be keyed like the scope.
+/// - The SQL is parsed at compile time (sqlparser, with the generic,
+///   PostgreSQL, SQLite and MySQL dialects) and refused unless it is one
+///   `SELECT`/`WITH` query whose every table is a `{Model}`, a CTE of the
+///   statement, a subquery or a parenthesized join: a table named directly
+///   (`FROM invoices`, `public.invoices`, in a subquery, a CTE, a UNION arm
+///   or a LATERAL join), a table function, a write, or a `?` count that does
+///   not match the values is a compile error.
+/// - Each `?` binds the Rust value that follows, in order (any column type,
+///   borrowed or owned, or a `&str`); placeholders are numbered per backend.
+/// - Rows decode as `Row`: a tuple of column types or a struct with
+///   `#[derive(sqlx::FromRow)]` ([`RawRow`]).
+///
+/// See `docs/raw-sql.md`.
+///
+/// ```
+/// # include!("doctest_setup.rs");
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), tenant_core::Error> {
+/// # let (db, acme, globex) = setup().await?;
+/// // Customers whose open invoices add up to more than `min`.
+/// let min = 1_000_i64;
+/// let rows: Vec<(String, i64)> = tenant_core::query_as!(
+///     (String, i64),
+///     &acme,
+///     "WITH open AS (SELECT customer_id, amount_cents FROM {Invoice} WHERE status = ?)
+///      SELECT c.email, SUM(o.amount_cents) AS total
+///      FROM open o JOIN {Customer} c ON c.id = o.customer_id
+///      GROUP BY c.email HAVING SUM(o.amount_cents) > ? ORDER BY c.email",
+///     "open",
+///     min,
+/// )
+/// .fetch_all(&db)
+/// .await?;
+/// assert_eq!(rows, [("bob@acme.test".to_owned(), 5000)]);
+/// # Ok(())
+/// # }
+/// ```
+pub use tenant_macros::query_as;
 
 extern crate self as tenant_core;
 
@@ -192,6 +241,8 @@ pub mod __private {
 
     pub use crate::backend::{Backend, Driver};
     pub use crate::render::SqlCell;
+
+    pub use crate::raw::{RawModel, RawParam, RawPiece, RawScope, SameKey, ScopeFits, raw_model};
 
     pub use crate::bulk::{InsertMany, Upsert};
     pub use crate::condition::{Column, NotNull, Null, PrimaryKey, TenantColumn};

@@ -66,10 +66,12 @@ pub mod kind {
     pub const JOIN: &str = "join";
     /// The lookup of a write's reference, in the write's transaction.
     pub const REFERENCE_LOOKUP: &str = "reference_lookup";
+    /// A raw query of `query_as!` (its `model`: the first `{Model}`'s table).
+    pub const RAW: &str = "raw";
 }
 
 /// Every value of the `kind` field.
-pub const KINDS: [&str; 11] = [
+pub const KINDS: [&str; 12] = [
     kind::SELECT,
     kind::COUNT,
     kind::FIND,
@@ -81,6 +83,7 @@ pub const KINDS: [&str; 11] = [
     kind::AGGREGATE,
     kind::JOIN,
     kind::REFERENCE_LOOKUP,
+    kind::RAW,
 ];
 
 /// The span of one statement, and when it was sent (only when the span is

@@ -15,6 +15,7 @@ mod ctxt;
 mod drift;
 mod expand;
 mod projection;
+mod raw;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -38,4 +39,13 @@ pub fn derive_tenant_model(input: TokenStream) -> TokenStream {
 pub fn derive_tenant_projection(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     projection::derive(&input).into()
+}
+
+/// Raw SQL whose tenant tables are named through their models:
+/// `query_as!(Row, &scope, "SELECT .. FROM {Invoice} i ..", args..)`.
+///
+/// See `tenant_core::query_as!` for the rules and an example.
+#[proc_macro]
+pub fn query_as(input: TokenStream) -> TokenStream {
+    raw::expand(input.into()).into()
 }

@@ -46,6 +46,10 @@ pub struct JobsDoc;
 #[cfg(doctest)]
 pub struct SchemaDrift;
 
+#[doc = include_str!("../../docs/raw-sql.md")]
+#[cfg(doctest)]
+pub struct RawSql;
+
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -338,6 +338,25 @@ async fn every_statement_has_its_span(name: &str, db: &TenantDb, capture: &Captu
         "{name}: global"
     );
 
+    // A raw query of `query_as!`: kind `raw`, its first model's table, the
+    // scope's tenant (on a row-level-security pool, in its own tenant
+    // transaction: still one span); the bound value in no field.
+    let rows: Vec<(i64,)> = tenant_core::query_as!(
+        (i64,),
+        &acme,
+        "SELECT i.id FROM {Invoice} i WHERE i.customer_email <> ? ORDER BY i.id",
+        SECRET_UPDATED,
+    )
+    .fetch_all(db)
+    .await
+    .unwrap();
+    assert!(!rows.is_empty(), "{name}: raw");
+    assert_eq!(
+        capture.take(),
+        [span(kind::RAW, "invoices", acme_, rows.len() as u64)],
+        "{name}: raw"
+    );
+
     // In a tenant's transaction: the same spans, the transaction's tenant.
     let mut tx = db.begin(&acme).await.unwrap();
     let n = Invoice::query(&acme).count(&mut tx).await.unwrap();

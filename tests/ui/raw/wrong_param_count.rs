@@ -1,0 +1,19 @@
+// One Rust value per `?`: two placeholders, one value.
+
+use tenant_core::prelude::*;
+
+#[derive(TenantModel)]
+#[tenant(table = "invoices")]
+pub struct Invoice {
+    #[tenant(primary_key)]
+    pub id: i64,
+    #[tenant(tenant_id)]
+    pub tenant_id: TenantId,
+    pub amount_cents: i64,
+}
+
+fn run(scope: &TenantScope) -> tenant_core::RawQuery<(i64,)> {
+    tenant_core::query_as!((i64,), scope, "SELECT id FROM {Invoice} WHERE amount_cents > ? AND id < ?", 100_i64)
+}
+
+fn main() {}
