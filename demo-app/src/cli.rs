@@ -44,6 +44,18 @@ pub struct Cli {
     )]
     pub db_max_connections: u32,
 
+    /// Database URL of the cross-tenant role, for the admin report
+    /// (`admin usage`, `GET /admin/tenants/usage`). Required on PostgreSQL,
+    /// whose serving role reads one tenant at a time under row-level
+    /// security; elsewhere the admin report reads through `--database-url`.
+    #[arg(
+        long,
+        env = "ADMIN_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub admin_database_url: Option<String>,
+
     /// Seconds a request waits for a database connection before answering 503.
     #[arg(
         long,
@@ -93,10 +105,22 @@ pub enum Command {
     /// Manage tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Operator commands over every tenant, through the audited
+    /// cross-tenant capability.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Background jobs on Redis: monthly invoice reminders (the only
     /// commands that need Redis).
     #[command(subcommand)]
     Jobs(JobsCommand),
+}
+
+/// `admin ...`.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Every tenant's invoice count and invoiced amount (one audited
+    /// cross-tenant read; the audit event goes to the log).
+    Usage,
 }
 
 /// `jobs ...`.
@@ -232,6 +256,15 @@ pub struct ServeArgs {
     /// Do not create the demo tenants on a database without tenants.
     #[arg(long)]
     pub no_seed: bool,
+
+    /// The operator's key for `/admin` routes (at least 32 characters);
+    /// the admin API answers 403 when unset.
+    #[arg(long, env = "ADMIN_API_KEY", hide_env_values = true, value_parser = parse_admin_key)]
+    pub admin_key: Option<crate::admin::AdminKey>,
+}
+
+fn parse_admin_key(key: &str) -> Result<crate::admin::AdminKey, String> {
+    crate::admin::AdminKey::parse(key)
 }
 
 impl ServeArgs {
@@ -257,6 +290,7 @@ impl ServeArgs {
                 },
             },
             base_domains: self.base_domains.clone(),
+            admin_key: self.admin_key.clone(),
         }
     }
 }
@@ -290,6 +324,18 @@ async fn execute(cli: Cli) -> Result<(), String> {
         .connect(&cli.database_url)
         .await
         .map_err(|e| format!("cannot open the database: {e}"))?;
+    let db = match &cli.admin_database_url {
+        Some(url) => {
+            let cross = tenant_core::TenantDbOptions::new()
+                .max_connections(2)
+                .connect(url)
+                .await
+                .map_err(|e| format!("cannot open the admin database: {e}"))?;
+            db.with_cross_tenant(cross)
+                .map_err(|e| format!("cannot use the admin database: {e}"))?
+        }
+        None => db,
+    };
     // `migrate` always migrates; other commands only create a missing schema,
     // so the app can serve as a PostgreSQL role (or MySQL user) that owns
     // nothing.
@@ -326,6 +372,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Some(Command::Snapshot { out }) => snapshot(&db, &out).await,
         Some(Command::Tenant(command)) => tenant(&db, command).await,
         Some(Command::Jobs(command)) => jobs(&db, command).await,
+        Some(Command::Admin(AdminCommand::Usage)) => admin_usage(&db).await,
     };
     db.close().await;
     result
@@ -391,6 +438,38 @@ async fn doctor(db: &TenantDb) -> Result<(), String> {
             "{schema} schema mismatch(es), {failed} {checks} check(s) failed"
         )),
     }
+}
+
+async fn admin_usage(db: &TenantDb) -> Result<(), String> {
+    let usage = crate::admin::tenant_usage(db)
+        .await
+        .map_err(|e| format!("cannot read the usage: {e}"))?;
+    print!("{}", usage_table(&usage));
+    Ok(())
+}
+
+/// The usage report as an aligned table.
+fn usage_table(usage: &[crate::admin::TenantUsage]) -> String {
+    let width = usage
+        .iter()
+        .map(|u| u.tenant.as_str().len())
+        .chain([6])
+        .max()
+        .unwrap_or(6);
+    let mut out = format!(
+        "{:<width$}  {:<4}  {:>8}  {:>14}\n",
+        "TENANT", "PLAN", "INVOICES", "INVOICED_CENTS"
+    );
+    for u in usage {
+        out.push_str(&format!(
+            "{:<width$}  {:<4}  {:>8}  {:>14}\n",
+            u.tenant,
+            u.plan.as_str(),
+            u.invoices,
+            u.invoiced_cents
+        ));
+    }
+    out
 }
 
 async fn tenant(db: &TenantDb, command: TenantCommand) -> Result<(), String> {

@@ -61,6 +61,9 @@ pub struct AppConfig {
     /// `localhost`). Such a subdomain is only a hint checked against the
     /// credential; it never selects a tenant.
     pub base_domains: Vec<String>,
+    /// The operator's key for the `/admin` routes; `None` turns them off
+    /// (403).
+    pub admin_key: Option<crate::admin::AdminKey>,
 }
 
 impl Default for AppConfig {
@@ -68,6 +71,7 @@ impl Default for AppConfig {
         AppConfig {
             limits: Limits::default(),
             base_domains: vec!["localhost".to_owned()],
+            admin_key: None,
         }
     }
 }

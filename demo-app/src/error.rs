@@ -66,6 +66,10 @@ pub enum ApiError {
         /// Seconds until a request will be accepted.
         retry_after_secs: u64,
     },
+    /// 403 `admin_disabled`: the admin API is not configured (no admin key,
+    /// or on PostgreSQL no cross-tenant database role).
+    #[error("{0}")]
+    AdminDisabled(&'static str),
     /// 503 `service_unavailable`: the database cannot be reached.
     #[error("the database is unavailable; retry shortly")]
     Unavailable,
@@ -91,7 +95,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::TenantMismatch(_) | ApiError::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
+            ApiError::TenantMismatch(_)
+            | ApiError::QuotaExceeded { .. }
+            | ApiError::AdminDisabled(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::MalformedId(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -111,6 +117,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::TenantMismatch(_) => "tenant_mismatch",
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::AdminDisabled(_) => "admin_disabled",
             ApiError::NotFound(_) | ApiError::MalformedId(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -143,6 +150,10 @@ impl From<tenant_core::Error> for ApiError {
         if is_database_unavailable(&err) {
             tracing::warn!(error = %err, "database unavailable");
             ApiError::Unavailable
+        } else if matches!(err, tenant_core::Error::NoCrossTenantPool) {
+            ApiError::AdminDisabled(
+                "the admin API needs a cross-tenant database role on PostgreSQL: start with ADMIN_DATABASE_URL",
+            )
         } else if err.is_not_found() {
             ApiError::NotFound("resource")
         } else if is_foreign_key_violation(&err)

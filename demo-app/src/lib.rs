@@ -24,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -69,6 +70,7 @@ use crate::routes::{customers, invoices, usage};
 /// | `GET /api/customers/{id}/invoices` | a customer's invoices (a join) |
 /// | `GET /api/usage` | usage against the plan |
 /// | `GET /api/reports/revenue?group=` | invoices and revenue per status and/or month |
+/// | `GET /admin/tenants/usage` | every tenant's invoices and amount (admin key, audited) |
 /// | `GET /api/reports/ranked-invoices?min_cents=` | invoices ranked by amount (raw SQL, `query_as!`) |
 pub fn app(state: AppState) -> Router {
     // Every /api route sits behind the tenant layer: the API key selects
@@ -98,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(auth::tenant_layer(&state));
     Router::new()
         .route("/health", get(routes::health))
+        .route("/admin/tenants/usage", get(admin::usage))
         .merge(api)
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)

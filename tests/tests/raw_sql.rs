@@ -284,7 +284,9 @@ async fn row_level_security_applies_to_raw_sql() {
         assert_eq!((all, scoped), (expected_all, 3), "{name}");
         if db.uses_rls() {
             // The setting was transaction-local: nothing is left on the pool.
-            let pool = db.as_postgres().expect("postgres");
+            let pool = db
+                .raw_postgres(&tenant_core::CrossTenant::audited("test fixtures"))
+                .expect("postgres");
             for _ in 0..4 {
                 let setting: Option<String> =
                     sqlx::query_scalar("SELECT current_setting('app.tenant_id', true)")
