@@ -98,11 +98,10 @@ async fn admin_usage_command_reads_every_tenant_with_an_audit_line() {
         let admin_url;
         if let Some(pg) = db.pg.as_mut() {
             let role = pg.create_app_role().await;
-            pg.execute_script(&format!(
-                "{}",
-                tenant_core::rls::cross_tenant_policy_sql::<demo_app::models::Invoice>(&role)
-            ))
-            .await;
+            pg.execute_script(&tenant_core::rls::cross_tenant_policy_sql::<
+                demo_app::models::Invoice,
+            >(&role))
+                .await;
             admin_url = pg.url_for(&role);
             args.extend(["--admin-database-url", admin_url.as_str()]);
         }
