@@ -20,6 +20,12 @@
 //! | `at` | the call site of the use (`file:line:column`) |
 //! | `minted_at` | where the capability was made |
 //!
+//! The events go where the application's `tracing` subscriber sends them:
+//! keep the target at `WARN` or below in every deployment (a
+//! `max_level_*` feature of `tracing`, or a filter dropping the target,
+//! drops the audit trail with it). The raw pool is audited when it is
+//! handed out: what runs on it afterwards (and on a clone of it) is not.
+//!
 //! In row-level-security mode the serving role cannot read across tenants
 //! at all; cross-tenant reads run on a second pool whose role has a policy
 //! for it ([`TenantDb::with_cross_tenant`](crate::TenantDb::with_cross_tenant),
@@ -116,7 +122,7 @@ impl CrossTenant {
     /// maintenance pass): audited like every use (kind `scope`, the tenant
     /// in `tenants`). Besides the request's credential and a job's payload,
     /// this is the one place a scope is made, so review still finds every
-    /// one: `git grep 'TenantScope::new\|CrossTenant::audited'`.
+    /// one: `git grep -E 'TenantScope::(try_)?new|CrossTenant::audited'`.
     ///
     /// ```
     /// use tenant_core::{CrossTenant, TenantId};

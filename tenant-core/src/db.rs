@@ -386,7 +386,10 @@ impl TenantDb {
 
     /// Closes the pool.
     pub async fn close(&self) {
-        each_backend!(Pool, &self.pool, pool => pool.close().await)
+        each_backend!(Pool, &self.pool, pool => pool.close().await);
+        if let Some(cross) = &self.cross {
+            each_backend!(Pool, &**cross, pool => pool.close().await)
+        }
     }
 }
 

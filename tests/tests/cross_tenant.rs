@@ -317,6 +317,22 @@ async fn every_use_is_audited_exactly_once_with_its_reason_and_call_site() {
     assert!(matches!(blank.scope(id("acme")), Err(Error::MissingReason)));
     assert!(matches!(admin.scope(0_i64), Err(Error::InvalidTenantId(_))));
 
+    // A tenant's subquery inside a cross-tenant read is refused unsent, and
+    // unaudited; so is a plain column per tenant (one value per tenant
+    // only comes from an aggregate).
+    let mixed = Invoice::query_across(&admin, Tenants::all())
+        .filter(
+            Invoice::CUSTOMER_EMAIL.is_in(Customer::query(&scope("acme")).column(Customer::EMAIL)),
+        )
+        .fetch_all(&db)
+        .await;
+    assert!(mixed.is_err(), "{mixed:?}");
+    let plain = Invoice::query_across(&admin, Tenants::all())
+        .per_tenant((Invoice::CUSTOMER_EMAIL,))
+        .fetch_all(&db)
+        .await;
+    assert!(matches!(plain, Err(Error::Unsupported { .. })), "{plain:?}");
+
     // Scoped work is never audited; a refused use is not a use.
     Invoice::query(&scope("acme"))
         .count(&db)
@@ -435,6 +451,27 @@ async fn the_doctor_checks_both_roles() {
         .await
         .expect("doctor");
     assert!(alone.passed(), "{alone}");
+
+    // A FOR ALL policy would let the admin role write to every tenant: it
+    // does not count as the read policy.
+    pg.execute_script(&format!(
+        "DROP POLICY tenant_cross_tenant_read ON customers;
+         CREATE POLICY tenant_cross_tenant_read ON customers AS PERMISSIVE FOR ALL
+             TO \"{admin_role}\" USING (true)"
+    ))
+    .await;
+    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
+        .await
+        .expect("doctor");
+    assert!(
+        report.failed("cross-tenant", "cross_tenant_reads"),
+        "{report}"
+    );
+    assert_eq!(report.failures().count(), 1, "{report}");
+    pg.execute_script(&tenant_core::rls::cross_tenant_policy_sql::<Customer>(
+        &admin_role,
+    ))
+    .await;
 
     // The same role for both.
     let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &serving, &infos)

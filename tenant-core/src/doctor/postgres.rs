@@ -242,8 +242,6 @@ pub async fn diagnose(pool: &PgPool, models: &[ModelInfo]) -> Result<Report, Err
 /// `(oid, relrowsecurity, relforcerowsecurity)` of a table.
 type TableRow = (Oid, bool, bool);
 
-/// The checks of the serving role, given every tenant table, partition and
-/// child (`oids`).
 /// [`diagnose`] for a deployment with a cross-tenant pool
 /// ([`TenantDb::with_cross_tenant`](crate::TenantDb::with_cross_tenant)):
 /// every check of the serving role on `serving`, then the cross-tenant
@@ -255,7 +253,9 @@ type TableRow = (Oid, bool, bool);
 /// - `cross_tenant_reads`, per tenant table: the role can read every
 ///   tenant's rows — a permissive `SELECT` policy `USING (true)` that
 ///   applies to it ([`crate::rls::cross_tenant_policy_sql`]), or
-///   `BYPASSRLS` — and holds `SELECT` on the table. Without it the
+///   `BYPASSRLS` — and holds `SELECT` on the table; a `FOR ALL` policy
+///   `USING (true)` does not count: it would let the role write to every
+///   tenant too. Without it the
 ///   cross-tenant reads would silently see only some rows, or none.
 ///
 /// The serving role's `policy_admits_only_tenant` check accepts the
@@ -324,7 +324,7 @@ pub async fn diagnose_cross_tenant(
                     EXISTS (
                         SELECT 1 FROM pg_policy p
                         WHERE p.polrelid = c.oid AND p.polpermissive
-                          AND p.polcmd IN ('r', '*')
+                          AND p.polcmd = 'r'
                           AND pg_get_expr(p.polqual, p.polrelid) = 'true'
                           AND (0 = ANY(p.polroles) OR EXISTS (
                               SELECT 1 FROM unnest(p.polroles) AS r(oid)
@@ -363,6 +363,8 @@ pub async fn diagnose_cross_tenant(
     Ok(report)
 }
 
+/// The checks of the serving role, given every tenant table, partition and
+/// child (`oids`).
 async fn role_checks(
     pool: &PgPool,
     report: &mut Report,

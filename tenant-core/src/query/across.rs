@@ -272,8 +272,9 @@ impl<M: TenantOwned> Across<M> {
             ..
         } = self;
         let tenants = tenants?;
-        capability.audit(label, M::TABLE, tenants.as_deref())?;
+        // Refused before the audit: a refused read is not a use.
         filters.check_scopes(None)?;
+        capability.audit(label, M::TABLE, tenants.as_deref())?;
         let mut values: Vec<_> = tenants
             .into_iter()
             .flatten()
@@ -387,6 +388,17 @@ impl<M: TenantOwned, P: Projection<M>> PerTenant<M, P> {
         let target = db.cross_target()?;
         let backend = target.backend();
         let nodes = self.projection.nodes();
+        // A plain column is not one value per tenant: PostgreSQL would
+        // refuse it, SQLite and MySQL would pick any row's.
+        if nodes
+            .iter()
+            .any(|n| matches!(n, super::ExprNode::Column(_)))
+        {
+            return Err(Error::Unsupported {
+                backend,
+                operation: "per_tenant of a plain column (take an aggregate: count(), .sum(), .min(), .max(), .avg())",
+            });
+        }
         let tenant_at = nodes.len();
         let stmt = self.across.statement(
             kind::AGGREGATE,
