@@ -27,6 +27,20 @@ enum Pool {
     MySql(MySqlPool),
 }
 
+impl Pool {
+    /// A statement target on this pool; `rls`: row-level-security mode.
+    fn target(&self, rls: bool) -> Target<'_> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Pool::Sqlite(pool) => Target::Sqlite(On::Pool { pool, rls }),
+            #[cfg(feature = "postgres")]
+            Pool::Postgres(pool) => Target::Postgres(On::Pool { pool, rls }),
+            #[cfg(feature = "mysql")]
+            Pool::MySql(pool) => Target::MySql(On::Pool { pool, rls }),
+        }
+    }
+}
+
 /// Runs `$body` with `$pool` bound to the sqlx pool of `$value`'s backend
 /// (the one place that lists the backends for a pool or a transaction).
 macro_rules! each_backend {
@@ -212,14 +226,7 @@ impl TenantDb {
     /// Where a cross-tenant statement runs (never a row-level-security
     /// form: the cross-tenant role reads without a tenant setting).
     pub(crate) fn cross_target(&self) -> Result<Target<'_>, Error> {
-        Ok(match self.cross_pool()? {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Target::Sqlite(On::Pool { pool, rls: false }),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Target::Postgres(On::Pool { pool, rls: false }),
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => Target::MySql(On::Pool { pool, rls: false }),
-        })
+        Ok(self.cross_pool()?.target(false))
     }
 
     /// The raw pool of cross-tenant work, audited as one use of `cross`.
@@ -230,12 +237,9 @@ impl TenantDb {
         if actual != expected {
             return Err(Error::WrongBackend { expected, actual });
         }
-        let pool = match (&self.cross, self.rls) {
-            (Some(cross), _) => cross,
-            // The serving role of row-level-security mode: its policies
-            // still admit one tenant at a time.
-            (None, _) => &self.pool,
-        };
+        // Without a cross-tenant pool, the serving one (in row-level-security
+        // mode its policies still admit one tenant at a time).
+        let pool = self.cross.as_deref().unwrap_or(&self.pool);
         use_.audit("raw_pool", expected.name(), None)?;
         Ok(pool)
     }
@@ -512,15 +516,7 @@ pub trait Executor<'c>: Send + sealed::Sealed {
 
 impl<'c> Executor<'c> for &'c TenantDb {
     fn into_target(self) -> Target<'c> {
-        let rls = self.rls;
-        match &self.pool {
-            #[cfg(feature = "sqlite")]
-            Pool::Sqlite(pool) => Target::Sqlite(On::Pool { pool, rls }),
-            #[cfg(feature = "postgres")]
-            Pool::Postgres(pool) => Target::Postgres(On::Pool { pool, rls }),
-            #[cfg(feature = "mysql")]
-            Pool::MySql(pool) => Target::MySql(On::Pool { pool, rls }),
-        }
+        self.pool.target(self.rls)
     }
 }
 

@@ -406,6 +406,17 @@ async fn cross_tenant_pools_pair_only_with_their_backend() {
     );
 }
 
+/// The doctor's report on the serving role and the cross-tenant role.
+async fn both_roles(
+    serving: &sqlx::PgPool,
+    cross: &sqlx::PgPool,
+    infos: &[tenant_core::rls::ModelInfo],
+) -> tenant_core::doctor::Report {
+    tenant_core::doctor::diagnose_cross_tenant(serving, cross, infos)
+        .await
+        .expect("doctor")
+}
+
 /// The doctor, given both pools, passes a correct setup and fails each way
 /// the cross-tenant role could leak into serving or fail to read.
 #[tokio::test]
@@ -428,9 +439,7 @@ async fn the_doctor_checks_both_roles() {
     );
 
     // Without the cross-tenant policy the admin role reads one tenant only.
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &admin, &infos).await;
     assert!(
         report.failed("cross-tenant", "cross_tenant_reads"),
         "{report}"
@@ -442,9 +451,7 @@ async fn the_doctor_checks_both_roles() {
     );
 
     pg.execute_script(&policies).await;
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &admin, &infos).await;
     assert!(report.passed(), "{report}");
     // The serving role's own report accepts a policy it cannot reach.
     let alone = tenant_core::doctor::diagnose(&serving, &infos)
@@ -460,9 +467,7 @@ async fn the_doctor_checks_both_roles() {
              TO \"{admin_role}\" USING (true)"
     ))
     .await;
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &admin, &infos).await;
     assert!(
         report.failed("cross-tenant", "cross_tenant_reads"),
         "{report}"
@@ -474,9 +479,7 @@ async fn the_doctor_checks_both_roles() {
     .await;
 
     // The same role for both.
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &serving, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &serving, &infos).await;
     assert!(
         report.failed("cross-tenant", "cross_tenant_role_separate"),
         "{report}"
@@ -488,9 +491,7 @@ async fn the_doctor_checks_both_roles() {
         "ALTER ROLE \"{serving_role}\" NOINHERIT; GRANT \"{admin_role}\" TO \"{serving_role}\""
     ))
     .await;
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &admin, &infos).await;
     assert!(
         report.failed("cross-tenant", "cross_tenant_role_separate"),
         "{report}"
@@ -510,9 +511,7 @@ async fn the_doctor_checks_both_roles() {
          CREATE POLICY tenant_cross_tenant_read ON invoices AS PERMISSIVE FOR SELECT USING (true)",
     )
     .await;
-    let report = tenant_core::doctor::diagnose_cross_tenant(&serving, &admin, &infos)
-        .await
-        .expect("doctor");
+    let report = both_roles(&serving, &admin, &infos).await;
     assert!(
         report.failed("invoices", "policy_not_open_when_unset"),
         "{report}"

@@ -147,7 +147,7 @@ impl<M: TenantOwned> Across<M> {
         let target = db.cross_target()?;
         let backend = target.backend();
         let stmt = self.statement(
-            kind::SELECT,
+            (kind::SELECT, Kind::Select),
             |across, pass| across.walk_select(pass, backend),
             backend,
         )?;
@@ -173,7 +173,7 @@ impl<M: TenantOwned> Across<M> {
         let target = db.cross_target()?;
         let backend = target.backend();
         let stmt = self.statement(
-            kind::COUNT,
+            (kind::COUNT, Kind::Count),
             |across, pass| across.walk_count(pass, backend),
             backend,
         )?;
@@ -250,19 +250,15 @@ impl<M: TenantOwned> Across<M> {
         })
     }
 
-    /// Audits the use and makes the statement: the listed tenants, then
-    /// the filters' values, then the paging.
+    /// Audits the use and makes the statement of span kind `label` and
+    /// shape `shape`: the listed tenants, then the filters' values, then
+    /// the paging.
     fn statement(
         self,
-        label: &'static str,
+        (label, shape): (&'static str, Kind),
         walk: impl Fn(&Self, &mut AstPass<'_>),
         backend: Backend,
     ) -> Result<Statement<DynParams>, Error> {
-        let shape = match label {
-            kind::COUNT => Kind::Count,
-            kind::AGGREGATE => Kind::Aggregate,
-            _ => Kind::Select,
-        };
         let sql = self.render(shape, backend, walk);
         let Across {
             tenants,
@@ -401,7 +397,7 @@ impl<M: TenantOwned, P: Projection<M>> PerTenant<M, P> {
         }
         let tenant_at = nodes.len();
         let stmt = self.across.statement(
-            kind::AGGREGATE,
+            (kind::AGGREGATE, Kind::Aggregate),
             |across, pass| {
                 let sql = M::sql(backend);
                 let tenant = tenant_index::<M>();
